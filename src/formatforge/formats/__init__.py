@@ -1,0 +1,115 @@
+"""Output formats, each a writer registered by name.
+
+A writer reads the document model and writes files into the build's staging folder; the
+build moves them into place. Writers never import one another: what two of them share
+lives in a module above this package (``formatforge.xhtml``, ``formatforge.speech``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from ..errors import FormatforgeError, MissingDependency
+from ..model import Document
+
+# name → module under formatforge.formats; imported only when the format is asked for.
+BUILTIN_FORMATS: dict[str, str] = {
+    "docx": "docx",
+    "large-print": "large_print",
+    "epub": "epub",
+    "html": "html",
+    "braille": "braille",
+    "audio": "audio",
+    "daisy": "daisy",
+}
+
+_REGISTRY: dict[str, type["Writer"]] = {}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A system dependency of a format, with how to check for it and how to install it."""
+
+    what: str
+    present: Callable[[], bool]
+    install_hint: str
+
+    @staticmethod
+    def command(name: str, package: str) -> "Requirement":
+        return Requirement(f"{name} (command)", lambda: shutil.which(name) is not None, f"apt-get install {package}")
+
+    @staticmethod
+    def module(name: str, package: str) -> "Requirement":
+        def present() -> bool:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                return False
+            return True
+
+        return Requirement(f"{name} (Python module)", present, package)
+
+
+@dataclass
+class BuildContext:
+    """What a writer gets: the model, where to write, its options, and a progress callback."""
+
+    document: Document
+    staging: Path  # write here only; the build moves finished files into the output folder
+    options: dict[str, Any] = field(default_factory=dict)
+    cache_dir: Path | None = None
+    progress: Callable[[float, str], None] = lambda fraction, message="": None
+
+    def option(self, name: str, default: Any) -> Any:
+        value = self.options.get(name)
+        return default if value is None else value
+
+    def path(self, relative: str) -> Path:
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+
+class Writer(ABC):
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line for readers: who this format is for
+    # Names of the options (``BuildContext.options`` keys) this writer reads, for the cache key.
+    option_names: ClassVar[tuple[str, ...]] = ()
+
+    def requirements(self) -> list[Requirement]:
+        return []
+
+    def missing(self) -> list[MissingDependency]:
+        return [MissingDependency(r.what, r.install_hint) for r in self.requirements() if not r.present()]
+
+    @abstractmethod
+    def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
+        """The files this writer produces, relative to the output folder."""
+
+    @abstractmethod
+    def write(self, context: BuildContext) -> list[str]:
+        """Write every output into ``context.staging``; return their relative names."""
+
+
+def register(cls: type[Writer]) -> type[Writer]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_writer(name: str) -> Writer:
+    if name not in _REGISTRY:
+        if name not in BUILTIN_FORMATS:
+            known = ", ".join(available_formats())
+            raise FormatforgeError(f"unknown format {name!r}; the formats are: {known}")
+        importlib.import_module(f"{__name__}.{BUILTIN_FORMATS[name]}")
+    return _REGISTRY[name]()
+
+
+def available_formats() -> list[str]:
+    """Every format name, in the order outputs are listed."""
+    return list(BUILTIN_FORMATS)

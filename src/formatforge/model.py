@@ -1,0 +1,298 @@
+"""The document model: the one typed tree that every writer consumes.
+
+The reader builds it once from the Markdown master; writers only read it. Every block keeps
+the source line it came from so that checks and errors can say ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Union
+
+# ---------------------------------------------------------------- inlines
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Emphasis:
+    children: tuple["Inline", ...]
+
+
+@dataclass(frozen=True)
+class Strong:
+    children: tuple["Inline", ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    children: tuple["Inline", ...]
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class LineBreak:
+    pass
+
+
+@dataclass(frozen=True)
+class FootnoteRef:
+    """A reference to ``Document.footnotes[number - 1]``."""
+
+    number: int
+    label: str
+
+
+Inline = Union[Text, Emphasis, Strong, Code, Link, LineBreak, FootnoteRef]
+
+# ---------------------------------------------------------------- blocks
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    children: tuple[Inline, ...]
+    id: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    children: tuple[Inline, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ListItem:
+    blocks: tuple["Block", ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ListBlock:
+    ordered: bool
+    items: tuple[ListItem, ...]
+    start: int = 1
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class BlockQuote:
+    blocks: tuple["Block", ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TableCell:
+    children: tuple[Inline, ...]
+    align: str = ""  # "", "left", "center" or "right"
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[TableCell, ...]
+    rows: tuple[tuple[TableCell, ...], ...]
+    caption: tuple[Inline, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Image:
+    """A figure: an image standing as a block of its own.
+
+    ``src`` is relative to the source file's folder, as written in the master; the reader
+    has already checked that it stays inside that folder. An empty ``alt`` means the
+    author gave none (lint rule M3); ``decorative`` marks an image meant to be skipped.
+    """
+
+    src: str
+    alt: str
+    title: str = ""
+    decorative: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    text: str
+    language: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ThematicBreak:
+    line: int = 0
+
+
+Block = Union[Heading, Paragraph, ListBlock, BlockQuote, Table, Image, CodeBlock, ThematicBreak]
+
+
+@dataclass(frozen=True)
+class Footnote:
+    number: int
+    label: str
+    blocks: tuple[Block, ...]
+    line: int = 0
+
+
+# ---------------------------------------------------------------- document
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    language: str
+    subtitle: str = ""
+    author: str = ""
+    publisher: str = ""
+    date: str = ""  # ISO 8601 date; outputs take their dates from here, never the clock
+    identifier: str = ""
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    cover: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    metadata: Metadata
+    blocks: tuple[Block, ...]
+    footnotes: tuple[Footnote, ...] = ()
+    source_path: Path = Path("document.md")
+    source_sha256: str = ""
+
+    @property
+    def source_dir(self) -> Path:
+        return self.source_path.parent
+
+    @property
+    def stem(self) -> str:
+        """The base name of every output file: the source file's stem."""
+        return self.source_path.stem
+
+    def images(self) -> list[Image]:
+        return [b for b in walk_blocks(self.all_blocks()) if isinstance(b, Image)]
+
+    def all_blocks(self) -> tuple[Block, ...]:
+        """Body blocks followed by the blocks of every footnote."""
+        return self.blocks + tuple(b for fn in self.footnotes for b in fn.blocks)
+
+    def sections(self) -> list["Section"]:
+        """Split the body at headings of ``level`` or above (by default the top level used).
+
+        Content before the first such heading becomes a section with no heading.
+        """
+        return split_sections(self.blocks, self.section_level())
+
+    def section_level(self) -> int:
+        """The level at which the book is divided: the level below the single title
+        heading when there is one, else the highest level present."""
+        levels = [b.level for b in self.blocks if isinstance(b, Heading)]
+        if not levels:
+            return 1
+        top = min(levels)
+        if levels.count(top) == 1 and any(level > top for level in levels):
+            return min(level for level in levels if level > top)
+        return top
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: Heading | None
+    blocks: tuple[Block, ...]  # the heading itself is blocks[0] when present
+
+
+def split_sections(blocks: tuple[Block, ...], level: int) -> list[Section]:
+    sections: list[Section] = []
+    current: list[Block] = []
+    heading: Heading | None = None
+    for block in blocks:
+        if isinstance(block, Heading) and block.level <= level:
+            if current:
+                sections.append(Section(heading, tuple(current)))
+            current, heading = [block], block
+        else:
+            current.append(block)
+    if current:
+        sections.append(Section(heading, tuple(current)))
+    return sections
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def walk_blocks(blocks: tuple[Block, ...] | list[Block]) -> Iterator[Block]:
+    """Every block, depth first, in reading order (list items and quotes opened)."""
+    for block in blocks:
+        yield block
+        if isinstance(block, ListBlock):
+            for item in block.items:
+                yield from walk_blocks(item.blocks)
+        elif isinstance(block, BlockQuote):
+            yield from walk_blocks(block.blocks)
+
+
+def inline_text(inlines: tuple[Inline, ...] | list[Inline], footnote_marks: bool = False) -> str:
+    """The plain text of a run of inlines, as a reader would see it."""
+    parts: list[str] = []
+    for node in inlines:
+        if isinstance(node, Text):
+            parts.append(node.text)
+        elif isinstance(node, Code):
+            parts.append(node.text)
+        elif isinstance(node, (Emphasis, Strong, Link)):
+            parts.append(inline_text(node.children, footnote_marks))
+        elif isinstance(node, LineBreak):
+            parts.append("\n")
+        elif isinstance(node, FootnoteRef) and footnote_marks:
+            parts.append(f"[{node.number}]")
+    return "".join(parts)
+
+
+def block_text(block: Block) -> str:
+    """The plain text of one block and everything inside it, blocks separated by newlines."""
+    if isinstance(block, (Heading, Paragraph)):
+        return inline_text(block.children)
+    if isinstance(block, ListBlock):
+        return "\n".join(block_text(b) for item in block.items for b in item.blocks)
+    if isinstance(block, BlockQuote):
+        return "\n".join(block_text(b) for b in block.blocks)
+    if isinstance(block, Table):
+        rows = (block.header,) + block.rows
+        return "\n".join(" ".join(inline_text(c.children) for c in row) for row in rows)
+    if isinstance(block, Image):
+        return block.alt
+    if isinstance(block, CodeBlock):
+        return block.text
+    return ""
+
+
+def document_text(doc: Document, include_footnotes: bool = True) -> str:
+    """All the words of the document in reading order: the yardstick of "nothing is lost"."""
+    blocks = doc.all_blocks() if include_footnotes else doc.blocks
+    return "\n".join(t for t in (block_text(b) for b in blocks) if t)
+
+
+WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """Words for comparing texts across formats: letters and digits, case folded,
+    with typographic and straight apostrophes treated alike."""
+    return [w.replace("’", "'").casefold() for w in WORD_RE.findall(text)]
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^\w\s-]", "", text.casefold()).strip()
+    slug = re.sub(r"[\s_-]+", "-", slug)
+    return slug or "section"
