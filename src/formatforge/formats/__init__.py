@@ -21,6 +21,7 @@ from ..model import Document
 BUILTIN_FORMATS: dict[str, str] = {
     "docx": "docx",
     "large-print": "large_print",
+    "large-print-pdf": "large_print_pdf",
     "epub": "epub",
     "html": "html",
     "braille": "braille",
