@@ -337,7 +337,11 @@ class _Converter:
                 code = html.unescape(re.sub(r"<[^>]+>", "", raw)).rstrip("\n")
                 lang = re.search(r'class="language-([^"]+)"', raw)
                 return [CodeBlock(code, lang.group(1) if lang else "", self.locator.locate(code))]
-        line = self.locator.locate("".join(el.itertext()) or (el.find("img").get("alt") if el.find("img") is not None else ""))
+        first_image = el.find("img")
+        hint = "".join(el.itertext()).strip()
+        if not hint and first_image is not None:
+            hint = first_image.get("alt") or first_image.get("src") or ""
+        line = self.locator.locate(hint)
         result: list[Block] = []
         pending: list[Inline] = [Text(text)] if text else []
         for child in el:

@@ -85,6 +85,10 @@ class Writer(ABC):
     def requirements(self) -> list[Requirement]:
         return []
 
+    def input_files(self, document: Document) -> list[Path]:
+        """Files besides the source and its images whose content changes this output."""
+        return []
+
     def missing(self) -> list[MissingDependency]:
         return [MissingDependency(r.what, r.install_hint) for r in self.requirements() if not r.present()]
 

@@ -1,0 +1,248 @@
+"""Runs the writers: checks the source, skips what is up to date, stages, and moves into place.
+
+Each writer writes into a private staging folder inside the output folder (same file
+system), and only when it has finished are its files renamed over the old ones, so a build
+that fails or is killed leaves every output either the old complete file or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import __version__
+from .errors import FormatforgeError, SourceError
+from .formats import BuildContext, available_formats, get_writer
+from .lint import check, errors
+from .model import Document
+from .reader import Diagnostic, read_source
+
+MANIFEST = "manifest.json"
+
+
+class BuildObserver(Protocol):
+    def started(self, name: str) -> None: ...
+    def progress(self, name: str, fraction: float, message: str) -> None: ...
+    def finished(self, result: "FormatResult") -> None: ...
+
+
+class SilentObserver:
+    def started(self, name: str) -> None:
+        pass
+
+    def progress(self, name: str, fraction: float, message: str) -> None:
+        pass
+
+    def finished(self, result: "FormatResult") -> None:
+        pass
+
+
+@dataclass
+class FormatResult:
+    name: str
+    status: str  # "built", "up to date" or "failed"
+    files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    message: str = ""
+    detail: str = ""  # the traceback, shown only with --debug
+
+
+@dataclass
+class BuildReport:
+    source: Path
+    out_dir: Path
+    diagnostics: list[Diagnostic]
+    results: list[FormatResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status != "failed" for r in self.results)
+
+
+class CheckFailed(FormatforgeError):
+    """The source has errors (M rules or unreadable images); nothing was built."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        found = errors(diagnostics)
+        super().__init__(f"{len(found)} error(s) in the source; nothing was built")
+        self.diagnostics = diagnostics
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_fingerprint(document: Document) -> str:
+    """The source and every file it pulls in (images, the cover, the pronunciation lexicon)."""
+    digest = hashlib.sha256(document.source_sha256.encode())
+    extra = sorted({img.src for img in document.images()} | ({document.metadata.cover} if document.metadata.cover else set()))
+    for relative in extra:
+        path = document.source_dir / relative
+        if path.is_file():
+            digest.update(relative.encode() + b"\0" + sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document) -> str:
+    chosen = {key: options.get(key) for key in writer.option_names}
+    extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document) if p.is_file()]
+    material = json.dumps([__version__, name, inputs, chosen, extra], sort_keys=True, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def load_manifest(out_dir: Path) -> dict:
+    try:
+        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def up_to_date(entry: dict | None, key: str, out_dir: Path) -> bool:
+    if not entry or entry.get("key") != key:
+        return False
+    for relative, info in entry.get("files", {}).items():
+        path = out_dir / relative
+        if not path.is_file() or path.stat().st_size != info.get("size") or sha256_file(path) != info.get("sha256"):
+            return False
+    return True
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def move_into_place(staging: Path, out_dir: Path, files: list[str]) -> None:
+    for relative in files:
+        source = staging / relative
+        if not source.is_file():
+            raise FormatforgeError(f"the writer reported {relative} but did not write it")
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(source, target)
+
+
+def build(
+    source: Path | str,
+    out_dir: Path | str,
+    formats: list[str] | None = None,
+    options: dict[str, Any] | None = None,
+    cache_dir: Path | None = None,
+    observer: BuildObserver | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Build ``formats`` (all by default) of ``source`` into ``out_dir``."""
+    source, out_dir = Path(source), Path(out_dir)
+    options = dict(options or {})
+    observer = observer or SilentObserver()
+    names = list(dict.fromkeys(formats or available_formats()))
+    writers = {name: get_writer(name) for name in names}  # unknown names fail before any work
+
+    result = read_source(source)
+    diagnostics = check(result)
+    if errors(diagnostics):
+        raise CheckFailed(diagnostics)
+    document = result.document
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FormatforgeError(f"cannot create the output folder: {exc.strerror}", out_dir) from None
+    if not os.access(out_dir, os.W_OK):
+        raise FormatforgeError("the output folder is not writable; nothing was built", out_dir)
+
+    manifest = load_manifest(out_dir)
+    previous = manifest.get("formats", {})
+    inputs = input_fingerprint(document)
+    report = BuildReport(source, out_dir, diagnostics, [])
+    entries: dict[str, dict] = {}
+
+    for name, writer in writers.items():
+        observer.started(name)
+        began = time.perf_counter()
+        key = format_key(name, writer, inputs, options, document)
+        if not force and up_to_date(previous.get(name), key, out_dir):
+            entries[name] = previous[name]
+            outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
+        else:
+            outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer)
+            if outcome.status == "built":
+                entries[name] = {
+                    "key": key,
+                    "files": {rel: {"size": (out_dir / rel).stat().st_size, "sha256": sha256_file(out_dir / rel)} for rel in outcome.files},
+                }
+            elif name in previous:
+                entries[name] = previous[name]
+        outcome.seconds = time.perf_counter() - began
+        report.results.append(outcome)
+        observer.finished(outcome)
+
+    write_manifest(out_dir, document, {**previous, **entries}, report)
+    return report
+
+
+def run_writer(name, writer, document, out_dir, options, cache_dir, observer) -> FormatResult:
+    missing = writer.missing()
+    if missing:
+        return FormatResult(name, "failed", message="; ".join(str(m) for m in missing))
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".staging-{name}-"))
+    try:
+        context = BuildContext(
+            document=document,
+            staging=staging,
+            options=options,
+            cache_dir=cache_dir,
+            progress=lambda fraction, message="": observer.progress(name, fraction, message),
+        )
+        files = writer.write(context)
+        move_into_place(staging, out_dir, files)
+        return FormatResult(name, "built", list(files))
+    except FormatforgeError as exc:
+        return FormatResult(name, "failed", message=str(exc), detail=traceback.format_exc())
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return FormatResult(name, "failed", message=f"{exc.strerror or exc}{where}; previous outputs kept", detail=traceback.format_exc())
+    except Exception as exc:  # a writer bug must not lose the other formats
+        return FormatResult(name, "failed", message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_manifest(out_dir: Path, document: Document, entries: dict[str, dict], report: BuildReport) -> None:
+    files = [
+        {"path": rel, "format": name, "size": info["size"], "sha256": info["sha256"]}
+        for name, entry in sorted(entries.items())
+        for rel, info in sorted(entry["files"].items())
+    ]
+    manifest = {
+        "formatforge": __version__,
+        "source": {"path": document.source_path.name, "sha256": document.source_sha256},
+        "title": document.metadata.title,
+        "language": document.metadata.language,
+        "date": document.metadata.date,
+        "formats": entries,
+        "files": files,
+    }
+    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")

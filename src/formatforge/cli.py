@@ -1,0 +1,201 @@
+"""The command line: parses options, calls the library, prints results. Nothing else."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .build import BuildReport, CheckFailed, FormatResult, build
+from .errors import FormatforgeError
+from .formats import available_formats, get_writer
+from .lint import check, errors
+from .model import Document, Metadata
+from .reader import Diagnostic, read_source
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn one Markdown master into every accessible format.",
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_SOURCE = Path("source/strategy.md")
+DEFAULT_OUTPUTS = Path("outputs")
+
+
+class State:
+    debug = False
+
+
+def fail(exc: BaseException, code: int = 1) -> None:
+    if State.debug:
+        raise exc
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for d in diagnostics:
+        colour = "red" if d.severity == "error" else "yellow"
+        err.print(f"{d.path}:{d.line}: [{colour}]{d.severity}[/] [bold]{d.rule}[/] {d.message}", highlight=False)
+
+
+class RichObserver:
+    """Progress bars, one per format, with a time estimate for the slow ones."""
+
+    def __init__(self, progress: Progress):
+        self.bars = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def started(self, name: str) -> None:
+        self.tasks[name] = self.bars.add_task(name, total=1.0)
+
+    def progress(self, name: str, fraction: float, message: str) -> None:
+        self.bars.update(self.tasks[name], completed=min(max(fraction, 0.0), 1.0), description=f"{name} {message}".strip())
+
+    def finished(self, result: FormatResult) -> None:
+        self.bars.update(self.tasks[result.name], completed=1.0, description=f"{result.name}: {result.status}")
+
+
+def print_report(report: BuildReport, quiet: bool) -> None:
+    for result in report.results:
+        if result.status == "failed":
+            err.print(f"[bold red]{result.name} failed:[/] {result.message}", highlight=False)
+            if State.debug and result.detail:
+                err.print(result.detail, highlight=False)
+    if quiet:
+        return
+    table = Table(title=f"Built into {report.out_dir}/", title_justify="left")
+    table.add_column("format")
+    table.add_column("status")
+    table.add_column("seconds", justify="right")
+    table.add_column("files")
+    for result in report.results:
+        table.add_row(result.name, result.status, f"{result.seconds:.2f}", ", ".join(result.files[:3]) + (" …" if len(result.files) > 3 else ""))
+    out.print(table)
+    if all(r.status == "up to date" for r in report.results):
+        out.print("Nothing changed since the last build: no work done.")
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    State.debug = debug
+    if version:
+        out.print(f"formatforge {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command("build")
+def build_command(
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master."),
+    output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output", help="Folder to write the outputs into."),
+    formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable); all by default."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech is cached [default: .formatforge-cache beside the source folder]."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even what is up to date."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors (for CI)."),
+    grade: Optional[int] = typer.Option(None, "--grade", min=1, max=2, help="Braille grade: 1 uncontracted, 2 contracted."),
+    cells: Optional[int] = typer.Option(None, "--cells", min=10, max=100, help="Braille cells per line [default: 40]."),
+    lines: Optional[int] = typer.Option(None, "--lines", min=5, max=100, help="Braille lines per page [default: 25]."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Braille layout profile: ukaaf or bana."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Speech engine: espeak or pyttsx3."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Speech voice [default: from the document language]."),
+    rate: Optional[int] = typer.Option(None, "--rate", min=80, max=450, help="Speech rate in words per minute."),
+    bitrate: Optional[int] = typer.Option(None, "--bitrate", help="MP3 bit rate in kbps [default: 64]."),
+    point_size: Optional[int] = typer.Option(None, "--point-size", min=16, max=48, help="Large print body size in points [default: 18]."),
+) -> None:
+    """Build every format (or those given with -f) of SOURCE into the output folder."""
+    options: dict[str, Any] = {
+        "braille.grade": grade,
+        "braille.cells": cells,
+        "braille.lines": lines,
+        "braille.profile": profile,
+        "audio.engine": engine,
+        "audio.voice": voice,
+        "audio.rate": rate,
+        "audio.bitrate": bitrate,
+        "large_print.size": point_size,
+    }
+    options = {key: value for key, value in options.items() if value is not None}
+    if profile is not None and profile not in ("ukaaf", "bana"):
+        err.print("error: --profile must be ukaaf or bana")
+        raise typer.Exit(2)
+    for name in formats or []:
+        if name not in available_formats():
+            err.print(f"error: unknown format {name!r}; the formats are: {', '.join(available_formats())}")
+            raise typer.Exit(2)
+    cache = cache_dir or source.resolve().parent.parent / ".formatforge-cache"
+    try:
+        if quiet or not sys.stderr.isatty() and not sys.stdout.isatty():
+            report = build(source, output, formats, options, cache, force=force)
+        else:
+            columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=err, transient=False) as bars:
+                report = build(source, output, formats, options, cache, observer=RichObserver(bars), force=force)
+    except CheckFailed as exc:
+        print_diagnostics(exc.diagnostics)
+        fail(exc)
+    except FormatforgeError as exc:
+        fail(exc)
+    if not quiet:
+        print_diagnostics(report.diagnostics)
+    print_report(report, quiet)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("check")
+def check_command(source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master.")) -> None:
+    """Check the source against the rules M1–M8; exit 1 if any error is found."""
+    try:
+        diagnostics = check(read_source(source))
+    except FormatforgeError as exc:
+        fail(exc)
+    print_diagnostics(diagnostics)
+    found = errors(diagnostics)
+    warnings = len(diagnostics) - len(found)
+    err.print(f"{source}: {len(found)} error(s), {warnings} warning(s)", highlight=False)
+    if found:
+        raise typer.Exit(1)
+
+
+@app.command("formats")
+def formats_command() -> None:
+    """List each format, its output files, and whether its system dependencies are present."""
+    table = Table(title="Formats")
+    for column in ("format", "outputs", "for", "dependencies"):
+        table.add_column(column)
+    empty = Document(Metadata(title="", language=""), (), source_path=Path("<name>.md"))
+    for name in available_formats():
+        try:
+            writer = get_writer(name)
+        except (FormatforgeError, ImportError) as exc:
+            table.add_row(name, "", "", f"[red]unavailable: {exc}[/]")
+            continue
+        missing = writer.missing()
+        deps = "[green]present[/]" if not missing else "[red]" + "; ".join(str(m) for m in missing) + "[/]"
+        table.add_row(name, ", ".join(writer.output_names(empty, {})), writer.summary, deps)
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; previous outputs are intact")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

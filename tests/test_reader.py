@@ -1,0 +1,147 @@
+"""The reader: one parse into the typed model, with source lines, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from formatforge.errors import SourceError
+from formatforge.model import (
+    BlockQuote,
+    Code,
+    CodeBlock,
+    Emphasis,
+    FootnoteRef,
+    Heading,
+    Image,
+    LineBreak,
+    Link,
+    ListBlock,
+    Paragraph,
+    Strong,
+    Table,
+    Text,
+    ThematicBreak,
+    document_text,
+    walk_blocks,
+    words,
+)
+from formatforge.reader import read_source
+
+FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
+
+
+def read(tmp_path, body: str, front: str = FRONT, name: str = "doc.md"):
+    path = tmp_path / name
+    path.write_text(front + body, encoding="utf-8")
+    return read_source(path)
+
+
+def test_every_construct_reaches_the_model(every_construct):
+    blocks = list(walk_blocks(every_construct.all_blocks()))
+    kinds = {type(b) for b in blocks}
+    assert {Heading, Paragraph, ListBlock, BlockQuote, Table, Image, CodeBlock, ThematicBreak} <= kinds
+    inline_kinds = set()
+
+    def visit(nodes):
+        for node in nodes:
+            inline_kinds.add(type(node))
+            visit(getattr(node, "children", ()))
+
+    for block in blocks:
+        visit(getattr(block, "children", ()))
+    assert {Text, Emphasis, Strong, Code, Link, LineBreak, FootnoteRef} <= inline_kinds
+    nested = [b for b in blocks if isinstance(b, ListBlock) and any(isinstance(x, ListBlock) for i in b.items for x in i.blocks)]
+    assert nested, "a nested list"
+    assert [fn.number for fn in every_construct.footnotes] == [1, 2]
+    assert every_construct.metadata.language == "en-GB"
+
+
+def test_source_lines_are_kept(every_construct):
+    lines = {type(b).__name__ + ":" + str(b.line) for b in walk_blocks(every_construct.blocks)}
+    assert {"Heading:12", "Heading:18", "Table:32", "Image:39", "ThematicBreak:53", "Heading:55"} <= lines
+
+
+def test_document_text_is_in_reading_order(every_construct):
+    text = words(document_text(every_construct))
+    assert text[:4] == ["every", "construct", "this", "paragraph"]
+    assert text[-5:] == ["the", "second", "footnote", "with", "emphasis"]
+
+
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
+    path = tmp_path / "doc.md"
+    path.write_bytes(("\ufeff" + FRONT + "# Title\r\n\r\nText here.\r\n").encode("utf-8"))
+    doc = read_source(path).document
+    assert doc.metadata.title == "T"
+    assert isinstance(doc.blocks[0], Heading) and doc.blocks[1].line == 7
+
+
+def test_not_utf8_names_the_byte_offset(tmp_path):
+    path = tmp_path / "doc.md"
+    path.write_bytes(FRONT.encode() + b"# Title\n\nCaf\xe9\n")
+    with pytest.raises(SourceError) as caught:
+        read_source(path)
+    assert "byte offset 45" in str(caught.value) and ":7:" in str(caught.value)
+
+
+def test_malformed_front_matter_names_the_line(tmp_path):
+    with pytest.raises(SourceError) as caught:
+        read(tmp_path, "# Title\n", front="---\ntitle: T\nlanguage: [en-GB\n---\n")
+    assert "front matter" in str(caught.value) and "doc.md:" in str(caught.value)
+
+
+def test_unclosed_front_matter(tmp_path):
+    with pytest.raises(SourceError, match="never closed"):
+        read(tmp_path, "# Title\n", front="---\ntitle: T\n")
+
+
+def test_unknown_language_code(tmp_path):
+    with pytest.raises(SourceError) as caught:
+        read(tmp_path, "# Title\n", front="---\ntitle: T\nlanguage: english please\n---\n")
+    assert "doc.md:3" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        ("missing.png", "not found"),
+        ("../outside.png", "outside the source folder"),
+        ("/etc/passwd", "absolute"),
+        ("https://example.org/pic.png", "remote"),
+    ],
+)
+def test_bad_image_paths_are_refused(tmp_path, src, message):
+    (tmp_path / "outside.png").write_bytes(b"x")
+    folder = tmp_path / "src"
+    folder.mkdir()
+    path = folder / "doc.md"
+    path.write_text(FRONT + f"# Title\n\n![A picture]({src})\n", encoding="utf-8")
+    diagnostics = read_source(path).diagnostics
+    assert [(d.rule, d.severity, d.line) for d in diagnostics] == [("S1", "error", 7)]
+    assert message in diagnostics[0].message
+
+
+def test_raw_html_stays_text(tmp_path):
+    body = '# Title\n\n<script>alert(1)</script>\n\nSome <b onclick="x()">bold</b> text.\n'
+    doc = read(tmp_path, body).document
+    text = document_text(doc)
+    assert "<script>alert(1)</script>" in text and '<b onclick="x()">' in text
+    assert all(isinstance(n, Text) for b in doc.blocks[1:] for n in b.children)
+
+
+def test_javascript_links_are_not_linked(tmp_path):
+    result = read(tmp_path, "# Title\n\nA [bad link](javascript:alert(1)) here.\n")
+    paragraph = result.document.blocks[1]
+    assert not any(isinstance(n, Link) for n in paragraph.children)
+    assert "bad link" in document_text(result.document)
+    assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 7)]
+
+
+def test_entities_and_escapes_become_text(tmp_path):
+    doc = read(tmp_path, "# Title\n\nAT&T &copy; 2024 \\*not emphasis\\*.\n").document
+    assert document_text(doc).endswith("AT&T © 2024 *not emphasis*.")
+
+
+def test_image_in_running_text_becomes_a_figure(tmp_path):
+    (tmp_path / "pic.png").write_bytes(b"x")
+    doc = read(tmp_path, "# Title\n\nBefore ![A small picture](pic.png) after.\n").document
+    assert [type(b).__name__ for b in doc.blocks] == ["Heading", "Paragraph", "Image", "Paragraph"]
