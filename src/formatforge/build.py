@@ -158,7 +158,9 @@ def build(
     options = dict(options or {})
     observer = observer or SilentObserver()
     names = list(dict.fromkeys(formats or available_formats()))
-    writers = {name: get_writer(name) for name in names}  # unknown names fail before any work
+    unknown = [name for name in names if name not in available_formats()]
+    if unknown:
+        raise FormatforgeError(f"unknown format {unknown[0]!r}; the formats are: {', '.join(available_formats())}")
 
     result = read_source(source)
     diagnostics = check(result)
@@ -173,15 +175,23 @@ def build(
     if not os.access(out_dir, os.W_OK):
         raise FormatforgeError("the output folder is not writable; nothing was built", out_dir)
 
+    remove_stale_staging(out_dir)
     manifest = load_manifest(out_dir)
     previous = manifest.get("formats", {})
     inputs = input_fingerprint(document)
     report = BuildReport(source, out_dir, diagnostics, [])
     entries: dict[str, dict] = {}
 
-    for name, writer in writers.items():
+    for name in names:
         observer.started(name)
         began = time.perf_counter()
+        try:
+            writer = get_writer(name)
+        except FormatforgeError as exc:
+            outcome = FormatResult(name, "failed", message=str(exc))
+            report.results.append(outcome)
+            observer.finished(outcome)
+            continue
         key = format_key(name, writer, inputs, options, document)
         if not force and up_to_date(previous.get(name), key, out_dir):
             entries[name] = previous[name]
@@ -199,15 +209,33 @@ def build(
         report.results.append(outcome)
         observer.finished(outcome)
 
-    write_manifest(out_dir, document, {**previous, **entries}, report)
+    try:
+        write_manifest(out_dir, document, {**previous, **entries}, report)
+    except OSError as exc:
+        failures = "; ".join(f"{r.name}: {r.message}" for r in report.results if r.status == "failed")
+        raise FormatforgeError(
+            f"cannot write the manifest: {exc.strerror or exc}" + (f" (and {failures})" if failures else ""), out_dir
+        ) from None
     return report
+
+
+def remove_stale_staging(out_dir: Path) -> None:
+    """Staging folders left by a build that was killed; a running build's are kept."""
+    for folder in out_dir.glob(".staging-*"):
+        pid = folder.name.split("-")[1]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 def run_writer(name, writer, document, out_dir, options, cache_dir, observer) -> FormatResult:
     missing = writer.missing()
     if missing:
         return FormatResult(name, "failed", message="; ".join(str(m) for m in missing))
-    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".staging-{name}-"))
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".staging-{os.getpid()}-{name}-"))
     try:
         context = BuildContext(
             document=document,

@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_SOURCE = Path("source/strategy.md")
 DEFAULT_OUTPUTS = Path("outputs")

@@ -111,10 +111,14 @@ def get_writer(name: str) -> Writer:
         if name not in BUILTIN_FORMATS:
             known = ", ".join(available_formats())
             raise FormatforgeError(f"unknown format {name!r}; the formats are: {known}")
-        importlib.import_module(f"{__name__}.{BUILTIN_FORMATS[name]}")
+        try:
+            importlib.import_module(f"{__name__}.{BUILTIN_FORMATS[name]}")
+        except ImportError as exc:
+            raise FormatforgeError(f"the {name} format cannot load: {exc}") from exc
     return _REGISTRY[name]()
 
 
 def available_formats() -> list[str]:
-    """Every format name, in the order outputs are listed."""
-    return list(BUILTIN_FORMATS)
+    """Every format name, in the order outputs are listed: built-in ones, then any other
+    writer registered by a plug-in."""
+    return list(BUILTIN_FORMATS) + [name for name in _REGISTRY if name not in BUILTIN_FORMATS]

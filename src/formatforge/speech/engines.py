@@ -1,0 +1,282 @@
+"""Speech engines behind one interface: text in, 16-bit mono PCM out.
+
+Two engines: ``espeak`` drives libespeak-ng directly through ctypes in synchronous mode,
+and ``pyttsx3`` goes through pyttsx3 (which on Linux wraps the same library, and on
+Windows and macOS reaches the system voices). libespeak-ng keeps global state and one
+synth callback per process, so an engine lives alone in a worker process: never load
+both in one process, and never share one between threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import tempfile
+import threading
+import wave
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENGINE_NAMES = ("espeak", "pyttsx3")
+DEFAULT_RATE = 175  # words a minute: espeak's own default, comfortable for most listeners
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    engine: str = "espeak"
+    voice: str = "en-gb"
+    rate: int = DEFAULT_RATE
+    volume: float = 1.0  # 0..1 of the engine's normal level, as pyttsx3 counts it
+
+
+@dataclass
+class Speech:
+    """One synthesised utterance."""
+
+    pcm: bytes  # signed 16-bit little-endian mono
+    sample_rate: int
+    words: list[tuple[int, int]] = field(default_factory=list)  # (text offset, audio ms)
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+def voice_for_language(language: str) -> str:
+    """An espeak voice name for a BCP 47 tag: ``en-GB`` → ``en-gb``, ``fr`` → ``fr``."""
+    return (language or "en").strip().lower().replace("_", "-") or "en"
+
+
+def escape_phoneme_brackets(text: str) -> str:
+    """Stop ``[[`` in the author's text from switching espeak into phoneme input: only the
+    lexicon may do that."""
+    return text.replace("[[", "[ [").replace("]]", "] ]")
+
+
+# ---------------------------------------------------------------- libespeak-ng
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_EVENT_LIST_TERMINATED, _EVENT_WORD = 0, 1
+_POS_CHARACTER = 1
+_CHARS_UTF8, _PHONEMES = 1, 0x100
+_RATE, _VOLUME = 1, 2
+_PHONEMES_ASCII = 0
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _EventId),
+    ]
+
+
+class _VoiceSpec(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_char_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+
+
+def load_libespeak() -> ctypes.CDLL:
+    name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+    lib = ctypes.CDLL(name)
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByProperties.argtypes = [ctypes.POINTER(_VoiceSpec)]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
+        ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
+    ]
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+    lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+    lib.espeak_Info.restype = ctypes.c_char_p
+    return lib
+
+
+class Engine:
+    name: str
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    def synthesise(self, text: str) -> Speech:
+        raise NotImplementedError
+
+
+class EspeakEngine(Engine):
+    """libespeak-ng in synchronous mode: ``espeak_Synth`` returns when the callback has
+    received every sample, so no threads, no polling and no temporary files."""
+
+    name = "espeak"
+
+    def __init__(self, settings: VoiceSettings):
+        super().__init__(settings)
+        self._lib = load_libespeak()
+        self.sample_rate = self._lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
+        if self.sample_rate <= 0:
+            raise RuntimeError("libespeak-ng could not be initialised")
+        self._chunks: list[bytes] = []
+        self._words: list[tuple[int, int]] = []
+        self._callback = _SynthCallback(self._on_audio)  # kept referenced: C holds the pointer
+        self._lib.espeak_SetSynthCallback(self._callback)
+        self._select_voice(settings.voice)
+        self._lib.espeak_SetParameter(_RATE, int(settings.rate), 0)
+        self._lib.espeak_SetParameter(_VOLUME, int(round(settings.volume * 100)), 0)
+
+    def _select_voice(self, voice: str) -> None:
+        """A voice file name (``gmw/en``) or, failing that, a language (``en-gb``)."""
+        if self._lib.espeak_SetVoiceByName(voice.encode()) == 0:
+            return
+        wanted = _VoiceSpec(languages=voice.encode())
+        if self._lib.espeak_SetVoiceByProperties(ctypes.byref(wanted)) != 0:
+            raise ValueError(f"espeak-ng has no voice or language {voice!r}")
+
+    def version(self) -> str:
+        return "espeak-ng " + self._lib.espeak_Info(None).decode()
+
+    def _on_audio(self, wav, count, events) -> int:
+        if count > 0:
+            self._chunks.append(ctypes.string_at(wav, count * 2))
+        index = 0
+        while events[index].type != _EVENT_LIST_TERMINATED:
+            event = events[index]
+            if event.type == _EVENT_WORD:
+                self._words.append((event.text_position - 1, event.audio_position))
+            index += 1
+        return 0  # go on
+
+    def synthesise(self, text: str) -> Speech:
+        self._chunks, self._words = [], []
+        data = text.encode("utf-8") + b"\0"
+        status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES, None, None)
+        if status != 0:
+            raise RuntimeError(f"espeak_Synth failed with status {status}")
+        self._lib.espeak_Synchronize()
+        return Speech(b"".join(self._chunks), self.sample_rate, self._words)
+
+    def phonemes(self, text: str) -> str:
+        """espeak's phoneme mnemonics for ``text`` (as ``espeak-ng -x`` prints them)."""
+        buffer = ctypes.create_string_buffer(text.encode("utf-8"))
+        pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+        parts = []
+        while pointer.value:
+            parts.append(self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_ASCII).decode())
+        return " ".join(p.strip() for p in parts if p.strip())
+
+
+class Pyttsx3Engine(Engine):
+    """pyttsx3, one short utterance per ``save_to_file`` call.
+
+    Its ``save_to_file`` loses audio on long texts (pyttsx3 issues 149 and 259), so the
+    engine is only ever given one sentence at a time and the narration joins them.
+    """
+
+    name = "pyttsx3"
+
+    def __init__(self, settings: VoiceSettings):
+        super().__init__(settings)
+        import pyttsx3
+
+        self._pyttsx3 = pyttsx3
+        self._engine = pyttsx3.init()
+        voice = pyttsx3_voice(self._engine.getProperty("voices"), settings.voice)
+        if voice:  # else the system's default voice
+            self._engine.setProperty("voice", voice)
+        self._engine.setProperty("rate", int(settings.rate))
+        self._engine.setProperty("volume", float(settings.volume))
+        self._folder = tempfile.TemporaryDirectory(prefix="formatforge-pyttsx3-")
+        # runAndWait can return before the espeak driver has written the file (its
+        # callback runs on espeak's own thread), so wait for the utterance to finish.
+        self._finished = threading.Event()
+        self._errors: list[BaseException] = []
+        self._engine.connect("finished-utterance", lambda **_: self._finished.set())
+        self._engine.connect("error", lambda exception=None, **_: self._errors.append(exception))
+        _quieten_pyttsx3_espeak_driver()
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        driver = type(self._engine.proxy._driver).__name__
+        return f"pyttsx3 {version('pyttsx3')} {driver}"
+
+    def synthesise(self, text: str) -> Speech:
+        target = Path(self._folder.name) / "utterance.wav"
+        target.unlink(missing_ok=True)
+        self._finished.clear()
+        self._engine.save_to_file(text, str(target))
+        self._engine.runAndWait()
+        if not self._finished.wait(timeout=max(30.0, len(text) / 5)):
+            raise RuntimeError(f"pyttsx3 did not finish speaking: {text[:60]!r}")
+        if self._errors:
+            raise RuntimeError(f"pyttsx3 failed: {self._errors.pop()}")
+        with wave.open(str(target), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                raise RuntimeError("pyttsx3 wrote audio that is not 16-bit")
+            frames = wav.readframes(wav.getnframes())
+            if wav.getnchannels() == 2:
+                samples = array("h", frames)
+                frames = array("h", samples[0::2]).tobytes()
+            return Speech(frames, wav.getframerate())
+
+
+def _quieten_pyttsx3_espeak_driver() -> None:
+    """pyttsx3's espeak driver prints a line for every file it saves, from espeak's thread
+    (so ``redirect_stdout`` cannot catch it): shadow ``print`` in that module only."""
+    import sys
+
+    driver = sys.modules.get("pyttsx3.drivers.espeak")
+    if driver is not None:
+        driver.print = lambda *args, **kwargs: None
+
+
+def pyttsx3_voice(voices, wanted: str) -> str | None:
+    """The id of the pyttsx3 voice named ``wanted`` or speaking its language, the exact
+    language before a voice of the same primary language."""
+    wanted = wanted.lower().replace("_", "-")
+
+    def languages(voice) -> list[str]:
+        return [str(code).lower().replace("_", "-") for code in (voice.languages or [])]
+
+    for voice in voices:
+        if voice.id.lower() == wanted or wanted in languages(voice):
+            return voice.id
+    primary = wanted.split("-")[0]
+    for voice in voices:
+        if any(code.split("-")[0] == primary for code in languages(voice)):
+            return voice.id
+    return None
+
+
+def make_engine(settings: VoiceSettings) -> Engine:
+    if settings.engine == "espeak":
+        return EspeakEngine(settings)
+    if settings.engine == "pyttsx3":
+        return Pyttsx3Engine(settings)
+    raise ValueError(f"unknown speech engine {settings.engine!r}; the engines are: {', '.join(ENGINE_NAMES)}")

@@ -1,0 +1,167 @@
+"""The build runner: skips what is up to date, stages and renames, and never half-writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from formatforge.build import build
+from formatforge.errors import FormatforgeError
+from formatforge.formats import BuildContext, Writer, register
+from formatforge.model import document_text
+
+FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
+CALLS: list[str] = []
+
+
+@register
+class EchoWriter(Writer):
+    """Writes the document's text; counts its calls."""
+
+    name = "test-echo"
+    summary = "a test format"
+
+    def output_names(self, document, options):
+        return [f"{document.stem}.txt"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        CALLS.append(context.document.stem)
+        name = self.output_names(context.document, context.options)[0]
+        context.path(name).write_text(document_text(context.document), encoding="utf-8")
+        return [name]
+
+
+@register
+class BrokenWriter(Writer):
+    name = "test-broken"
+    summary = "a format whose writer fails half-way"
+
+    def output_names(self, document, options):
+        return [f"{document.stem}.broken"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        context.path(f"{context.document.stem}.broken").write_text("half")
+        raise RuntimeError("the writer crashed")
+
+
+def source(tmp_path: Path, body: str = "# Title\n\nFirst text.\n") -> Path:
+    path = tmp_path / "doc.md"
+    path.write_text(FRONT + body, encoding="utf-8")
+    return path
+
+
+def test_unchanged_rebuild_does_no_writer_work(tmp_path):
+    src, out = source(tmp_path), tmp_path / "out"
+    CALLS.clear()
+    first = build(src, out, ["test-echo"])
+    second = build(src, out, ["test-echo"])
+    assert [r.status for r in first.results] == ["built"]
+    assert [r.status for r in second.results] == ["up to date"]
+    assert CALLS == ["doc"]
+
+
+def test_an_edit_rebuilds(tmp_path):
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    source(tmp_path, "# Title\n\nEdited text.\n")
+    report = build(src, out, ["test-echo"])
+    assert report.results[0].status == "built"
+    assert "Edited text." in (out / "doc.txt").read_text()
+
+
+def test_a_changed_output_is_rebuilt(tmp_path):
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    (out / "doc.txt").write_text("tampered")
+    assert build(src, out, ["test-echo"]).results[0].status == "built"
+    assert (out / "doc.txt").read_text().startswith("Title")
+
+
+def test_manifest_lists_every_file_with_its_hash(tmp_path):
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    (entry,) = manifest["files"]
+    import hashlib
+
+    assert entry["path"] == "doc.txt" and entry["format"] == "test-echo"
+    assert entry["sha256"] == hashlib.sha256((out / "doc.txt").read_bytes()).hexdigest()
+    assert manifest["source"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+
+
+def test_a_failing_writer_leaves_previous_outputs_and_other_formats_build(tmp_path):
+    src, out = source(tmp_path), tmp_path / "out"
+    (out).mkdir()
+    (out / "doc.broken").write_text("the previous complete file")
+    report = build(src, out, ["test-broken", "test-echo"])
+    statuses = {r.name: (r.status, r.message) for r in report.results}
+    assert statuses["test-broken"][0] == "failed" and "the writer crashed" in statuses["test-broken"][1]
+    assert statuses["test-echo"][0] == "built"
+    assert (out / "doc.broken").read_text() == "the previous complete file"
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_read_only_output_folder_is_a_clear_error_and_keeps_previous_outputs(tmp_path, monkeypatch):
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    before = (out / "doc.txt").read_bytes()
+    source(tmp_path, "# Title\n\nChanged.\n")
+
+    # Tests run as root here, which ignores permission bits, so the refusal comes at the rename.
+    def refuse(source, target):
+        raise OSError(30, "Read-only file system", str(target))
+
+    monkeypatch.setattr("formatforge.build.os.replace", refuse)
+    with pytest.raises(FormatforgeError) as caught:
+        build(src, out, ["test-echo"])
+    assert "Read-only file system" in str(caught.value)
+    assert (out / "doc.txt").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["doc.txt", "manifest.json"]
+
+
+SLOW_BUILD = """
+import sys, time
+from formatforge.build import build
+from formatforge.formats import Writer, register
+
+@register
+class Slow(Writer):
+    name = "test-slow"
+    summary = "writes slowly"
+    def output_names(self, document, options):
+        return ["big.txt"]
+    def write(self, context):
+        with context.path("big.txt").open("w") as out:
+            for n in range(400):
+                out.write("new line %d\\n" % n)
+                out.flush()
+                time.sleep(0.01)
+        return ["big.txt"]
+
+print("started", flush=True)
+build(sys.argv[1], sys.argv[2], ["test-slow"])
+"""
+
+
+def test_killed_build_leaves_the_old_file_whole_and_next_build_completes(tmp_path):
+    src, out = source(tmp_path), tmp_path / "out"
+    out.mkdir()
+    old = "old complete file\n"
+    (out / "big.txt").write_text(old)
+    process = subprocess.Popen([sys.executable, "-c", SLOW_BUILD, str(src), str(out)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "started"
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (out / "big.txt").read_text() == old
+    finished = subprocess.run([sys.executable, "-c", SLOW_BUILD, str(src), str(out)], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert (out / "big.txt").read_text().count("new line") == 400
+    assert not list(out.glob(".staging-*")), "the killed build's staging folder is cleared"

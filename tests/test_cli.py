@@ -1,0 +1,73 @@
+"""The command line: exit codes 0/1/2, readable errors with file:line, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "formatforge.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def test_check_clean_source_exits_0(tmp_path):
+    source = tmp_path / "ok.md"
+    source.write_text(FRONT + "# Title\n\nText.\n", encoding="utf-8")
+    result = run("check", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "0 error(s)" in result.stderr
+
+
+def test_check_reports_rule_and_line_and_exits_1(tmp_path):
+    source = tmp_path / "bad.md"
+    source.write_text(FRONT + "# Title\n\n### Skipped a level\n", encoding="utf-8")
+    result = run("check", str(source))
+    assert result.returncode == 1
+    assert f"{source}:7: error M1" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_build_of_bad_source_exits_1_and_writes_nothing(tmp_path):
+    source = tmp_path / "bad.md"
+    source.write_text(FRONT + "## No title\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("build", str(source), "-o", str(out), "-f", "docx", "--quiet")
+    assert result.returncode == 1
+    assert "M2" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_unreadable_source_is_one_clear_line(tmp_path):
+    source = tmp_path / "latin1.md"
+    source.write_bytes(FRONT.encode() + b"# Caf\xe9\n")
+    result = run("build", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 1
+    assert "not valid UTF-8 at byte offset" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_source_file(tmp_path):
+    result = run("build", str(tmp_path / "nope.md"), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 1 and "source file not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_format_is_a_usage_error(tmp_path):
+    result = run("build", "-f", "pdf-of-doom", "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "unknown format" in result.stderr
+
+
+def test_bad_option_is_a_usage_error():
+    assert run("build", "--cells", "nonsense").returncode == 2
+    assert run("no-such-command").returncode == 2
+
+
+def test_formats_lists_every_format():
+    result = run("formats")
+    assert result.returncode == 0
+    for name in ("docx", "epub", "html", "braille", "audio"):
+        assert name in result.stdout
