@@ -93,8 +93,8 @@ def version_of(command: list[str]) -> str:
         completed = subprocess.run(command, capture_output=True, text=True)
     except OSError:
         return "not found"
-    lines = (completed.stdout or completed.stderr).strip().splitlines()
-    return lines[0] if lines else "unknown"
+    lines = completed.stdout.strip().splitlines()
+    return lines[0] if completed.returncode == 0 and lines else "unknown"
 
 
 def default_formatforge() -> str:
@@ -126,7 +126,7 @@ def main() -> int:
         generated = scratch / "generated" / "generated.md"
         word_count = generate(generated, args.words)
         documents = [
-            (f"strategy.md", REPO / "source" / "strategy.md"),
+            ("strategy.md", REPO / "source" / "strategy.md"),
             (f"generated.md ({word_count} words)", generated),
         ]
 

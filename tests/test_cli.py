@@ -71,3 +71,8 @@ def test_formats_lists_every_format():
     assert result.returncode == 0
     for name in ("docx", "epub", "html", "braille", "audio"):
         assert name in result.stdout
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("formatforge ")

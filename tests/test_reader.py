@@ -145,3 +145,8 @@ def test_image_in_running_text_becomes_a_figure(tmp_path):
     (tmp_path / "pic.png").write_bytes(b"x")
     doc = read(tmp_path, "# Title\n\nBefore ![A small picture](pic.png) after.\n").document
     assert [type(b).__name__ for b in doc.blocks] == ["Heading", "Paragraph", "Image", "Paragraph"]
+
+
+def test_heading_line_is_the_heading_not_earlier_text(tmp_path):
+    doc = read(tmp_path, "# Title\n\nSee part two below.\n\n## Part two\n\nText.\n").document
+    assert doc.blocks[2].line == 9

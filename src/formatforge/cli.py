@@ -86,15 +86,18 @@ def print_report(report: BuildReport, quiet: bool) -> None:
         out.print("Nothing changed since the last build: no work done.")
 
 
+def print_version(value: bool) -> None:
+    if value:
+        out.print(f"formatforge {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", callback=print_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     State.debug = debug
-    if version:
-        out.print(f"formatforge {__version__}")
-        raise typer.Exit(0)
 
 
 @app.command("build")

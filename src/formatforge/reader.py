@@ -182,19 +182,26 @@ class LineLocator:
         self.line_words = [set(words(line)) for line in self.lines]
         self.cursor = 0
 
-    def locate(self, hint: str, pattern: re.Pattern | None = None) -> int:
+    def locate(self, hint: str, pattern: re.Pattern | None = None, heading: bool = False) -> int:
         tokens = set(words(hint)[:3])
         for index in range(self.cursor, len(self.lines)):
             if pattern is not None and pattern.search(self.lines[index]):
                 break
             if pattern is None and tokens and tokens <= self.line_words[index]:
-                break
+                if not heading or self.is_heading_line(index):
+                    break
         else:
             if pattern is None and len(tokens) > 1:
-                return self.locate(words(hint)[0])
+                return self.locate(words(hint)[0], heading=heading)
             return self.first_line + self.cursor
         self.cursor = index
         return self.first_line + index
+
+    def is_heading_line(self, index: int) -> bool:
+        if self.lines[index].lstrip().startswith("#"):
+            return True
+        following = self.lines[index + 1] if index + 1 < len(self.lines) else ""
+        return bool(SETEXT_UNDERLINE_RE.match(following))
 
     def find_anywhere(self, pattern: re.Pattern) -> int:
         for index, line in enumerate(self.lines):
@@ -203,6 +210,7 @@ class LineLocator:
         return self.first_line
 
 
+SETEXT_UNDERLINE_RE = re.compile(r"^ {0,3}(=+|-+) *$")
 THEMATIC_BREAK_RE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
 
 
@@ -298,7 +306,7 @@ class _Converter:
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             children = tuple(self.inlines(el))
             text = "".join(el.itertext())
-            line = self.locator.locate(text)
+            line = self.locator.locate(text, heading=True)
             return [Heading(int(tag[1]), children, self.unique_id(el.get("id") or slugify(text)), line)]
         if tag == "p":
             return self.paragraph(el)

@@ -34,7 +34,8 @@ from ..errors import SourceError
 
 LEXICON_FILE = "pronunciation.toml"
 _WORD_EDGE_BEFORE = r"(?<![\w'’-])"
-_WORD_EDGE_AFTER = r"(?![\w'’-]|-\w)"
+# A possessive ’s may follow a whole word; any other letter, digit or joined hyphen may not.
+_WORD_EDGE_AFTER = r"(?!\w|-\w|['’](?!s\b)\w)"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,495 @@
+"""Braille pages from the document model: the formatting liblouis does not do.
+
+Blocks become lines of cells (Unicode braille, blank cells U+2800) with the indents of
+BANA Braille Formats 2016 / UKAAF practice; the lines are then cut into pages whose body
+height leaves one line for the braille page number. Headings keep with what follows them,
+words never break across lines, and the contents page is built last from the pages the
+headings really landed on.
+
+Indents in this module are counted in cells from the margin: 0 is "cell 1", 2 is "cell 3".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...model import (
+    BlockQuote,
+    CodeBlock,
+    Document,
+    FootnoteRef,
+    Heading,
+    Image,
+    ListBlock,
+    Paragraph,
+    Table,
+    Text,
+    ThematicBreak,
+    walk_blocks,
+)
+from .translate import BLANK, Run, Translator, inline_runs
+
+# UEB transcriber's note indicators (Rules of UEB §3.27): opening dots 4, 46, 126; closing 4, 46, 345.
+TN_OPEN = "\u2808\u2828\u2823"
+TN_CLOSE = "\u2808\u2828\u281c"
+# UEB line continuation indicator (dot 5), only for a sequence too long for any line.
+CONTINUATION = "\u2810"
+GUIDE_DOT = "\u2810"  # dot 5, the guide dots of a contents line
+NOTE_SEPARATOR = "\u2824" * 12  # dots 36: a line between a section and its notes
+THEMATIC_BREAK = "\u2812" * 6  # dots 25, centred: print's section break
+
+
+@dataclass(frozen=True)
+class HeadingStyle:
+    centred: bool = False
+    indent: int = 0  # first line and runovers, when not centred
+    blank_before: bool = True
+    blank_after: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where a braille authority puts things; the choices marked [S] in standards.md."""
+
+    name: str
+    number_at_top: bool  # braille page number on the first line (UKAAF) or the last (BANA)
+    headings: tuple[HeadingStyle, ...]  # by level, the last repeated for deeper levels
+
+    def heading(self, level: int) -> HeadingStyle:
+        return self.headings[min(level, len(self.headings)) - 1]
+
+
+PROFILES = {
+    # UKAAF: page number on the top line; main heading centred, then cell 5 and cell 7,
+    # each with a blank line before so that the page reads in clear blocks.
+    "ukaaf": Profile(
+        "ukaaf",
+        number_at_top=True,
+        headings=(
+            HeadingStyle(centred=True, blank_before=True, blank_after=True),
+            HeadingStyle(indent=4, blank_before=True),
+            HeadingStyle(indent=6, blank_before=True),
+        ),
+    ),
+    # BANA Braille Formats 2016 §4: centred, cell-5 and cell-7 headings; no blank line
+    # before a cell-7 heading; the page number at the bottom right (§1.8).
+    "bana": Profile(
+        "bana",
+        number_at_top=False,
+        headings=(
+            HeadingStyle(centred=True, blank_before=True, blank_after=True),
+            HeadingStyle(indent=4, blank_before=True),
+            HeadingStyle(indent=6, blank_before=False),
+        ),
+    ),
+}
+
+
+@dataclass
+class Line:
+    cells: str  # no trailing blanks
+    kind: str = "text"  # heading, paragraph, list, quote, code, table, note, tn, break, title, contents, number
+    first: bool = False  # the first line of its paragraph, item or heading
+    heading_id: str = ""
+    level: int = 0
+
+
+@dataclass
+class Chunk:
+    """Lines that are laid out together, with the spacing and keeping they ask for."""
+
+    lines: list[Line]
+    blank_before: int = 0
+    blank_after: int = 0
+    keep_with_next: bool = False
+
+
+@dataclass
+class Page:
+    label: str  # the print form of the braille page number: "p1", "7"
+    number: str  # its braille cells
+    body: list[Line] = field(default_factory=list)
+    rows: list[Line] = field(default_factory=list)  # every row, number line included
+
+
+@dataclass
+class Book:
+    preliminary: list[Page]
+    body: list[Page]
+    heading_pages: dict[str, str]  # heading id → page label of its first line
+    contents: list[tuple[Heading, str]]  # every heading with its page label
+    cells: int
+    lines: int
+    profile: Profile
+
+    @property
+    def pages(self) -> list[Page]:
+        return self.preliminary + self.body
+
+
+def wrap(cells: str, width: int, first_indent: int, runover_indent: int) -> list[tuple[int, str]]:
+    """Greedy line filling at blank cells: (indent, content) pairs, no word split (B11).
+
+    A word longer than a whole line is the one case that must be divided; it is cut with
+    the UEB line continuation indicator at the end of each part.
+    """
+    words = [w for w in cells.split(BLANK) if w]
+    lines: list[tuple[int, str]] = []
+    indent, current = first_indent, ""
+    for word in words:
+        room = width - indent
+        candidate = f"{current}{BLANK}{word}" if current else word
+        if len(candidate) <= room:
+            current = candidate
+            continue
+        if current:
+            lines.append((indent, current))
+            indent, current = runover_indent, ""
+            room = width - indent
+        while len(word) > room:
+            piece = room - len(CONTINUATION)
+            lines.append((indent, word[:piece] + CONTINUATION))
+            word = word[piece:]
+            indent = runover_indent
+            room = width - indent
+        current = word
+    if current or not lines:
+        lines.append((indent, current))
+    return lines
+
+
+def as_lines(pairs: list[tuple[int, str]], kind: str, **extra) -> list[Line]:
+    return [Line(BLANK * indent + content, kind, first=(i == 0), **extra) for i, (indent, content) in enumerate(pairs)]
+
+
+def centred(cells: str, width: int, kind: str, **extra) -> list[Line]:
+    # Three blank cells each side at least, so a centred line never looks like text.
+    pairs = wrap(cells, max(width - 6, 10), 0, 0)
+    return [
+        Line(BLANK * ((width - len(content)) // 2) + content, kind, first=(i == 0), **extra)
+        for i, (_, content) in enumerate(pairs)
+    ]
+
+
+class Layout:
+    def __init__(self, translator: Translator, cells: int = 40, lines: int = 25, profile: str = "ukaaf"):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown braille profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        if cells < 12 or lines < 4:
+            raise ValueError("a braille page needs at least 12 cells and 4 lines")
+        self.tr = translator
+        self.width = cells
+        self.height = lines
+        self.profile = PROFILES[profile]
+
+    @property
+    def body_height(self) -> int:
+        return self.height - 1  # one line is the page number's
+
+    # ------------------------------------------------------------ blocks → chunks
+
+    def runs(self, inlines, uncontracted: bool = False) -> list[str]:
+        return [self.tr.translate(run, uncontracted) for run in inline_runs(inlines)]
+
+    def paragraph(self, inlines, first: int, runover: int, kind: str = "paragraph") -> list[Line]:
+        lines: list[Line] = []
+        for cells in self.runs(inlines):
+            if not cells and lines:
+                continue
+            # After a hard line break the text goes on at the runover position.
+            part = as_lines(wrap(cells, self.width, runover if lines else first, runover), kind)
+            if lines:
+                part[0].first = False
+            lines += part
+        return lines
+
+    def heading(self, block: Heading) -> Chunk:
+        style = self.profile.heading(block.level)
+        cells = BLANK.join(c for c in self.runs(block.children) if c)
+        extra = {"heading_id": block.id, "level": block.level}
+        if style.centred:
+            lines = centred(cells, self.width, "heading", **extra)
+        else:
+            lines = as_lines(wrap(cells, self.width, style.indent, style.indent), "heading", **extra)
+        return Chunk(lines, int(style.blank_before), int(style.blank_after), keep_with_next=True)
+
+    def blocks(self, blocks, base: int = 0) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for block in blocks:
+            chunks += self.block(block, base)
+        return chunks
+
+    def block(self, block, base: int = 0) -> list[Chunk]:
+        if isinstance(block, Heading):
+            return [self.heading(block)]
+        if isinstance(block, Paragraph):
+            # 3-1 paragraphs (B6); inside a quote the whole block moves in with ``base``.
+            return [Chunk(self.paragraph(block.children, base + 2, base))]
+        if isinstance(block, ListBlock):
+            return [Chunk(self.list_lines(block, 0, list_depth(block), base))]
+        if isinstance(block, BlockQuote):
+            chunks = [Chunk(c.lines, 1) for c in self.blocks(block.blocks, base + 2)]
+            return self.blocked(chunks, base + 2)
+        if isinstance(block, CodeBlock):
+            return [Chunk(self.code_lines(block, base + 2), 1, 1)]
+        if isinstance(block, Table):
+            return [Chunk(self.table_lines(block, base), 1, 1)]
+        if isinstance(block, Image):
+            if block.decorative or not block.alt.strip():
+                return []
+            return [Chunk(self.transcriber_note(f"Image: {block.alt}", base), 0, 0)]
+        if isinstance(block, ThematicBreak):
+            return [Chunk(centred(THEMATIC_BREAK, self.width, "break"), 1, 1)]
+        return []
+
+    def blocked(self, chunks: list[Chunk], indent: int) -> list[Chunk]:
+        """Displayed material: a blank line before and after, every paragraph blocked."""
+        for chunk in chunks:
+            for line in chunk.lines:
+                if line.kind == "paragraph":
+                    line.kind = "quote"
+        for chunk in chunks:
+            if chunk.lines and chunk.lines[0].kind == "quote":
+                chunk.lines = self.reblock(chunk.lines, indent)
+        if chunks:
+            chunks[0].blank_before = 1
+            chunks[-1].blank_after = 1
+        return chunks
+
+    def reblock(self, lines: list[Line], indent: int) -> list[Line]:
+        cells = BLANK.join(line.cells.strip(BLANK) for line in lines)
+        return as_lines(wrap(cells, self.width, indent, indent), "quote")
+
+    def list_lines(self, block: ListBlock, depth: int, total_depth: int, base: int) -> list[Line]:
+        """Lists 1-3; nested lists 1-5, 3-5 … : each level starts two cells further in and
+        every runover of the whole list sits two cells past the deepest start (B7)."""
+        first, runover = base + 2 * depth, base + 2 * total_depth
+        lines: list[Line] = []
+        for number, item in enumerate(block.items, start=block.start):
+            label = f"{number}. " if block.ordered else ""
+            leading = True
+            for inner in item.blocks:
+                if isinstance(inner, ListBlock):
+                    lines += self.list_lines(inner, depth + 1, total_depth, base)
+                elif isinstance(inner, Paragraph) or hasattr(inner, "children"):
+                    children = ((Text(label),) if leading and label else ()) + tuple(inner.children)
+                    lines += self.paragraph(children, first if leading else runover, runover, "list")
+                    leading = False
+                else:
+                    for chunk in self.block(inner, runover):
+                        lines += chunk.lines
+                    leading = False
+        return lines
+
+    def code_lines(self, block: CodeBlock, indent: int) -> list[Line]:
+        lines: list[Line] = []
+        for source_line in block.text.rstrip("\n").split("\n"):
+            stripped = source_line.lstrip(" ")
+            # Keep some of the code's own indentation: it carries structure in code.
+            extra = min(len(source_line) - len(stripped), 8)
+            cells = self.tr.text(stripped, uncontracted=True)
+            if not cells:
+                continue
+            lines += as_lines(wrap(cells, self.width, indent + extra, indent + extra + 2), "code")
+        return lines
+
+    def table_lines(self, block: Table, base: int) -> list[Line]:
+        """A table read row by row, each cell after its column heading: the reader never
+        has to hold the columns in mind. A transcriber's note says so first (B9)."""
+        columns = len(block.header)
+        note = f"Table of {len(block.rows)} rows, each cell given with its column heading."
+        lines: list[Line] = []
+        if block.caption:
+            lines += self.paragraph(block.caption, base + 2, base, "table")
+        lines += self.transcriber_note(note, base)
+        for row in block.rows:
+            for index, cell in enumerate(row[:columns] if columns else row):
+                header = block.header[index].children if index < columns else ()
+                children = tuple(header) + (Text(": "),) + tuple(cell.children)
+                first = base if index == 0 else base + 2
+                lines += self.paragraph(children, first, base + 4, "table")
+        return lines
+
+    def transcriber_note(self, text: str, base: int) -> list[Line]:
+        # Transcriber's notes as 7-5 paragraphs, as BANA Braille Formats sets them.
+        cells = TN_OPEN + self.tr.text(text) + TN_CLOSE
+        return as_lines(wrap(cells, self.width, base + 6, base + 4), "tn")
+
+    def notes(self, footnotes) -> list[Chunk]:
+        """Notes at the end of the section that cites them, after a separation line,
+        each as a 1-3 paragraph starting with its asterisk and number."""
+        if not footnotes:
+            return []
+        chunks = [Chunk([Line(NOTE_SEPARATOR, "note")], 1, 0)]
+        for note in footnotes:
+            leading = True
+            for inner in note.blocks:
+                if hasattr(inner, "children") and not isinstance(inner, Heading):
+                    prefix = (Text(f"*{note.number} "),) if leading else ()
+                    chunks.append(Chunk(self.paragraph(prefix + tuple(inner.children), 0, 2, "note")))
+                else:
+                    chunks += self.block(inner, 2)
+                leading = False
+        return chunks
+
+    def document_chunks(self, document: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        placed: set[int] = set()
+        by_number = {note.number: note for note in document.footnotes}
+        for section in document.sections():
+            chunks += self.blocks(section.blocks)
+            cited = [n for n in footnote_numbers(section.blocks) if n in by_number and n not in placed]
+            placed.update(cited)
+            chunks += self.notes([by_number[n] for n in cited])
+        # Notes no section cites still reach the reader, after the last section.
+        chunks += self.notes([note for note in document.footnotes if note.number not in placed])
+        return chunks
+
+    # ------------------------------------------------------------ pagination
+
+    def paginate(self, chunks: list[Chunk]) -> list[list[Line]]:
+        """Cut lines into page bodies; a heading moves to the next page rather than be
+        the last thing on one (B5), and blank lines at the top of a page are dropped."""
+        pages: list[list[Line]] = [[]]
+        pending_blank = 0
+        for index, chunk in enumerate(chunks):
+            if not chunk.lines:
+                continue
+            page = pages[-1]
+            gap = max(pending_blank, chunk.blank_before) if page else 0
+            need = gap + (self.kept_height(chunks, index) if chunk.keep_with_next else 1)
+            if page and need > self.body_height - len(page):
+                pages.append([])
+                gap = 0
+            for _ in range(gap):
+                pages[-1].append(Line("", "blank"))
+            for line in chunk.lines:
+                if len(pages[-1]) >= self.body_height:
+                    pages.append([])
+                pages[-1].append(line)
+            pending_blank = chunk.blank_after
+        return pages
+
+    def kept_height(self, chunks: list[Chunk], index: int) -> int:
+        """Lines a heading needs on its page: itself, any headings straight after it, and
+        the first line of the text they lead into."""
+        need = len(chunks[index].lines)
+        after = chunks[index].blank_after
+        for following in chunks[index + 1 :]:
+            if not following.lines:
+                continue
+            need += max(after, following.blank_before)
+            if not following.keep_with_next:
+                need += 1
+                break
+            need += len(following.lines)
+            after = following.blank_after
+        # A heading run longer than a page cannot be kept: let it flow.
+        return need if need <= self.body_height else len(chunks[index].lines)
+
+    def number_cells(self, label: str) -> str:
+        return self.tr.text(label)
+
+    def finish(self, body: list[Line], label: str) -> Page:
+        number = self.number_cells(label)
+        number_line = Line(BLANK * (self.width - len(number)) + number, "number")
+        rows = list(body)
+        if self.profile.number_at_top:
+            rows = [number_line] + rows
+        else:
+            rows = rows + [Line("", "blank")] * (self.body_height - len(rows)) + [number_line]
+        while rows and not rows[-1].cells.strip(BLANK):
+            rows.pop()
+        return Page(label, number, body, rows)
+
+    # ------------------------------------------------------------ title and contents
+
+    def title_page(self, document: Document) -> list[Line]:
+        meta = document.metadata
+        lines: list[Line] = []
+        for text in (meta.title, meta.subtitle):
+            if text:
+                lines += centred(self.tr.text(text), self.width, "title")
+        if meta.author:
+            lines += [Line("", "blank")] + centred(self.tr.text(meta.author), self.width, "title")
+        code = self.code_name()
+        if code:
+            lines += [Line("", "blank")] + centred(self.tr.text(code), self.width, "title")
+        tail: list[Line] = []
+        for text in (meta.publisher, meta.date[:4] if meta.date else ""):
+            if text:
+                tail += centred(self.tr.text(text), self.width, "title")
+        room = self.body_height - len(lines) - len(tail)
+        if room > 0:
+            lines += [Line("", "blank")] * room
+        return (lines + tail)[: self.body_height] if room >= 0 else lines[: self.body_height]
+
+    def code_name(self) -> str:
+        tables = ",".join(self.tr.tables)
+        if "en-ueb-g2" in tables:
+            return "Unified English Braille, contracted"
+        if "en-ueb-g1" in tables:
+            return "Unified English Braille, uncontracted"
+        return ""
+
+    def contents_lines(self, entries: list[tuple[Heading, str]]) -> list[Line]:
+        lines = centred(self.tr.text("Contents"), self.width, "heading") + [Line("", "blank")]
+        for heading, label in entries:
+            lines += self.contents_entry(heading, self.number_cells(label))
+        return lines
+
+    def contents_entry(self, heading: Heading, number: str) -> list[Line]:
+        """Entry text indented by level, runovers two cells deeper, then guide dots and the
+        page number flush right on the entry's last line (BANA §2.9 style)."""
+        indent = 2 * (heading.level - 1)
+        cells = BLANK.join(c for c in self.runs(heading.children) if c)
+        # Leave room on the last line for a blank, two guide dots, a blank and the number.
+        tail = 4 + len(number)
+        pairs = wrap(cells, self.width - tail, indent, indent + 2)
+        lines = as_lines(pairs, "contents", heading_id=heading.id, level=heading.level)
+        last = lines[-1]
+        dots = self.width - len(last.cells) - len(number) - 2
+        last.cells = last.cells + BLANK + GUIDE_DOT * dots + BLANK + number
+        return lines
+
+    # ------------------------------------------------------------ the book
+
+    def book(self, document: Document) -> Book:
+        body_pages = self.paginate(self.document_chunks(document))
+        body = [self.finish(lines, str(i)) for i, lines in enumerate(body_pages, start=1)]
+        heading_pages: dict[str, str] = {}
+        for page in body:
+            for line in page.body:
+                if line.kind == "heading" and line.first and line.heading_id not in heading_pages:
+                    heading_pages[line.heading_id] = page.label
+        headings = [b for b in walk_blocks(document.blocks) if isinstance(b, Heading)]
+        contents = [(h, heading_pages[h.id]) for h in headings if h.id in heading_pages]
+        preliminary_bodies = [self.title_page(document)] + self.paginate([Chunk(self.contents_lines(contents))])
+        preliminary = [self.finish(lines, f"p{i}") for i, lines in enumerate(preliminary_bodies, start=1)]
+        return Book(preliminary, body, heading_pages, contents, self.width, self.height, self.profile)
+
+
+def list_depth(block: ListBlock) -> int:
+    inner = [list_depth(b) for item in block.items for b in item.blocks if isinstance(b, ListBlock)]
+    return 1 + max(inner, default=0)
+
+
+def footnote_numbers(blocks) -> list[int]:
+    numbers: list[int] = []
+
+    def visit(inlines) -> None:
+        for node in inlines:
+            if isinstance(node, FootnoteRef):
+                numbers.append(node.number)
+            elif hasattr(node, "children"):
+                visit(node.children)
+
+    for block in walk_blocks(blocks):
+        if hasattr(block, "children"):
+            visit(block.children)
+        if isinstance(block, Table):
+            for row in (block.header,) + block.rows:
+                for cell in row:
+                    visit(cell.children)
+            visit(block.caption)
+    return numbers

@@ -1,0 +1,789 @@
+"""The document model as a Word (.docx) document, shared by the Word and large-print writers.
+
+python-docx covers paragraphs, runs, tables, pictures and core properties; what it lacks
+(alt text, repeating header rows, numbering definitions, hyperlinks, footnotes, the table
+of contents field, document language) is added through its oxml layer, so every piece of
+XML is built element by element. A ``StyleProfile`` decides the look: the standard Word
+profile and the large-print one differ only in sizes, spacing and how emphasis is shown.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.oxml.table import CT_Tbl
+from docx.parts.story import StoryPart
+from docx.shared import Emu, Pt, Twips
+from docx.table import Table as DocxTable
+from docx.text.paragraph import Paragraph as DocxParagraph
+from docx.text.run import Run
+
+from . import model
+from .errors import WriterError
+
+FOOTNOTES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+DECORATIVE_EXTENSION_URI = "{C183D7F6-B498-43B3-948B-1728B52AA6E4}"
+DECORATIVE_NS = "http://schemas.microsoft.com/office/drawing/2017/decorative"
+# Zip entries need some timestamp; a fixed one keeps two builds byte-identical.
+FALLBACK_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+A4_TWIPS = (11906, 16838)
+
+# The label above the table of contents, by primary language subtag.
+CONTENTS_LABEL = {"en": "Contents", "cy": "Cynnwys", "fr": "Table des matières", "de": "Inhalt",
+                  "es": "Índice", "it": "Indice", "nl": "Inhoud", "ga": "Clár ábhair"}
+
+
+@dataclass(frozen=True)
+class StyleProfile:
+    """The look of a Word output; sizes in points."""
+
+    font: str = "Arial"
+    code_font: str = "Courier New"
+    body_size: float = 12
+    # How much larger than body text each heading level is (levels 1..9).
+    heading_increments: tuple[float, ...] = (8, 4, 2, 1, 0, 0, 0, 0, 0)
+    emphasis_as_bold: bool = False  # UKAAF: italics are hard to read in large print
+    line_spacing: float = 1.15
+    space_after: float = 8
+    space_before_heading: float = 18
+    honour_cell_alignment: bool = True  # large print keeps everything left aligned
+    margin_cm: float = 2.5
+    toc_levels: int = 3
+
+
+STANDARD = StyleProfile()
+
+
+def large_print_profile(size: float = 18) -> StyleProfile:
+    """UKAAF G003: 16 pt at least, 18 pt by default, headings larger, bold for emphasis."""
+    if size < 16:
+        raise WriterError(f"large print needs at least 16 pt, not {size} pt (option large_print.size)")
+    return StyleProfile(
+        body_size=size,
+        heading_increments=(10, 6, 4, 2, 2, 2, 2, 2, 2),
+        emphasis_as_bold=True,
+        line_spacing=1.15,
+        space_after=size * 0.75,
+        space_before_heading=size * 1.25,
+        honour_cell_alignment=False,
+        margin_cm=2.0,
+    )
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def write_docx(document: model.Document, profile: StyleProfile, target: Path) -> None:
+    word = build_document(document, profile)
+    buffer = io.BytesIO()
+    word.save(buffer)
+    target.write_bytes(reproducible_zip(buffer.getvalue(), zip_date(document.metadata.date)))
+
+
+def build_document(document: model.Document, profile: StyleProfile) -> docx.document.Document:
+    return _Builder(document, profile).build()
+
+
+def document_date(iso_date: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(iso_date) if iso_date else datetime(*FALLBACK_ZIP_DATE)
+    except ValueError:
+        parsed = datetime(*FALLBACK_ZIP_DATE)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def zip_date(iso_date: str) -> tuple[int, int, int, int, int, int]:
+    when = document_date(iso_date)
+    if when.year < 1980:
+        return FALLBACK_ZIP_DATE
+    return (when.year, when.month, when.day, when.hour, when.minute, when.second - when.second % 2)
+
+
+def reproducible_zip(data: bytes, date_time: tuple[int, ...]) -> bytes:
+    """The same package with fixed entry dates and a stable entry order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = {info.filename: source.read(info) for info in source.infolist()}
+    # [Content_Types].xml first: some consumers sniff the package from the first entry.
+    first = [name for name in ("[Content_Types].xml", "_rels/.rels") if name in entries]
+    order = first + sorted(name for name in entries if name not in first)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in order:
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            target.writestr(info, entries[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def bookmark_name(anchor_id: str) -> str:
+    """Word bookmark names: a letter first, letters, digits and underscores, ≤ 40 characters."""
+    name = re.sub(r"\W", "_", anchor_id, flags=re.ASCII)
+    if not name or not name[0].isalpha():
+        name = "h_" + name
+    return name[:40]
+
+
+def _element(tag: str, **attributes: str):
+    node = OxmlElement(tag)
+    for key, value in attributes.items():
+        node.set(qn(key.replace("_", ":", 1)), value)
+    return node
+
+
+def _set_child(parent, tag: str, successors: tuple[str, ...] = (), **attributes: str):
+    """Replace child ``tag`` of ``parent``, keeping schema order by inserting before successors."""
+    for old in parent.findall(qn(tag)):
+        parent.remove(old)
+    node = _element(tag, **attributes)
+    for successor in successors:
+        found = parent.find(qn(successor))
+        if found is not None:
+            found.addprevious(node)
+            return node
+    parent.append(node)
+    return node
+
+
+class _Story:
+    """Where new blocks go (the body, a footnote) and which part owns its relationships."""
+
+    def __init__(self, element, part, before=None):
+        self.element = element
+        self.part = part
+        self.before = before
+
+    def append(self, node) -> None:
+        if self.before is not None:
+            self.before.addprevious(node)
+        else:
+            self.element.append(node)
+
+
+class FootnotesPart(StoryPart):
+    """word/footnotes.xml: python-docx has no footnote API, so the part is made here."""
+
+
+# ---------------------------------------------------------------- the builder
+
+
+class _Builder:
+    def __init__(self, document: model.Document, profile: StyleProfile):
+        self.doc = document
+        self.profile = profile
+        self.word = docx.Document()
+        self.bookmark_id = 0
+        self.pending_rule = False  # a thematic break draws a line above the next paragraph
+        self.bookmarks: dict[str, str] = {}  # heading id → Word bookmark name
+        self.bookmarked: set[str] = set()
+        self.footnotes_element = None
+        self.footnotes_part = None
+        self.abstract_ids: dict[bool, int] = {}
+        self.next_num_id = 0
+
+    # ------------------------------------------------------------ document
+
+    def build(self):
+        self._properties()
+        self._page_setup()
+        self._styles()
+        self._settings()
+        self._numbering_definitions()
+        self._drop_template_thumbnail()
+        self.bookmarks = self._plan_bookmarks()
+        if self.doc.footnotes:
+            self._footnotes_part()
+        body = self.word.element.body
+        story = _Story(body, self.word.part, before=body.find(qn("w:sectPr")))
+        blocks = list(self.doc.blocks)
+        # The contents come right after the title heading, so a reader meets the title first.
+        leading = 1 if blocks and isinstance(blocks[0], model.Heading) and blocks[0].level == 1 else 0
+        self._blocks(blocks[:leading], story)
+        self._table_of_contents(story)
+        self._blocks(blocks[leading:], story)
+        for footnote in self.doc.footnotes:
+            self._footnote(footnote)
+        return self.word
+
+    def _properties(self) -> None:
+        meta = self.doc.metadata
+        props = self.word.core_properties
+        when = document_date(meta.date)
+        props.title = meta.title
+        props.subject = meta.subtitle or meta.description
+        props.author = meta.author or meta.publisher
+        props.last_modified_by = meta.author or meta.publisher
+        props.comments = meta.description
+        props.keywords = ", ".join(meta.keywords)
+        props.language = meta.language
+        props.identifier = meta.identifier
+        props.category = ""
+        props.revision = 1
+        props.created = when
+        props.modified = when
+        props.last_printed = when
+
+    def _page_setup(self) -> None:
+        for section in self.word.sections:
+            section.page_width, section.page_height = Twips(A4_TWIPS[0]), Twips(A4_TWIPS[1])
+            margin = Emu(int(self.profile.margin_cm * 360000))
+            section.left_margin = section.right_margin = margin
+            section.top_margin = section.bottom_margin = margin
+            section.header_distance = section.footer_distance = Emu(int(self.profile.margin_cm * 180000))
+            footer = section.footer
+            footer.is_linked_to_previous = False
+            paragraph = footer.paragraphs[0]
+            paragraph.style = self.word.styles["Footer"]
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            self._field(paragraph._p, "PAGE", "1")
+
+    @property
+    def text_width(self) -> int:
+        section = self.word.sections[0]
+        return section.page_width - section.left_margin - section.right_margin
+
+    def _field(self, parent, instruction: str, cached: str) -> None:
+        """A complex field (PAGE, TOC …) with a cached result Word replaces when it updates."""
+        for kind in ("begin", None, "separate", cached, "end"):
+            run = _element("w:r")
+            if kind in ("begin", "separate", "end"):
+                run.append(_element("w:fldChar", w_fldCharType=kind))
+            elif kind is None:
+                instr = _element("w:instrText")
+                instr.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                instr.text = f" {instruction} "
+                run.append(instr)
+            else:
+                text = _element("w:t")
+                text.text = kind
+                run.append(text)
+            parent.append(run)
+
+    # ------------------------------------------------------------ styles
+
+    def _styles(self) -> None:
+        profile = self.profile
+        styles = self.word.styles
+        root = styles.element
+        defaults = root.find(qn("w:docDefaults"))
+        if defaults is None:
+            defaults = _element("w:docDefaults")
+            root.insert(0, defaults)
+        for child in list(defaults):
+            defaults.remove(child)
+        half_points = str(round(profile.body_size * 2))
+        language = self.doc.metadata.language or "en-GB"
+        defaults.append(parse_xml(
+            f'<w:rPrDefault {nsdecls("w")}><w:rPr>'
+            f'<w:rFonts/><w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/><w:lang/>'
+            "</w:rPr></w:rPrDefault>"))
+        fonts = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}")
+        for attribute in ("ascii", "hAnsi", "cs", "eastAsia"):
+            fonts.set(qn(f"w:{attribute}"), profile.font)
+        lang = defaults.find(f".//{qn('w:lang')}")
+        for attribute in ("val", "eastAsia", "bidi"):
+            lang.set(qn(f"w:{attribute}"), language)
+        defaults.append(parse_xml(
+            f'<w:pPrDefault {nsdecls("w")}><w:pPr><w:spacing w:after="{round(profile.space_after * 20)}"'
+            f' w:line="{round(profile.line_spacing * 240)}" w:lineRule="auto"/></w:pPr></w:pPrDefault>'))
+
+        # Template styles carry theme fonts, accent colours and italics: reset what we use.
+        for style in root.findall(qn("w:style")):
+            rpr = style.find(qn("w:rPr"))
+            if rpr is None:
+                continue
+            for tag in ("w:rFonts", "w:color", "w:i", "w:iCs", "w:caps"):
+                for node in rpr.findall(qn(tag)):
+                    rpr.remove(node)
+
+        for level in range(1, 10):
+            style = styles[f"Heading {level}"]
+            increment = profile.heading_increments[level - 1]
+            style.font.size = Pt(profile.body_size + increment)
+            style.font.bold = True
+            style.font.italic = False
+            style.paragraph_format.space_before = Pt(profile.space_before_heading if level > 1 else 0)
+            style.paragraph_format.space_after = Pt(profile.space_after)
+            style.paragraph_format.keep_with_next = True
+
+        normal = styles["Normal"]
+        normal.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        normal.paragraph_format.widow_control = True
+
+        quote = styles["Quote"]
+        quote.font.italic = False
+        quote.paragraph_format.left_indent = Pt(profile.body_size * 2)
+        quote.paragraph_format.right_indent = Pt(profile.body_size)
+
+        code = self._style("Source Code", WD_STYLE_TYPE.PARAGRAPH)
+        code.font.name = profile.code_font
+        code.paragraph_format.left_indent = Pt(profile.body_size)
+        code.paragraph_format.line_spacing = 1.0
+        self._style_font(code, profile.code_font)
+        verbatim = self._style("Verbatim Char", WD_STYLE_TYPE.CHARACTER)
+        self._style_font(verbatim, profile.code_font)
+
+        hyperlink = self._style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
+        hyperlink.font.underline = True
+        hyperlink.font.color.rgb = docx.shared.RGBColor(0x05, 0x63, 0xC1)
+
+        self._style("footnote text", WD_STYLE_TYPE.PARAGRAPH, style_id="FootnoteText")
+        reference = self._style("footnote reference", WD_STYLE_TYPE.CHARACTER, style_id="FootnoteReference")
+        reference.font.superscript = True
+
+        caption = styles["Caption"]
+        caption.font.size = Pt(profile.body_size)
+        caption.font.bold = True
+        caption.paragraph_format.keep_with_next = True
+
+        toc_heading = styles["TOC Heading"]
+        toc_heading.font.size = Pt(profile.body_size + profile.heading_increments[1])
+        for level in range(1, profile.toc_levels + 1):
+            toc = self._style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH, style_id=f"TOC{level}")
+            toc.paragraph_format.left_indent = Pt(profile.body_size * (level - 1))
+            toc.paragraph_format.space_after = Pt(profile.space_after / 2)
+
+        footer = styles["Footer"]
+        footer.font.size = Pt(profile.body_size)  # L2: page numbers as large as the text
+
+    def _style(self, name: str, kind: WD_STYLE_TYPE, style_id: str | None = None):
+        styles = self.word.styles
+        if name in styles:
+            return styles[name]
+        style = styles.add_style(name, kind)
+        if style_id:
+            style.element.set(qn("w:styleId"), style_id)
+        if kind == WD_STYLE_TYPE.PARAGRAPH:
+            style.base_style = styles["Normal"]
+        return style
+
+    @staticmethod
+    def _style_font(style, font: str) -> None:
+        style.font.name = font
+        fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+        for attribute in ("ascii", "hAnsi", "cs", "eastAsia"):
+            fonts.set(qn(f"w:{attribute}"), font)
+
+    def _settings(self) -> None:
+        settings = self.word.settings.element
+        successors = ("w:consecutiveHyphenLimit", "w:hyphenationZone", "w:doNotHyphenateCaps",
+                      "w:characterSpacingControl", "w:savePreviewPicture", "w:compat", "w:rsids", "w:themeFontLang")
+        # UKAAF: words are never broken across lines (L8); said explicitly, not by omission.
+        _set_child(settings, "w:autoHyphenation", successors, w_val="false")
+        for node in settings.findall(qn("w:savePreviewPicture")):
+            settings.remove(node)
+        theme_lang = settings.find(qn("w:themeFontLang"))
+        if theme_lang is not None:
+            theme_lang.set(qn("w:val"), self.doc.metadata.language or "en-GB")
+        if self.doc.footnotes:
+            note_pr = parse_xml(f'<w:footnotePr {nsdecls("w")}><w:footnote w:id="-1"/><w:footnote w:id="0"/></w:footnotePr>')
+            compat = settings.find(qn("w:compat"))
+            if compat is not None:
+                compat.addprevious(note_pr)
+            else:
+                settings.append(note_pr)
+
+    def _drop_template_thumbnail(self) -> None:
+        # The template's thumbnail shows a blank page: misleading in file browsers.
+        package = self.word.part.package
+        for rel_id, rel in list(package.rels.items()):
+            if rel.reltype == RT.THUMBNAIL:
+                package.rels.pop(rel_id)
+
+    # ------------------------------------------------------------ numbering
+
+    def _numbering_definitions(self) -> None:
+        numbering = self.word.part.numbering_part.element
+        used = [int(n.get(qn("w:abstractNumId"))) for n in numbering.findall(qn("w:abstractNum"))]
+        nums = [int(n.get(qn("w:numId"))) for n in numbering.findall(qn("w:num"))]
+        next_abstract = max(used, default=-1) + 1
+        self.next_num_id = max(nums, default=0) + 1
+        indent = round(self.profile.body_size * 2 * 20)  # twips per level
+        bullets = ("•", "◦", "▪")
+        for ordered in (False, True):
+            abstract = _element("w:abstractNum", w_abstractNumId=str(next_abstract))
+            abstract.append(_element("w:multiLevelType", w_val="multilevel"))
+            for level in range(9):
+                lvl = _element("w:lvl", w_ilvl=str(level))
+                lvl.append(_element("w:start", w_val="1"))
+                if ordered:
+                    formats = ("decimal", "lowerLetter", "lowerRoman")
+                    lvl.append(_element("w:numFmt", w_val=formats[level % 3]))
+                    lvl.append(_element("w:lvlText", w_val=f"%{level + 1}."))
+                else:
+                    lvl.append(_element("w:numFmt", w_val="bullet"))
+                    lvl.append(_element("w:lvlText", w_val=bullets[level % 3]))
+                lvl.append(_element("w:lvlJc", w_val="left"))
+                ppr = _element("w:pPr")
+                ppr.append(_element("w:ind", w_left=str(indent * (level + 1)), w_hanging=str(indent // 2 + 120)))
+                lvl.append(ppr)
+                if not ordered:
+                    rpr = _element("w:rPr")
+                    rpr.append(_element("w:rFonts", w_ascii=self.profile.font, w_hAnsi=self.profile.font))
+                    lvl.append(rpr)
+                abstract.append(lvl)
+            existing = numbering.findall(qn("w:abstractNum"))
+            if existing:
+                existing[-1].addnext(abstract)
+            else:
+                numbering.insert(0, abstract)
+            self.abstract_ids[ordered] = next_abstract
+            next_abstract += 1
+
+    def _new_num(self, ordered: bool, start: int) -> int:
+        """A fresh list instance, so that each numbered list counts from its own start."""
+        numbering = self.word.part.numbering_part.element
+        num_id = self.next_num_id
+        self.next_num_id += 1
+        num = _element("w:num", w_numId=str(num_id))
+        num.append(_element("w:abstractNumId", w_val=str(self.abstract_ids[ordered])))
+        for level in range(9):
+            override = _element("w:lvlOverride", w_ilvl=str(level))
+            override.append(_element("w:startOverride", w_val=str(start if level == 0 else 1)))
+            num.append(override)
+        cleanup = numbering.find(qn("w:numIdMacAtCleanup"))
+        if cleanup is not None:
+            cleanup.addprevious(num)
+        else:
+            numbering.append(num)
+        return num_id
+
+    # ------------------------------------------------------------ blocks
+
+    def _plan_bookmarks(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        taken: set[str] = set()
+        for block in model.walk_blocks(self.doc.blocks):
+            if isinstance(block, model.Heading):
+                name = base = bookmark_name(block.id)
+                counter = 1
+                while name in taken:
+                    counter += 1
+                    name = f"{base[:36]}_{counter}"
+                taken.add(name)
+                names.setdefault(block.id, name)
+        return names
+
+    def _paragraph(self, story: _Story, style: str | None = None, indent_level: int = 0) -> DocxParagraph:
+        p = _element("w:p")
+        story.append(p)
+        paragraph = DocxParagraph(p, story)
+        if style:
+            paragraph.style = self.word.styles[style]
+        if indent_level:
+            paragraph.paragraph_format.left_indent = Pt(self.profile.body_size * 2 * indent_level)
+        if self.pending_rule:
+            ppr = p.get_or_add_pPr()
+            borders = parse_xml(f'<w:pBdr {nsdecls("w")}><w:top w:val="single" w:sz="6" w:space="8" w:color="auto"/></w:pBdr>')
+            _insert_ppr_child(ppr, borders)
+            self.pending_rule = False
+        return paragraph
+
+    def _blocks(self, blocks, story: _Story, quote: bool = False, list_level: int = 0) -> None:
+        for block in blocks:
+            self._block(block, story, quote, list_level)
+
+    def _block(self, block, story: _Story, quote: bool, list_level: int) -> None:
+        if isinstance(block, model.Heading):
+            paragraph = self._paragraph(story, f"Heading {min(block.level, 9)}")
+            name = self.bookmarks.get(block.id)
+            if name and block.id not in self.bookmarked and story.part is self.word.part:
+                self.bookmark_id += 1
+                paragraph._p.append(_element("w:bookmarkStart", w_id=str(self.bookmark_id), w_name=name))
+                self._inlines(block.children, paragraph, paragraph._p)
+                paragraph._p.append(_element("w:bookmarkEnd", w_id=str(self.bookmark_id)))
+                self.bookmarked.add(block.id)
+            else:
+                self._inlines(block.children, paragraph, paragraph._p)
+        elif isinstance(block, model.Paragraph):
+            style = "Quote" if quote else ("List Paragraph" if list_level else None)
+            paragraph = self._paragraph(story, style, indent_level=list_level if not quote else 0)
+            self._inlines(block.children, paragraph, paragraph._p)
+        elif isinstance(block, model.ListBlock):
+            self._list(block, story, quote, list_level)
+        elif isinstance(block, model.BlockQuote):
+            self._blocks(block.blocks, story, quote=True, list_level=list_level)
+        elif isinstance(block, model.Table):
+            self._table(block, story)
+        elif isinstance(block, model.Image):
+            self._image(block, story, list_level)
+        elif isinstance(block, model.CodeBlock):
+            paragraph = self._paragraph(story, "Source Code", indent_level=list_level)
+            lines = block.text.split("\n")
+            for index, line in enumerate(lines):
+                run = self._run(paragraph._p, paragraph)
+                if line:
+                    run.text = line
+                if index < len(lines) - 1:
+                    run.add_break()
+        elif isinstance(block, model.ThematicBreak):
+            self.pending_rule = True
+
+    def _list(self, block: model.ListBlock, story: _Story, quote: bool, list_level: int) -> None:
+        num_id = self._new_num(block.ordered, block.start)
+        for item in block.items:
+            first = True
+            for child in item.blocks:
+                if first and isinstance(child, model.Paragraph):
+                    paragraph = self._paragraph(story, "List Paragraph")
+                    ppr = paragraph._p.get_or_add_pPr()
+                    num_pr = ppr.get_or_add_numPr()
+                    num_pr.get_or_add_ilvl().val = min(list_level, 8)
+                    num_pr.get_or_add_numId().val = num_id
+                    self._inlines(child.children, paragraph, paragraph._p)
+                else:
+                    self._block(child, story, quote, list_level + 1)
+                first = False
+
+    def _table(self, block: model.Table, story: _Story) -> None:
+        columns = len(block.header) or max((len(row) for row in block.rows), default=1)
+        if block.caption:
+            caption = self._paragraph(story, "Caption")
+            self._inlines(block.caption, caption, caption._p)
+        tbl = CT_Tbl.new_tbl(1 + len(block.rows), columns, Emu(self.text_width))
+        story.append(tbl)
+        table = DocxTable(tbl, story)
+        table.style = self.word.styles["Table Grid"]
+        # D2: the header row repeats on every page and is announced as a header.
+        header_row = tbl.tr_lst[0]
+        _insert_trpr(header_row, _element("w:tblHeader"))
+        rows = (block.header,) + block.rows
+        for row_index, row in enumerate(rows):
+            for col_index in range(columns):
+                cell = table.cell(row_index, col_index)
+                paragraph = cell.paragraphs[0]
+                if col_index >= len(row):
+                    continue
+                source = row[col_index]
+                if self.profile.honour_cell_alignment and source.align in ("center", "right"):
+                    paragraph.alignment = (WD_ALIGN_PARAGRAPH.CENTER if source.align == "center"
+                                           else WD_ALIGN_PARAGRAPH.RIGHT)
+                self._inlines(source.children, paragraph, paragraph._p, bold=row_index == 0)
+
+    def _image(self, block: model.Image, story: _Story, list_level: int) -> None:
+        path = (self.doc.source_dir / block.src)
+        if not path.is_file():
+            raise WriterError(f"image not found: {block.src}", self.doc.source_path, block.line)
+        paragraph = self._paragraph(story, indent_level=list_level)
+        run = self._run(paragraph._p, paragraph)
+        try:
+            run.add_picture(str(path))
+        except Exception as error:  # python-docx knows PNG, JPEG, GIF, BMP, TIFF only
+            raise WriterError(f"cannot place image {block.src} in Word: {error}",
+                              self.doc.source_path, block.line) from error
+        inline = run._r.find(f".//{qn('wp:inline')}")
+        width_limit = self.text_width - Pt(self.profile.body_size * 2 * list_level)
+        extent = inline.extent
+        if extent.cx > width_limit:
+            ratio = width_limit / extent.cx
+            extent.cx, extent.cy = int(width_limit), int(extent.cy * ratio)
+            ext = inline.find(f".//{qn('a:ext')}")
+            ext.set("cx", str(extent.cx))
+            ext.set("cy", str(extent.cy))
+        doc_pr = inline.docPr
+        doc_pr.set("descr", "" if block.decorative else block.alt)
+        if block.title:
+            doc_pr.set("title", block.title)
+        if block.decorative:
+            ext_list = parse_xml(
+                f'<a:extLst {nsdecls("a")}><a:ext uri="{DECORATIVE_EXTENSION_URI}">'
+                f'<adec:decorative xmlns:adec="{DECORATIVE_NS}" val="1"/></a:ext></a:extLst>')
+            doc_pr.append(ext_list)
+
+    # ------------------------------------------------------------ table of contents
+
+    def _table_of_contents(self, story: _Story) -> None:
+        entries = [b for b in model.walk_blocks(self.doc.blocks)
+                   if isinstance(b, model.Heading) and b.level <= self.profile.toc_levels]
+        if not entries:
+            return
+        sdt = parse_xml(
+            f'<w:sdt {nsdecls("w")}><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/>'
+            "<w:docPartUnique/></w:docPartObj></w:sdtPr><w:sdtContent/></w:sdt>")
+        story.append(sdt)
+        content = _Story(sdt.find(qn("w:sdtContent")), story.part)
+        language = (self.doc.metadata.language or "en").split("-")[0].casefold()
+        label = self._paragraph(content, "TOC Heading")
+        label.add_run(CONTENTS_LABEL.get(language, CONTENTS_LABEL["en"]))
+        # The cached result lists the headings as links (page numbers come when Word updates
+        # the field), so the contents work even in tools that never update fields.
+        for index, heading in enumerate(entries):
+            paragraph = self._paragraph(content, f"toc {heading.level}")
+            if index == 0:
+                self._field_part(paragraph._p, "begin")
+                instr = _element("w:instrText")
+                instr.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                instr.text = f' TOC \\o "1-{self.profile.toc_levels}" \\h \\z \\u '
+                run = _element("w:r")
+                run.append(instr)
+                paragraph._p.append(run)
+                self._field_part(paragraph._p, "separate")
+            link = _element("w:hyperlink", w_anchor=self.bookmarks[heading.id], w_history="1")
+            paragraph._p.append(link)
+            run = self._run(link, paragraph)
+            run.text = _plain(model.inline_text(heading.children))
+            if index == len(entries) - 1:
+                self._field_part(paragraph._p, "end")
+
+    @staticmethod
+    def _field_part(parent, kind: str) -> None:
+        run = _element("w:r")
+        run.append(_element("w:fldChar", w_fldCharType=kind))
+        parent.append(run)
+
+    # ------------------------------------------------------------ footnotes
+
+    def _footnotes_part(self) -> None:
+        element = parse_xml(
+            f'<w:footnotes {nsdecls("w", "r")}>'
+            '<w:footnote w:type="separator" w:id="-1"><w:p><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'
+            '<w:r><w:separator/></w:r></w:p></w:footnote>'
+            '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'
+            '<w:r><w:continuationSeparator/></w:r></w:p></w:footnote>'
+            "</w:footnotes>")
+        package = self.word.part.package
+        part = FootnotesPart(PackURI("/word/footnotes.xml"), FOOTNOTES_CONTENT_TYPE, element, package)
+        self.word.part.relate_to(part, RT.FOOTNOTES)
+        self.footnotes_part = part
+        self.footnotes_element = element
+
+    def _footnote(self, footnote: model.Footnote) -> None:
+        note = _element("w:footnote", w_id=str(footnote.number))
+        self.footnotes_element.append(note)
+        story = _Story(note, self.footnotes_part)
+        blocks = list(footnote.blocks) or [model.Paragraph(())]
+        start = len(note)
+        self._blocks(blocks, story)
+        for p in note.findall(qn("w:p")):
+            ppr = p.get_or_add_pPr()
+            if ppr.pStyle is None:
+                ppr.style = "FootnoteText"
+        first = note[start]
+        if first.tag != qn("w:p"):
+            first = _element("w:p")
+            note.insert(start, first)
+        mark = parse_xml(f'<w:r {nsdecls("w")}><w:rPr><w:rStyle w:val="FootnoteReference"/></w:rPr><w:footnoteRef/></w:r>')
+        space = parse_xml(f'<w:r {nsdecls("w")}><w:t xml:space="preserve"> </w:t></w:r>')
+        ppr = first.find(qn("w:pPr"))
+        anchor = ppr if ppr is not None else None
+        if anchor is not None:
+            anchor.addnext(mark)
+        else:
+            first.insert(0, mark)
+        mark.addnext(space)
+
+    # ------------------------------------------------------------ inlines
+
+    def _run(self, parent, paragraph) -> Run:
+        r = _element("w:r")
+        parent.append(r)
+        return Run(r, paragraph)
+
+    def _inlines(self, inlines, paragraph, parent, bold=False, italic=False, link=False) -> None:
+        for node in inlines:
+            if isinstance(node, model.Text):
+                run = self._run(parent, paragraph)
+                run.text = _plain(node.text)
+                self._format(run, bold, italic)
+            elif isinstance(node, model.Strong):
+                self._inlines(node.children, paragraph, parent, True, italic, link)
+            elif isinstance(node, model.Emphasis):
+                if self.profile.emphasis_as_bold:
+                    self._inlines(node.children, paragraph, parent, True, False, link)
+                else:
+                    self._inlines(node.children, paragraph, parent, bold, True, link)
+            elif isinstance(node, model.Code):
+                run = self._run(parent, paragraph)
+                run.text = node.text
+                run.style = self.word.styles["Verbatim Char"]
+                self._format(run, bold, italic)
+            elif isinstance(node, model.LineBreak):
+                self._run(parent, paragraph).add_break()
+            elif isinstance(node, model.Link):
+                self._link(node, paragraph, parent, bold, italic)
+            elif isinstance(node, model.FootnoteRef):
+                run = self._run(parent, paragraph)
+                run.style = self.word.styles["footnote reference"]
+                run._r.append(_element("w:footnoteReference", w_id=str(node.number)))
+
+    def _format(self, run: Run, bold: bool, italic: bool) -> None:
+        if bold:
+            run.bold = True
+        if italic:
+            run.italic = True
+
+    def _link(self, node: model.Link, paragraph, parent, bold: bool, italic: bool) -> None:
+        if node.url.startswith("#"):
+            target = self._bookmark_for(node.url[1:])
+            hyperlink = _element("w:hyperlink", w_anchor=target, w_history="1")
+        else:
+            rel_id = paragraph.part.relate_to(node.url, RT.HYPERLINK, is_external=True)
+            hyperlink = _element("w:hyperlink", r_id=rel_id, w_history="1")
+        if node.title:
+            hyperlink.set(qn("w:tooltip"), node.title)
+        parent.append(hyperlink)
+        start = len(hyperlink)
+        self._inlines(node.children, paragraph, hyperlink, bold, italic, link=True)
+        for r in hyperlink[start:]:
+            if r.tag == qn("w:r"):
+                Run(r, paragraph).style = self.word.styles["Hyperlink"]
+
+    def _bookmark_for(self, anchor_id: str) -> str:
+        return self.bookmarks.get(anchor_id) or bookmark_name(anchor_id)
+
+
+def _plain(text: str) -> str:
+    # Source line breaks and runs of spaces are layout, not content (D9).
+    return re.sub(r"\s+", " ", text)
+
+
+_PPR_ORDER = ("w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr", "w:widowControl",
+              "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs", "w:suppressAutoHyphens",
+              "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN",
+              "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+              "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+              "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+
+
+def _insert_ppr_child(ppr, child) -> None:
+    tag = "w:" + child.tag.split("}")[1]
+    successors = _PPR_ORDER[_PPR_ORDER.index(tag) + 1:]
+    for successor in successors:
+        found = ppr.find(qn(successor))
+        if found is not None:
+            found.addprevious(child)
+            return
+    ppr.append(child)
+
+
+def _insert_trpr(tr, child) -> None:
+    trpr = tr.find(qn("w:trPr"))
+    if trpr is None:
+        trpr = _element("w:trPr")
+        tbl_pr_ex = tr.find(qn("w:tblPrEx"))
+        if tbl_pr_ex is not None:
+            tbl_pr_ex.addnext(trpr)
+        else:
+            tr.insert(0, trpr)
+    trpr.append(child)
+
+
+__all__ = ["StyleProfile", "STANDARD", "large_print_profile", "build_document", "write_docx",
+           "reproducible_zip", "bookmark_name"]
