@@ -192,6 +192,79 @@ def formats_command() -> None:
     out.print(table)
 
 
+@app.command("publish")
+def publish_command(
+    outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A built outputs folder."),
+    to: str = typer.Option(..., "--to", help="A local or mounted folder, or an rclone remote such as drive:Accessible"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be sent; change nothing."),
+) -> None:
+    """Send changed files to a shared folder or rclone remote; the manifest goes last."""
+    from .publish import publish
+
+    try:
+        report = publish(outputs, to, dry_run=dry_run)
+    except FormatforgeError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(FormatforgeError(f"publishing stopped: {exc.strerror or exc}; the previous version is still published"))
+    verb = "would send" if dry_run else "sent"
+    for relative in report.sent:
+        out.print(f"{verb} {relative}", highlight=False)
+    for relative in report.removed:
+        out.print(f"{'would remove' if dry_run else 'removed'} {relative} (no longer built)", highlight=False)
+    out.print(f"{report.destination}: {len(report.sent)} {verb}, {len(report.unchanged)} unchanged", highlight=False)
+
+
+@app.command("validate")
+def validate_command(outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A built outputs folder.")) -> None:
+    """Run the validators on a built outputs folder; exit 1 on any error."""
+    from .validate import validate_outputs
+
+    try:
+        results = validate_outputs(outputs)
+    except FormatforgeError as exc:
+        fail(exc)
+    table = Table(title=f"Validation of {outputs}/")
+    for column in ("file", "validator", "errors", "warnings"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(str(result.file), result.validator, str(result.errors), str(result.warnings))
+    out.print(table)
+    for result in results:
+        for message in result.messages[:20]:
+            err.print(f"{result.file}: {result.validator}: {message}", highlight=False)
+    if any(result.errors for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("watch")
+def watch_command(
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master."),
+    output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
+    formats: Optional[list[str]] = typer.Option(None, "-f", "--format"),
+    interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+) -> None:
+    """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
+    import time
+
+    from .watch import watched_state
+
+    last = None
+    while True:
+        state = watched_state(source)
+        if state != last:
+            last = state
+            try:
+                report = build(source, output, formats, {}, source.resolve().parent.parent / ".formatforge-cache")
+                print_report(report, quiet=False)
+            except CheckFailed as exc:
+                print_diagnostics(exc.diagnostics)
+            except FormatforgeError as exc:
+                err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            out.print(f"watching {source} for changes…", highlight=False)
+        time.sleep(interval)
+
+
 def main() -> None:
     try:
         app()

@@ -100,11 +100,13 @@ class RcloneRemote:
         result = self._run("cat", self._path(relative), check=False)
         return result.stdout if result.returncode == 0 else None
 
+    # --ignore-times: rclone would otherwise skip a file whose size and time match what is
+    # there, and two versions of a file can share both.
     def upload(self, local: Path, relative: str) -> None:
-        self._run("copyto", str(local), self._path(relative))
+        self._run("copyto", "--ignore-times", str(local), self._path(relative))
 
     def rename(self, relative: str, new_relative: str) -> None:
-        self._run("moveto", self._path(relative), self._path(new_relative))
+        self._run("moveto", "--ignore-times", self._path(relative), self._path(new_relative))
 
     def delete(self, relative: str) -> None:
         self._run("deletefile", self._path(relative), check=False)

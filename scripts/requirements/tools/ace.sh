@@ -9,7 +9,7 @@ version=1.4.6
 prefix=.tools/ace
 marker="$prefix/.installed-$version"
 
-[ -e "$marker" ] && [ -x "$prefix/node_modules/.bin/ace" ] && exit 0
+[ -e "$marker" ] && [ -x "$prefix/node_modules/.bin/ace-cli" ] && exit 0
 
 command -v npm >/dev/null || { echo "ace.sh: npm is not installed (apt-get install npm)" >&2; exit 1; }
 echo "setup: installing @daisy/ace-cli@$version into $prefix" >&2

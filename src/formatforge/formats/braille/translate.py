@@ -163,4 +163,7 @@ class Translator:
         return self.translate(Run.plain(text), uncontracted)
 
     def back_translate(self, cells: str) -> str:
-        return louis.backTranslateString(self.tables, cells, mode=louis.dotsIO | louis.ucBrl)
+        # dotsIO does not work backwards; a Unicode display table in front of the
+        # translation tables does.
+        tables = ["unicode.dis"] + [t for t in self.tables if not t.endswith(".dis")]
+        return louis.backTranslateString(tables, cells)

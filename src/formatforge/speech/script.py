@@ -1,0 +1,390 @@
+"""The narration script: what the audio edition says, in order, built from the model.
+
+Shared by the MP3 and DAISY editions. The script is a list of sections (the book's
+top-level sections, after an opening announcement), each a list of sentences. A sentence
+carries the text a reader would see, how long to pause around it, what kind of thing it
+reads, a reference back to the model block it came from and an id that stays the same
+from one build to the next as long as the sentence and its place in its section do.
+
+How things are read:
+
+- the opening announcement (A1): title, subtitle, author and publisher, then how many
+  sections the recording has, which, and how long it lasts;
+- headings: on their own, with a pause before and after;
+- lists: announced with their length ("List of 3 items"), numbered items with their number;
+- tables: announced with their size, then row by row, each cell with its column heading;
+- images: "Image: " and their alt text (decorative images are skipped);
+- links: their text, never the address;
+- block quotes: "Quotation." … "End of quotation.";
+- code blocks: "Code example in Python." line by line, "End of code.";
+- footnotes: the reference says "footnote 1" where it stands; the notes themselves are
+  read at the end of the section that first refers to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from ..model import (
+    BlockQuote,
+    Code,
+    CodeBlock,
+    Document,
+    Emphasis,
+    FootnoteRef,
+    Heading,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    ListBlock,
+    Paragraph,
+    Strong,
+    Table,
+    Text,
+    ThematicBreak,
+    inline_text,
+    slugify,
+)
+
+# Pauses in seconds; between two sentences the longer of the two pauses is kept.
+SENTENCE_PAUSE = 0.35
+PARAGRAPH_PAUSE = 0.7
+HEADING_PAUSE_BEFORE = 1.2
+HEADING_PAUSE_AFTER = 0.8
+BREAK_PAUSE = 1.5
+
+OPENING_SLUG = "about-this-recording"
+OPENING_TITLE = "About this recording"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a sentence comes from: ``section`` indexes ``Document.sections()`` (-1 for the
+    opening announcement); ``block`` is the path of indexes into that section's blocks,
+    then into list items, their blocks, quote blocks or table rows; ``footnote`` is the
+    footnote's number when the sentence reads a note (then ``block`` indexes its blocks)."""
+
+    section: int
+    block: tuple[int, ...] = ()
+    footnote: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    id: str
+    text: str  # as written, before the pronunciation lexicon
+    role: str  # title, heading, text, list, list-item, table, table-row, image, quote, code, footnote, announcement
+    source: SourceRef
+    pause_before: float = 0.0
+    pause_after: float = SENTENCE_PAUSE
+    level: int = 0  # heading level, for headings
+
+
+@dataclass(frozen=True)
+class ScriptSection:
+    number: int  # 0 for the opening announcement, then 1, 2, … in reading order
+    title: str
+    slug: str
+    heading_id: str
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def file_stem(self) -> str:
+        return f"{self.number:02d}-{self.slug}"
+
+
+@dataclass(frozen=True)
+class Script:
+    sections: tuple[ScriptSection, ...]
+
+    def sentences(self):
+        for section in self.sections:
+            yield from section.sentences
+
+
+# ---------------------------------------------------------------- sentences
+
+_ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "dr.", "mr.", "mrs.", "ms.", "st.", "no.", "vs.", "cf.", "approx."}
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph: at . ! ? followed by a capital or digit, and at line
+    breaks; never after a common abbreviation."""
+    sentences: list[str] = []
+    for line in text.split("\n"):
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            last_word = line[start : match.start() + 1].split()[-1:] or [""]
+            if last_word[0].casefold() in _ABBREVIATIONS:
+                continue
+            sentences.append(line[start : match.end()].strip())
+            start = match.end()
+        sentences.append(line[start:].strip())
+    return [" ".join(s.split()) for s in sentences if s.strip()]
+
+
+_REF_OPEN, _REF_CLOSE = "\ue000", "\ue001"
+_REF_AFTER_PUNCTUATION = re.compile(rf"([.!?,;:]+)\s*{_REF_OPEN}(\d+){_REF_CLOSE}")
+_REF = re.compile(rf"\s*{_REF_OPEN}(\d+){_REF_CLOSE}")
+
+
+def spoken_inline(inlines: tuple[Inline, ...] | list[Inline]) -> str:
+    """Inline text as it is read: links by their text, footnote references as
+    "(footnote N)" placed before the punctuation they follow."""
+
+    def walk(nodes) -> str:
+        parts = []
+        for node in nodes:
+            if isinstance(node, (Text, Code)):
+                parts.append(node.text)
+            elif isinstance(node, (Emphasis, Strong, Link)):
+                parts.append(walk(node.children))
+            elif isinstance(node, LineBreak):
+                parts.append("\n")
+            elif isinstance(node, FootnoteRef):
+                parts.append(f"{_REF_OPEN}{node.number}{_REF_CLOSE}")
+        return "".join(parts)
+
+    text = walk(inlines)
+    text = _REF_AFTER_PUNCTUATION.sub(lambda m: f" (footnote {m.group(2)}){m.group(1)}", text)
+    return _REF.sub(lambda m: f" (footnote {m.group(1)})", text)
+
+
+def footnote_numbers(inlines) -> list[int]:
+    numbers = []
+    for node in inlines:
+        if isinstance(node, FootnoteRef):
+            numbers.append(node.number)
+        elif isinstance(node, (Emphasis, Strong, Link)):
+            numbers.extend(footnote_numbers(node.children))
+    return numbers
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def spoken_length(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "less than a minute"
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"about {_plural(minutes, 'minute')}"
+    if not minutes:
+        return f"about {_plural(hours, 'hour')}"
+    return f"about {_plural(hours, 'hour')} and {_plural(minutes, 'minute')}"
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class _SectionBuilder:
+    section: int
+    sentences: list[Sentence] = field(default_factory=list)
+    footnotes: list[int] = field(default_factory=list)
+    pending_pause: float = 0.0
+
+    def say(self, text: str, role: str, block: tuple[int, ...], line: int = 0, *, footnote: int = 0,
+            pause_before: float = 0.0, pause_after: float = SENTENCE_PAUSE, level: int = 0) -> None:
+        text = " ".join(text.split())
+        if not text:
+            return
+        pause_before = max(pause_before, self.pending_pause)
+        self.pending_pause = 0.0
+        source = SourceRef(self.section, block, footnote, line)
+        self.sentences.append(Sentence("", text, role, source, pause_before, pause_after, level))
+
+    def say_paragraph(self, text: str, role: str, block, line, *, footnote: int = 0, prefix: str = "") -> None:
+        parts = split_sentences(text)
+        for index, sentence in enumerate(parts):
+            if index == 0 and prefix:
+                sentence = f"{prefix} {sentence}"
+            last = index == len(parts) - 1
+            self.say(sentence, role, block, line, footnote=footnote,
+                     pause_after=PARAGRAPH_PAUSE if last else SENTENCE_PAUSE)
+
+    def note_footnotes(self, inlines) -> None:
+        for number in footnote_numbers(inlines):
+            if number not in self.footnotes:
+                self.footnotes.append(number)
+
+    def blocks(self, blocks, path: tuple[int, ...], footnote: int = 0) -> None:
+        for index, block in enumerate(blocks):
+            self.block(block, path + (index,), footnote)
+
+    def block(self, block, path: tuple[int, ...], footnote: int = 0) -> None:
+        line = getattr(block, "line", 0)
+        if isinstance(block, Heading):
+            self.note_footnotes(block.children)
+            first = not self.sentences
+            self.say(spoken_inline(block.children), "heading", path, line, footnote=footnote,
+                     pause_before=0.0 if first else HEADING_PAUSE_BEFORE, pause_after=HEADING_PAUSE_AFTER,
+                     level=block.level)
+        elif isinstance(block, Paragraph):
+            self.note_footnotes(block.children)
+            self.say_paragraph(spoken_inline(block.children), "text", path, line, footnote=footnote)
+        elif isinstance(block, ListBlock):
+            kind = "Numbered list" if block.ordered else "List"
+            self.say(f"{kind} of {_plural(len(block.items), 'item')}.", "list", path, line, footnote=footnote)
+            for item_index, item in enumerate(block.items):
+                number = f"{block.start + item_index}." if block.ordered else ""
+                self.list_item(item, path + (item_index,), number, footnote)
+            self.pending_pause = max(self.pending_pause, PARAGRAPH_PAUSE)
+        elif isinstance(block, BlockQuote):
+            self.say("Quotation.", "quote", path, line, footnote=footnote)
+            self.blocks(block.blocks, path, footnote)
+            self.say("End of quotation.", "quote", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE)
+        elif isinstance(block, Table):
+            self.table(block, path, footnote)
+        elif isinstance(block, Image):
+            if block.decorative:
+                return
+            alt = block.alt.strip()
+            text = f"Image: {alt}" if alt else "Image with no description"
+            if block.title.strip() and block.title.strip() != alt:
+                text = f"{text}. {block.title.strip()}"
+            self.say(text if text[-1] in ".!?" else text + ".", "image", path, line, footnote=footnote,
+                     pause_after=PARAGRAPH_PAUSE)
+        elif isinstance(block, CodeBlock):
+            language = f" in {block.language.capitalize()}" if block.language else ""
+            self.say(f"Code example{language}.", "code", path, line, footnote=footnote)
+            for code_line in block.text.splitlines():
+                self.say(code_line, "code", path, line, footnote=footnote)
+            self.say("End of code.", "code", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE)
+        elif isinstance(block, ThematicBreak):
+            self.pending_pause = max(self.pending_pause, BREAK_PAUSE)
+
+    def list_item(self, item, path, number: str, footnote: int) -> None:
+        for index, block in enumerate(item.blocks):
+            block_path = path + (index,)
+            if index == 0 and isinstance(block, Paragraph):
+                self.note_footnotes(block.children)
+                text = spoken_inline(block.children)
+                parts = split_sentences(text) or [""]
+                for part_index, sentence in enumerate(parts):
+                    if part_index == 0 and number:
+                        sentence = f"{number} {sentence}"
+                    self.say(sentence, "list-item", block_path, block.line, footnote=footnote)
+            else:
+                self.block(block, block_path, footnote)
+
+    def table(self, table: Table, path, footnote: int) -> None:
+        headings = [spoken_inline(cell.children).strip() for cell in table.header]
+        caption = spoken_inline(table.caption).strip()
+        size = f"{_plural(len(table.rows), 'row')} and {_plural(len(headings), 'column')}"
+        intro = f"Table: {caption.rstrip('.')}, with {size}." if caption else f"Table with {size}."
+        self.say(intro, "table", path, table.line, footnote=footnote)
+        self.say("Column headings: " + "; ".join(h or "blank" for h in headings) + ".", "table", path,
+                 table.line, footnote=footnote)
+        for row_index, row in enumerate(table.rows):
+            cells = []
+            for column, cell in enumerate(row):
+                self.note_footnotes(cell.children)
+                value = spoken_inline(cell.children).strip() or "blank"
+                label = headings[column] if column < len(headings) and headings[column] else f"column {column + 1}"
+                cells.append(f"{label}: {value}")
+            self.say(f"Row {row_index + 1}. " + "; ".join(cells) + ".", "table-row", path + (row_index,),
+                     table.line, footnote=footnote)
+        self.say("End of table.", "table", path, table.line, footnote=footnote, pause_after=PARAGRAPH_PAUSE)
+
+    def read_footnotes(self, document: Document, numbers: list[int]) -> None:
+        by_number = {note.number: note for note in document.footnotes}
+        for number in numbers:
+            note = by_number.get(number)
+            if note is None:
+                continue
+            self.say(f"Footnote {number}.", "footnote", (), note.line, footnote=number,
+                     pause_before=PARAGRAPH_PAUSE)
+            self.blocks(note.blocks, (), footnote=number)
+
+
+def _with_ids(heading_key: str, sentences: list[Sentence]) -> tuple[Sentence, ...]:
+    """Ids from the section's heading, the sentence's text and how many times the same
+    text came before it in the section: an edit elsewhere leaves them unchanged."""
+    seen: Counter[str] = Counter()
+    result = []
+    for sentence in sentences:
+        key = f"{sentence.role}\0{sentence.text}"
+        occurrence = seen[key]
+        seen[key] += 1
+        digest = hashlib.sha256(f"{heading_key}\0{key}\0{occurrence}".encode()).hexdigest()[:12]
+        result.append(replace(sentence, id=f"snt-{digest}"))
+    return tuple(result)
+
+
+def _unique_slugs(titles: list[str]) -> list[str]:
+    slugs, used = [], Counter()
+    for title in titles:
+        slug = slugify(title)[:60].strip("-") or "section"
+        used[slug] += 1
+        slugs.append(slug if used[slug] == 1 else f"{slug}-{used[slug]}")
+    return slugs
+
+
+def body_sections(document: Document) -> list[ScriptSection]:
+    """The narration of every top-level section of the body, in order, numbered from 1."""
+    model_sections = document.sections()
+    titles = [inline_text(s.heading.children).strip() if s.heading else "Opening" for s in model_sections]
+    slugs = _unique_slugs(titles)
+    referenced: set[int] = set()
+    builders = []
+    for index, section in enumerate(model_sections):
+        builder = _SectionBuilder(index)
+        builder.blocks(section.blocks, ())
+        builders.append(builder)
+        new_notes = [n for n in builder.footnotes if n not in referenced]
+        referenced.update(new_notes)
+        builder.read_footnotes(document, new_notes)
+    # Notes that nothing refers to are still part of the text: read them at the very end.
+    orphans = [note.number for note in document.footnotes if note.number not in referenced]
+    if builders and orphans:
+        builders[-1].read_footnotes(document, orphans)
+    result = []
+    for index, (section, builder) in enumerate(zip(model_sections, builders)):
+        heading_id = section.heading.id if section.heading else f"section-{index + 1}"
+        result.append(ScriptSection(index + 1, titles[index], slugs[index], heading_id,
+                                    _with_ids(heading_id, builder.sentences)))
+    return result
+
+
+def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None) -> ScriptSection:
+    """What the listener hears first (A1): title, who made it, what it holds, how long."""
+    meta = document.metadata
+    builder = _SectionBuilder(-1)
+
+    def sentence(text: str) -> str:
+        text = text.strip()
+        return text if text[-1:] in ".!?" else text + "."
+
+    builder.say(sentence(meta.title), "title", (), pause_after=HEADING_PAUSE_AFTER)
+    if meta.subtitle:
+        builder.say(sentence(meta.subtitle), "announcement", ())
+    if meta.author and meta.author != meta.publisher:
+        builder.say(sentence(f"By {meta.author}"), "announcement", ())
+    year = meta.date[:4] if meta.date[:4].isdigit() else ""
+    if meta.publisher:
+        builder.say(sentence(f"Published by {meta.publisher}" + (f" in {year}" if year else "")), "announcement", ())
+    elif meta.author and meta.author == meta.publisher:
+        builder.say(sentence(f"By {meta.author}"), "announcement", ())
+    count = _plural(len(sections), "section")
+    length = f" and lasts {spoken_length(total_seconds)}" if total_seconds is not None else ""
+    builder.say(f"This recording has {count}{length}.", "announcement", ())
+    if sections:
+        names = "; ".join(s.title for s in sections)
+        builder.say(sentence(f"The sections are: {names}"), "announcement", (), pause_after=HEADING_PAUSE_BEFORE)
+    return ScriptSection(0, OPENING_TITLE, OPENING_SLUG, OPENING_SLUG, _with_ids(OPENING_SLUG, builder.sentences))
+
+
+def build_script(document: Document, total_seconds: float | None = None) -> Script:
+    """The whole narration script. ``total_seconds`` is the recording's length for the
+    opening announcement; without it the announcement leaves the length out."""
+    body = body_sections(document)
+    return Script((opening_section(document, body, total_seconds), *body))
