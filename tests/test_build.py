@@ -88,10 +88,11 @@ def test_manifest_lists_every_file_with_its_hash(tmp_path):
     src, out = source(tmp_path), tmp_path / "out"
     build(src, out, ["test-echo"])
     manifest = json.loads((out / "manifest.json").read_text())
-    (entry,) = manifest["files"]
+    entry, page = manifest["files"]
     import hashlib
 
     assert entry["path"] == "doc.txt" and entry["format"] == "test-echo"
+    assert page["path"] == "index.html" and page["format"] == "download-page"
     assert entry["sha256"] == hashlib.sha256((out / "doc.txt").read_bytes()).hexdigest()
     assert manifest["source"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
 
@@ -123,7 +124,7 @@ def test_a_read_only_output_folder_is_a_clear_error_and_keeps_previous_outputs(t
         build(src, out, ["test-echo"])
     assert "Read-only file system" in str(caught.value)
     assert (out / "doc.txt").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["doc.txt", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["doc.txt", "index.html", "manifest.json"]
 
 
 SLOW_BUILD = """

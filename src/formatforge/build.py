@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import __version__
+from . import __version__, download_page
 from .errors import FormatforgeError, SourceError
 from .formats import BuildContext, available_formats, get_writer
 from .lint import check, errors
@@ -26,6 +26,8 @@ from .model import Document
 from .reader import Diagnostic, read_source
 
 MANIFEST = "manifest.json"
+DOWNLOAD_PAGE = "index.html"
+PAGE_FORMAT = "download-page"
 
 
 class BuildObserver(Protocol):
@@ -120,10 +122,14 @@ def up_to_date(entry: dict | None, key: str, out_dir: Path) -> bool:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -209,8 +215,11 @@ def build(
         report.results.append(outcome)
         observer.finished(outcome)
 
+    merged = {name: entry for name, entry in {**previous, **entries}.items() if name != PAGE_FORMAT}
+    ordered = {name: merged[name] for name in available_formats() if name in merged}
     try:
-        write_manifest(out_dir, document, {**previous, **entries}, report)
+        ordered[PAGE_FORMAT] = write_download_page(out_dir, document, ordered)
+        write_manifest(out_dir, document, ordered, report)
     except OSError as exc:
         failures = "; ".join(f"{r.name}: {r.message}" for r in report.results if r.status == "failed")
         raise FormatforgeError(
@@ -256,6 +265,14 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer) ->
         return FormatResult(name, "failed", message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_download_page(out_dir: Path, document: Document, entries: dict[str, dict]) -> dict:
+    page = download_page.render(document, out_dir, entries)
+    target = out_dir / DOWNLOAD_PAGE
+    if not target.is_file() or target.read_bytes() != page:
+        atomic_write_bytes(target, page)
+    return {"files": {DOWNLOAD_PAGE: {"size": len(page), "sha256": hashlib.sha256(page).hexdigest()}}}
 
 
 def write_manifest(out_dir: Path, document: Document, entries: dict[str, dict], report: BuildReport) -> None:

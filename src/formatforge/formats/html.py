@@ -1,0 +1,153 @@
+"""One self-contained, accessible web page (WCAG 2.2 AA) for reading in any browser.
+
+Images are embedded as ``data:`` URIs rather than copied beside the page: the output is then
+a single file that survives being emailed, attached or uploaded on its own, and the build's
+list of outputs stays one name. The cost (a third more bytes per image) is small for the
+diagrams a strategy document carries.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from ..errors import WriterError
+from ..model import Document, Heading, Image, Section, walk_blocks
+from ..xhtml import XhtmlRenderer, as_html5, element, footnotes_by_section, heading_tree, page, sub
+from . import BuildContext, Writer, register
+
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+
+# Relative units throughout so that text zoom and reflow work; colours chosen for ≥ 4.5:1
+# contrast in both schemes (links ≥ 4.5:1 against the background, focus ring ≥ 3:1).
+STYLESHEET = """\
+:root {
+  color-scheme: light dark;
+  --text: #1b1b1b; --background: #ffffff; --link: #0b57d0; --visited: #6b2fa0;
+  --focus: #b3261e; --panel: #f2f2f2; --rule: #6f6f6f;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --text: #ececec; --background: #121212; --link: #8ab4f8; --visited: #d7aefb;
+    --focus: #ffb74d; --panel: #1f1f1f; --rule: #9e9e9e;
+  }
+}
+html { font-size: 100%; -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+body {
+  margin: 0 auto; padding: 1rem; max-width: 42rem;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+  line-height: 1.5; color: var(--text); background: var(--background);
+  overflow-wrap: break-word;
+}
+a { color: var(--link); text-underline-offset: 0.15em; }
+a:visited { color: var(--visited); }
+:focus-visible { outline: 0.1875rem solid var(--focus); outline-offset: 0.125rem; }
+main:focus { outline: none; }
+.skip-link {
+  position: absolute; left: 1rem; top: -100rem; padding: 0.5rem 1rem;
+  background: var(--background); color: var(--link); z-index: 1;
+}
+.skip-link:focus { top: 1rem; }
+h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.5em 0 0.5em; }
+p { margin: 0 0 1em; }
+figure { margin: 1.5em 0; }
+img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 1em 0; }
+caption { font-weight: bold; text-align: left; }
+th, td { border: 0.0625rem solid var(--rule); padding: 0.25em 0.5em; vertical-align: top; overflow-wrap: anywhere; }
+th { text-align: left; }
+.align-left { text-align: left; }
+.align-center { text-align: center; }
+.align-right { text-align: right; }
+pre, code { font-family: ui-monospace, "DejaVu Sans Mono", Consolas, monospace; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); padding: 0.75em; }
+blockquote { margin: 1em 0; padding-left: 1em; border-left: 0.25rem solid var(--rule); }
+aside[role="doc-footnote"] { margin: 1em 0; padding-top: 0.5em; border-top: 0.0625rem solid var(--rule); }
+nav ol { padding-left: 1.25em; }
+@media print { .skip-link, nav.contents { display: none; } }
+"""
+
+
+@register
+class HtmlWriter(Writer):
+    name = "html"
+    summary = "a single accessible web page for any browser, screen reader or magnifier"
+    option_names = ()
+
+    def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
+        return [f"{document.stem}.html"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        name = self.output_names(context.document, context.options)[0]
+        context.path(name).write_bytes(render_page(context.document))
+        context.progress(1.0, name)
+        return [name]
+
+
+def data_uri(document: Document, image: Image) -> str:
+    path = (document.source_dir / image.src).resolve()
+    if not path.is_file():
+        raise WriterError(f"image {image.src!r} not found", document.source_path, image.line)
+    media_type = IMAGE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    if not media_type or not media_type.startswith("image/"):
+        raise WriterError(f"image {image.src!r} is not an image type a browser shows", document.source_path, image.line)
+    return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def render_page(document: Document) -> bytes:
+    metadata = document.metadata
+    language = metadata.language or "en"
+    uris: dict[str, str] = {}
+
+    def image_src(image: Image) -> str:
+        if image.src not in uris:
+            uris[image.src] = data_uri(document, image)
+        return uris[image.src]
+
+    renderer = XhtmlRenderer(document, epub=False, image_src=image_src, resolve=lambda fragment: f"#{fragment}")
+    sections: list[Section] = document.sections()
+    notes = footnotes_by_section(document, sections)
+
+    head = [
+        element("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
+        *_meta("author", metadata.author),
+        *_meta("description", metadata.description),
+        *_meta("keywords", ", ".join(metadata.keywords)),
+        element("style", text=STYLESHEET),
+    ]
+    title = metadata.title or document.stem
+    if metadata.subtitle:
+        title = f"{title}: {metadata.subtitle}"
+    html, body = page(title, language, head=head, epub=False)
+
+    sub(body, "a", {"class": "skip-link", "href": "#main"}, "Skip to main content")
+    headings = [b for b in walk_blocks(document.blocks) if isinstance(b, Heading)]
+    entries = heading_tree(headings)
+    # A single title heading holding everything would make the contents one long branch:
+    # list what is under it instead.
+    if len(entries) == 1 and entries[0].children:
+        entries = entries[0].children
+    if entries:
+        nav = sub(body, "nav", {"class": "contents", "aria-label": "Contents"})
+        nav.append(renderer.toc_list(entries))
+
+    main = sub(body, "main", {"id": "main", "tabindex": "-1"})
+    for section, section_notes in zip(sections, notes):
+        main.append(renderer.section(section, section_notes, chapter=False))
+
+    return etree.tostring(as_html5(html), method="html", encoding="utf-8", doctype="<!DOCTYPE html>") + b"\n"
+
+
+def _meta(name: str, content: str) -> list[etree._Element]:
+    return [element("meta", {"name": name, "content": content})] if content else []
