@@ -278,7 +278,7 @@ def write_download_page(out_dir: Path, document: Document, entries: dict[str, di
 def write_manifest(out_dir: Path, document: Document, entries: dict[str, dict], report: BuildReport) -> None:
     files = [
         {"path": rel, "format": name, "size": info["size"], "sha256": info["sha256"]}
-        for name, entry in sorted(entries.items())
+        for name, entry in entries.items()
         for rel, info in sorted(entry["files"].items())
     ]
     manifest = {
