@@ -10,6 +10,10 @@ profile and the large-print one differ only in sizes, spacing and how emphasis i
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import tempfile
 import re
 import zipfile
 from dataclasses import dataclass
@@ -787,3 +791,41 @@ def _insert_trpr(tr, child) -> None:
 
 __all__ = ["StyleProfile", "STANDARD", "large_print_profile", "build_document", "write_docx",
            "reproducible_zip", "bookmark_name"]
+
+
+# ---------------------------------------------------------------- LibreOffice
+
+
+TAGGED_PDF_FILTER = ('pdf:writer_pdf_Export:{'
+                     '"UseTaggedPDF":{"type":"boolean","value":"true"},'
+                     '"PDFUACompliance":{"type":"boolean","value":"true"},'
+                     '"ExportBookmarks":{"type":"boolean","value":"true"},'
+                     '"UseLosslessCompression":{"type":"boolean","value":"true"}}')
+
+
+def soffice_command() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGGED_PDF_FILTER,
+                             timeout: float = 180) -> Path:
+    """Convert ``source`` with headless LibreOffice; returns the file it wrote.
+
+    Each call gets a private user profile, so conversions can run side by side and never
+    touch the user's own LibreOffice settings.
+    """
+    command = soffice_command()
+    if command is None:
+        raise WriterError("LibreOffice is not installed; install it with: apt-get install libreoffice-writer-nogui")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="formatforge-lo-") as profile:
+        result = subprocess.run(
+            [command, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
+             "--nolockcheck", "--convert-to", convert_to, "--outdir", str(out_dir), str(source)],
+            capture_output=True, text=True, timeout=timeout, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
+    extension = convert_to.split(":", 1)[0]
+    target = out_dir / f"{source.stem}.{extension}"
+    if result.returncode != 0 or not target.is_file():
+        raise WriterError(f"LibreOffice could not convert {source.name}: "
+                          f"{(result.stderr or result.stdout).strip() or 'no output written'}")
+    return target
