@@ -513,7 +513,10 @@ def read_text(text: str, path: Path, sha256: str = "") -> ReadResult:
     metadata = build_metadata(front, path, source_lines)
     md = new_markdown()
     md.convert(body)
-    root = md.formatforge_root
+    # Python-Markdown skips its tree processors altogether when the body is blank.
+    root = getattr(md, "formatforge_root", None)
+    if root is None:
+        root = etree.Element("div")
     converter = _Converter(md, path, LineLocator(body, body_start))
     blocks = converter.blocks(root)
     footnotes = converter.footnotes(root)
