@@ -18,7 +18,7 @@ from formatforge import model
 from formatforge.formats import get_writer
 from formatforge.formats.braille import brf, make_book, pef
 from formatforge.formats.braille.layout import CONTINUATION, GUIDE_DOT, TN_CLOSE, TN_OPEN, Line, Page, wrap
-from formatforge.formats.braille.translate import BLANK, Translator, default_tables
+from formatforge.formats.braille.translate import BLANK, Translator, default_tables, inline_runs
 
 CELLS, LINES = 40, 25
 ALLOWED_BRF_BYTES = set(range(0x20, 0x60)) | {0x0D, 0x0A, 0x0C}
@@ -160,12 +160,11 @@ def test_b4_pef_validates_and_matches_the_brf_cell_for_cell(build_format, docume
 
 
 def test_b4_limit_checker_catches_a_long_row_and_a_long_page(every_construct):
-    book = make_book(every_construct, {})
-    too_wide = [[["\u2801" * 41]]]
-    too_long = [[["\u2801"]] * 1 + [["\u2801"] * 26]]
-    assert pef.limit_errors(pef.build(too_wide, 40, 25, every_construct.metadata))
-    assert pef.limit_errors(pef.build(too_long, 40, 25, every_construct.metadata))
-    assert book.body
+    one_page_with_a_wide_row = [[["\u2801" * 41]]]
+    one_page_of_26_rows = [[["\u2801"] * 26]]
+    assert pef.limit_errors(pef.build(one_page_with_a_wide_row, 40, 25, every_construct.metadata))
+    assert pef.limit_errors(pef.build(one_page_of_26_rows, 40, 25, every_construct.metadata))
+    assert not pef.limit_errors(pef.build([[["\u2801" * 40] * 25]], 40, 25, every_construct.metadata))
 
 
 # ------------------------------------------------------------ B5 headings
@@ -200,6 +199,15 @@ def test_b5_heading_placement_by_level(every_construct, profile):
 def test_b5_a_heading_never_ends_a_page(document, profile, lines):
     book = make_book(document, {"braille.profile": profile, "braille.lines": lines})
     assert heading_at_page_end_errors(book.pages) == []
+
+
+def test_b5_without_keep_with_next_headings_do_end_pages(strategy, monkeypatch):
+    """The rule is real work: switch the keeping off and the checker finds headings at
+    the foot of pages of the strategy."""
+    from formatforge.formats.braille.layout import Layout
+
+    monkeypatch.setattr(Layout, "kept_height", lambda self, chunks, index: len(chunks[index].lines))
+    assert heading_at_page_end_errors(make_book(strategy, {"braille.lines": 7}).pages)
 
 
 def test_b5_checker_catches_a_heading_at_the_foot_of_a_page():
@@ -294,34 +302,32 @@ def test_b10_title_page_and_contents_page_numbers_point_at_the_headings(build_fo
 # ------------------------------------------------------------ B11 words
 
 
+def no_split_errors(groups: list[list[str]], expected: list[list[str]]) -> list[str]:
+    return [f"{got} != {want}" for got, want in zip(groups, expected, strict=True) if got != want]
+
+
 def test_b11_no_word_is_split_across_lines(document):
     """The words of each paragraph's braille, line by line, are the words of the whole
     translated paragraph: a split word would show as two fragments."""
     book = make_book(document, {"braille.cells": 24})
     tr = Translator(["en-ueb-g2.ctb"])
-    paragraphs = [b for b in model.walk_blocks(document.blocks) if isinstance(b, model.Paragraph)]
-    lines = [line for line in body_lines(book) if line.kind == "paragraph"]
     groups: list[list[str]] = []
-    for line in lines:
-        if line.first:
-            groups.append([])
-        groups[-1] += [w for w in line.cells.split(BLANK) if w]
-    translated = {}
-    for paragraph in paragraphs:
-        from formatforge.formats.braille.translate import inline_runs
-
-        runs = inline_runs(paragraph.children)
-        words = [w for run in runs for w in tr.translate(run).split(BLANK) if w]
-        translated[words[0] if words else ""] = words
-    checked = 0
-    for group in groups:
-        if group[0] in translated and len(translated[group[0]]) == len(group):
-            assert group == translated[group[0]]
-            checked += 1
-        else:
-            assert not any(w.endswith(CONTINUATION) for w in group)
-            assert group == translated.get(group[0], group)[: len(group)] or group[0] not in translated
-    assert checked > 1
+    for line in body_lines(book):
+        if line.kind == "paragraph":
+            if line.first:
+                groups.append([])
+            groups[-1] += [w for w in line.cells.split(BLANK) if w]
+    expected = [
+        [w for run in inline_runs(block.children) for w in tr.translate(run).split(BLANK) if w]
+        for block in document.blocks
+        if isinstance(block, model.Paragraph)
+    ]
+    assert sum(len(g) for g in groups) > 20
+    assert no_split_errors(groups, expected) == []
+    broken = [list(group) for group in groups]
+    word = next(i for i, w in enumerate(broken[0]) if len(w) > 3)
+    broken[0][word : word + 1] = [broken[0][word][:2], broken[0][word][2:]]
+    assert no_split_errors(broken, expected), "the checker must catch a split word"
 
 
 def test_b11_only_an_over_long_word_is_divided_with_the_continuation_indicator():

@@ -243,7 +243,8 @@ class Layout:
         return []
 
     def blocked(self, chunks: list[Chunk], indent: int) -> list[Chunk]:
-        """Displayed material: a blank line before and after, every paragraph blocked."""
+        """Displayed material (block quotes): a blank line before and after, and each
+        paragraph blocked in cell 3, paragraphs parted by a blank line."""
         for chunk in chunks:
             for line in chunk.lines:
                 if line.kind == "paragraph":
@@ -271,7 +272,7 @@ class Layout:
             for inner in item.blocks:
                 if isinstance(inner, ListBlock):
                     lines += self.list_lines(inner, depth + 1, total_depth, base)
-                elif isinstance(inner, Paragraph) or hasattr(inner, "children"):
+                elif isinstance(inner, Paragraph):
                     children = ((Text(label),) if leading and label else ()) + tuple(inner.children)
                     lines += self.paragraph(children, first if leading else runover, runover, "list")
                     leading = False
@@ -324,7 +325,7 @@ class Layout:
         for note in footnotes:
             leading = True
             for inner in note.blocks:
-                if hasattr(inner, "children") and not isinstance(inner, Heading):
+                if isinstance(inner, Paragraph):
                     prefix = (Text(f"*{note.number} "),) if leading else ()
                     chunks.append(Chunk(self.paragraph(prefix + tuple(inner.children), 0, 2, "note")))
                 else:
