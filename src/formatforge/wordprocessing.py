@@ -195,6 +195,7 @@ class _Builder:
         self.word = docx.Document()
         self.bookmark_id = 0
         self.pending_rule = False  # a thematic break draws a line above the next paragraph
+        self.last_paragraph = None
         self.bookmarks: dict[str, str] = {}  # heading id → Word bookmark name
         self.bookmarked: set[str] = set()
         self.footnotes_element = None
@@ -230,15 +231,20 @@ class _Builder:
         meta = self.doc.metadata
         props = self.word.core_properties
         when = document_date(meta.date)
-        props.title = meta.title
-        props.subject = meta.subtitle or meta.description
-        props.author = meta.author or meta.publisher
-        props.last_modified_by = meta.author or meta.publisher
-        props.comments = meta.description
-        props.keywords = ", ".join(meta.keywords)
-        props.language = meta.language
-        props.identifier = meta.identifier
-        props.category = ""
+        texts = {
+            "title": meta.title,
+            "subject": meta.subtitle or meta.description,
+            "creator": meta.author or meta.publisher,
+            "lastModifiedBy": meta.author or meta.publisher,
+            "description": meta.description,
+            "keywords": ", ".join(meta.keywords),
+            "language": meta.language,
+            "identifier": meta.identifier,
+            "category": "",
+        }
+        for name, value in texts.items():
+            # python-docx caps these at 255 characters; OOXML does not, and a summary is longer.
+            props._element._get_or_add(name).text = value
         props.revision = 1
         props.created = when
         props.modified = when
@@ -489,6 +495,7 @@ class _Builder:
         p = _element("w:p")
         story.append(p)
         paragraph = DocxParagraph(p, story)
+        self.last_paragraph = p
         if style:
             paragraph.style = self.word.styles[style]
         if indent_level:
@@ -555,6 +562,9 @@ class _Builder:
                 else:
                     self._block(child, story, quote, list_level + 1)
                 first = False
+        if list_level == 0 and self.last_paragraph is not None:
+            # List Paragraph packs items together; the list as a whole keeps its space after.
+            _insert_ppr_child(self.last_paragraph.get_or_add_pPr(), _element("w:contextualSpacing", w_val="0"))
 
     def _table(self, block: model.Table, story: _Story) -> None:
         columns = len(block.header) or max((len(row) for row in block.rows), default=1)
@@ -645,6 +655,7 @@ class _Builder:
             run.text = _plain(model.inline_text(heading.children))
             if index == len(entries) - 1:
                 self._field_part(paragraph._p, "end")
+                paragraph.paragraph_format.space_after = Pt(self.profile.space_after * 2)
 
     @staticmethod
     def _field_part(parent, kind: str) -> None:

@@ -1,0 +1,82 @@
+"""Large print as a tagged PDF (PDF/UA), for readers who print or read on screen at 18 pt.
+
+LibreOffice exports the large-print Word document with its tagged-PDF and PDF/UA options:
+the same layout as the .docx, with headings, lists, tables, links, the table of contents,
+alt text and the document language carried into the structure tree. pikepdf then puts the
+document's own date in place of the clock and gives the file a deterministic ID, so the
+same source gives the same PDF.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import WriterError
+from ..model import Document
+from ..wordprocessing import convert_with_libreoffice, document_date, large_print_profile, write_docx
+from . import BuildContext, Requirement, Writer, register
+
+DEFAULT_SIZE = 18
+
+
+def stamp_pdf(pdf_path: Path, target: Path, document: Document) -> None:
+    """Dates from the document, language and title from the front matter, a stable ID."""
+    import pikepdf
+
+    meta = document.metadata
+    when = document_date(meta.date)
+    pdf_date = when.strftime("D:%Y%m%d%H%M%SZ")
+    xmp_date = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with pikepdf.open(pdf_path) as pdf:
+        if "/StructTreeRoot" not in pdf.Root:
+            raise WriterError("LibreOffice wrote an untagged PDF")
+        pdf.Root.Lang = pikepdf.String(meta.language or "en-GB")
+        pdf.docinfo["/Title"] = pikepdf.String(meta.title)
+        pdf.docinfo["/CreationDate"] = pikepdf.String(pdf_date)
+        pdf.docinfo["/ModDate"] = pikepdf.String(pdf_date)
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            xmp["dc:title"] = meta.title
+            xmp["dc:language"] = [meta.language or "en-GB"]
+            xmp["xmp:CreateDate"] = xmp_date
+            xmp["xmp:ModifyDate"] = xmp_date
+            xmp["xmp:MetadataDate"] = xmp_date
+        # LibreOffice's trailer checksum covers the export time; the ID is derived from content.
+        for key in ("/DocChecksum", "/ID"):
+            if key in pdf.trailer:
+                del pdf.trailer[key]
+        pdf.save(target, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+
+
+@register
+class LargePrintPdfWriter(Writer):
+    name = "large-print-pdf"
+    summary = "Tagged (PDF/UA) large-print PDF, 18 pt Arial by default, for reading on screen or printing"
+    option_names = ("large_print.size",)
+
+    def requirements(self) -> list[Requirement]:
+        return [
+            Requirement.module("docx", "python-docx (pip)"),
+            Requirement.module("pikepdf", "pikepdf (pip)"),
+            Requirement.command("soffice", "libreoffice-writer-nogui"),
+        ]
+
+    def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
+        return [f"{document.stem}-large-print.pdf"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        (name,) = self.output_names(context.document, context.options)
+        size = float(context.option("large_print.size", DEFAULT_SIZE))
+        with tempfile.TemporaryDirectory(prefix="formatforge-large-print-pdf-") as work:
+            work_dir = Path(work)
+            source = work_dir / f"{context.document.stem}-large-print.docx"
+            context.progress(0.0, f"building the {size:g} pt large-print document")
+            write_docx(context.document, large_print_profile(size), source)
+            context.progress(0.3, "exporting a tagged PDF with LibreOffice")
+            exported = convert_with_libreoffice(source, work_dir / "pdf")
+            context.progress(0.9, "stamping dates and identifiers")
+            stamp_pdf(exported, context.path(name), context.document)
+        context.progress(1.0, "large-print PDF written")
+        return [name]
