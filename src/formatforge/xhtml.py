@@ -271,12 +271,10 @@ class XhtmlRenderer:
         if block.ordered and block.start != 1:
             el.set("start", str(block.start))
         for item in block.items:
+            # Paragraphs stay paragraphs even in a tight list, so that every model block is
+            # one element with its own id (the stylesheet removes their margins).
             li = sub(el, "li", {"id": self.id_of(item)})
-            # A single paragraph in an item reads as the item itself ("tight" list).
-            if len(item.blocks) == 1 and isinstance(item.blocks[0], Paragraph):
-                self.inlines(li, item.blocks[0].children)
-            else:
-                li.extend(self.blocks(item.blocks))
+            li.extend(self.blocks(item.blocks))
         return el
 
     def block_quote(self, block: BlockQuote) -> etree._Element:

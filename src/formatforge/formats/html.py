@@ -61,6 +61,7 @@ main:focus { outline: none; }
 .skip-link:focus { top: 1rem; }
 h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.5em 0 0.5em; }
 p { margin: 0 0 1em; }
+li > p { margin: 0 0 0.25em; }
 figure { margin: 1.5em 0; }
 img { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 1em 0; }

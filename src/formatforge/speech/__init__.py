@@ -1,0 +1,23 @@
+"""Speech shared by the audio and DAISY editions: the narration script, the pronunciation
+lexicon, the engines, the sentence cache and MP3 encoding.
+
+``narrate(document, options, cache_dir)`` is the entry point: it returns a ``Narration``
+with every sentence's text, id, source block and its start and end in its section's audio.
+"""
+
+from .narration import OPTION_NAMES, Narration, NarratedSection, TimedSentence, narrate, voice_settings
+from .script import Script, ScriptSection, Sentence, SourceRef, build_script
+
+__all__ = [
+    "OPTION_NAMES",
+    "Narration",
+    "NarratedSection",
+    "TimedSentence",
+    "narrate",
+    "voice_settings",
+    "Script",
+    "ScriptSection",
+    "Sentence",
+    "SourceRef",
+    "build_script",
+]

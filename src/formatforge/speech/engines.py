@@ -59,7 +59,7 @@ def escape_phoneme_brackets(text: str) -> str:
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _EVENT_LIST_TERMINATED, _EVENT_WORD = 0, 1
 _POS_CHARACTER = 1
-_CHARS_UTF8, _PHONEMES = 1, 0x100
+_CHARS_UTF8, _PHONEMES, _ENDPAUSE = 1, 0x100, 0x1000
 _RATE, _VOLUME = 1, 2
 _PHONEMES_ASCII = 0
 
@@ -175,7 +175,7 @@ class EspeakEngine(Engine):
     def synthesise(self, text: str) -> Speech:
         self._chunks, self._words = [], []
         data = text.encode("utf-8") + b"\0"
-        status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES, None, None)
+        status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES | _ENDPAUSE, None, None)
         if status != 0:
             raise RuntimeError(f"espeak_Synth failed with status {status}")
         self._lib.espeak_Synchronize()

@@ -22,7 +22,7 @@ from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
 from .engines import DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language
 from .lexicon import Lexicon, lexicon_for
 from .script import HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, opening_section, spoken_length
-from .synthesis import SpeechPool
+from . import synthesis
 
 # The engine used when none is named; chosen by measurement (see the README): the direct
 # libespeak-ng engine synthesised a paragraph about twice as fast as pyttsx3 over the same
@@ -138,8 +138,8 @@ class Narration:
 class _Timer:
     """Progress with a time estimate, spread over the share of work synthesis takes."""
 
-    def __init__(self, progress: Progress, total: int, share: float):
-        self.progress, self.total, self.share = progress, max(total, 1), share
+    def __init__(self, progress: Progress, total: int, start: float, end: float):
+        self.progress, self.total, self.start, self.end = progress, max(total, 1), start, end
         self.done, self.started = 0, time.monotonic()
 
     def advance(self, count: int, label: str) -> None:
@@ -147,7 +147,7 @@ class _Timer:
         fraction = self.done / self.total
         elapsed = time.monotonic() - self.started
         left = elapsed / fraction - elapsed if fraction > 0 else 0
-        self.progress(self.share * fraction, f"{label}: {self.done} of {self.total} sentences, about {math.ceil(left)} s left")
+        self.progress(self.start + (self.end - self.start) * fraction, f"{label}: {self.done} of {self.total} sentences, about {math.ceil(left)} s left")
 
 
 def narrate(
@@ -173,11 +173,10 @@ def narrate(
 
     body = body_sections(document)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
-    pool: SpeechPool | None = None
     synthesised = 0
 
-    def measure(sections: list[ScriptSection], label: str) -> None:
-        nonlocal pool, synthesised
+    def measure(sections: list[ScriptSection], label: str, start: float, end: float) -> None:
+        nonlocal synthesised
         missing: dict[str, str] = {}
         for section in sections:
             for sentence in section.sentences:
@@ -191,10 +190,8 @@ def narrate(
                 else:
                     facts[key] = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
         if missing:
-            if pool is None:
-                pool = SpeechPool(settings, cache, workers).__enter__()
-            timer = _Timer(progress, len(missing), progress_share)
-            pool.synthesise(missing.items(), lambda count: timer.advance(count, label))
+            timer = _Timer(progress, len(missing), start * progress_share, end * progress_share)
+            synthesis.synthesise(settings, cache, missing.items(), workers, lambda count: timer.advance(count, label))
             synthesised += len(missing)
             for key in missing:
                 speech = cache.get(key)
@@ -202,25 +199,21 @@ def narrate(
                     raise RuntimeError("a synthesised sentence did not reach the speech cache")
                 facts[key] = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
 
-    try:
-        measure(body, "Synthesising")
-        sample_rate = _sample_rate(facts)
-        body_timed = [_timed(section, lexicon, settings, version_text, facts, sample_rate) for section in body]
-        body_seconds = sum(s.duration for s in body_timed)
-        # The opening says how long the recording lasts, itself included: settle the
-        # spoken length in a step or two.
-        total = body_seconds
-        for _ in range(3):
-            opening = opening_section(document, body, total)
-            measure([opening], "Synthesising the opening")
-            opening_timed = _timed(opening, lexicon, settings, version_text, facts, _sample_rate(facts))
-            new_total = body_seconds + opening_timed.duration
-            if spoken_length(new_total) == spoken_length(total):
-                break
-            total = new_total
-    finally:
-        if pool is not None:
-            pool.__exit__(None, None, None)
+    measure(body, "Synthesising", 0.0, 0.9)
+    sample_rate = _sample_rate(facts)
+    body_timed = [_timed(section, lexicon, settings, version_text, facts, sample_rate) for section in body]
+    body_seconds = sum(s.duration for s in body_timed)
+    # The opening says how long the recording lasts, itself included: settle the spoken
+    # length in a step or two.
+    total = body_seconds
+    for _ in range(3):
+        opening = opening_section(document, body, total)
+        measure([opening], "Synthesising the opening", 0.9, 1.0)
+        opening_timed = _timed(opening, lexicon, settings, version_text, facts, _sample_rate(facts))
+        new_total = body_seconds + opening_timed.duration
+        if spoken_length(new_total) == spoken_length(total):
+            break
+        total = new_total
 
     sample_rate = _sample_rate(facts)
     timed_sections = [opening_timed, *body_timed]

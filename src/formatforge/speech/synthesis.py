@@ -1,98 +1,119 @@
-"""Synthesis across cores: a pool of worker processes, each with its own engine.
+"""Synthesis across cores: worker processes, each with its own engine.
 
 libespeak-ng is neither thread safe nor able to hold two engines in one process, so each
-worker process owns one engine and the parent never loads the library. Workers write
-every sentence straight into the speech cache and send back only its key, so the parent's
-memory does not grow with the length of the book.
+worker process owns one engine and the parent never starts the library. Workers are
+plain ``python -m formatforge.speech.worker`` processes (not multiprocessing: spawn
+re-imports the caller's main script, fork copies the parent's threads), given their share
+of the sentences in a job file. They write every sentence straight into the speech cache
+and report only "done" lines, so the parent's memory does not grow with the book.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+import selectors
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .cache import SpeechCache
-from .encode import trim_silence
-from .engines import Engine, VoiceSettings, make_engine
-
-_engine: Engine | None = None
-_cache: SpeechCache | None = None
-
-
-def _start_worker(settings: VoiceSettings, cache_folder: str) -> None:
-    global _engine, _cache
-    _engine = make_engine(settings)
-    _cache = SpeechCache(Path(cache_folder))
-
-
-def _engine_version() -> str:
-    assert _engine is not None
-    return _engine.version()
-
-
-def _synthesise_batch(batch: list[tuple[str, str]]) -> int:
-    assert _engine is not None and _cache is not None
-    for key, text in batch:
-        speech = _engine.synthesise(text)
-        speech.pcm = trim_silence(speech.pcm, speech.sample_rate)
-        _cache.put(key, speech)
-    return len(batch)
-
-
-def _phonemes(text: str) -> str:
-    if not hasattr(_engine, "phonemes"):
-        raise TypeError(f"the {_engine.name} engine cannot show phonemes")
-    return _engine.phonemes(text)  # type: ignore[union-attr]
+from .engines import VoiceSettings
 
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-@dataclass
-class SpeechPool:
-    """Worker processes for one voice; use as a context manager."""
+def _share_out(items: list[tuple[str, str]], workers: int) -> list[list[tuple[str, str]]]:
+    """Longest first to the least loaded worker: even work without a queue."""
+    shares: list[list[tuple[str, str]]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for item in sorted(items, key=lambda item: -len(item[1])):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(item)
+        loads[lightest] += len(item[1]) + 20  # every sentence costs a little on its own
+    return [share for share in shares if share]
 
-    settings: VoiceSettings
-    cache: SpeechCache
-    workers: int = 0
 
-    def __enter__(self) -> "SpeechPool":
-        # spawn, not fork: a forked child would inherit whatever the parent's threads held.
-        self._executor = ProcessPoolExecutor(
-            max_workers=self.workers or default_workers(),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.settings, str(self.cache.folder)),
-        )
-        return self
+def _worker_command(job: Path) -> list[str]:
+    return [sys.executable, "-m", "formatforge.speech.worker", str(job)]
 
-    def __exit__(self, *exc) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def engine_version(self) -> str:
-        return self._executor.submit(_engine_version).result()
+def _environment() -> dict[str, str]:
+    # The worker must import this very formatforge, even when it is not installed.
+    environment = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, environment.get("PYTHONPATH", "")) if p)
+    return environment
 
-    def phonemes(self, text: str) -> str:
-        return self._executor.submit(_phonemes, text).result()
 
-    def synthesise(self, items: Iterable[tuple[str, str]], done: Callable[[int], None] = lambda n: None,
-                   batch_chars: int = 2000) -> None:
-        """Synthesise ``(key, spoken text)`` pairs into the cache, in batches of about
-        ``batch_chars`` characters (small enough to share work out, large enough that
-        passing them between processes costs little)."""
-        batches: list[list[tuple[str, str]]] = [[]]
-        size = 0
-        for key, text in items:
-            if size >= batch_chars:
-                batches.append([])
-                size = 0
-            batches[-1].append((key, text))
-            size += len(text)
-        futures = [self._executor.submit(_synthesise_batch, batch) for batch in batches if batch]
-        for future in as_completed(futures):
-            done(future.result())
+def synthesise(settings: VoiceSettings, cache: SpeechCache, items: Iterable[tuple[str, str]],
+               workers: int = 0, done: Callable[[int], None] = lambda count: None) -> None:
+    """Synthesise ``(key, spoken text)`` pairs into ``cache`` on ``workers`` processes."""
+    shares = _share_out(list(items), workers or default_workers())
+    if not shares:
+        return
+    with tempfile.TemporaryDirectory(prefix="formatforge-jobs-") as folder:
+        processes = []
+        selector = selectors.DefaultSelector()
+        for index, share in enumerate(shares):
+            job = Path(folder) / f"job-{index}.json"
+            job.write_text(json.dumps({"task": "synthesise", "settings": asdict(settings),
+                                       "cache": str(cache.folder), "items": share}), encoding="utf-8")
+            # stderr to a file: a pipe nobody reads until the end could fill and stall the worker
+            errors = open(Path(folder) / f"job-{index}.err", "w+b")
+            process = subprocess.Popen(_worker_command(job), stdout=subprocess.PIPE, stderr=errors,
+                                       env=_environment())
+            processes.append((process, errors))
+            selector.register(process.stdout.fileno(), selectors.EVENT_READ, process)
+        try:
+            open_streams = len(processes)
+            while open_streams:
+                for key, _ in selector.select():
+                    data = os.read(key.fd, 65536)  # one "done" line per sentence
+                    if not data:
+                        selector.unregister(key.fd)
+                        open_streams -= 1
+                    elif data.count(b"\n"):
+                        done(data.count(b"\n"))
+            failures = []
+            for process, errors in processes:
+                errors.seek(0)
+                stderr = errors.read().decode(errors="replace")
+                if process.wait() != 0:
+                    failures.append(stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {process.returncode}")
+            if failures:
+                raise RuntimeError(f"speech synthesis failed ({settings.engine}): {failures[0]}")
+        finally:
+            for process, errors in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                process.stdout.close()
+                errors.close()
+            selector.close()
+
+
+def _run_job(job: dict) -> dict:
+    with tempfile.TemporaryDirectory(prefix="formatforge-jobs-") as folder:
+        path = Path(folder) / "job.json"
+        path.write_text(json.dumps(job), encoding="utf-8")
+        result = subprocess.run(_worker_command(path), capture_output=True, env=_environment(), check=False)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.decode(errors="replace").strip())
+        return json.loads(result.stdout)
+
+
+def phonemes(settings: VoiceSettings, text: str) -> str:
+    """espeak's phoneme mnemonics for ``text``, from a worker running the espeak engine."""
+    return _run_job({"task": "phonemes", "settings": asdict(settings), "text": text})["phonemes"]
+
+
+def time_engine(settings: VoiceSettings, text: str, repeat: int = 5) -> tuple[float, float]:
+    """(median seconds to synthesise ``text``, seconds of audio it makes), in a worker."""
+    result = _run_job({"task": "time", "settings": asdict(settings), "text": text, "repeat": repeat})
+    return result["seconds"], result["audio_seconds"]
