@@ -11,7 +11,10 @@ marker="$prefix/.installed-$version"
 
 [ -e "$marker" ] && [ -x "$prefix/node_modules/.bin/ace-cli" ] && exit 0
 
-command -v npm >/dev/null || { echo "ace.sh: npm is not installed (apt-get install npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+  echo "setup: installing Node.js and npm from Debian" >&2
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >&2
+fi
 echo "setup: installing @daisy/ace-cli@$version into $prefix" >&2
 mkdir -p "$prefix"
 PUPPETEER_SKIP_DOWNLOAD=true npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \

@@ -11,7 +11,10 @@ marker="$prefix/.installed-$axe_version-$puppeteer_version"
 
 [ -e "$marker" ] && [ -f "$prefix/node_modules/axe-core/axe.min.js" ] && exit 0
 
-command -v npm >/dev/null || { echo "axe.sh: npm is not installed (apt-get install npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+  echo "setup: installing Node.js and npm from Debian" >&2
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >&2
+fi
 echo "setup: installing axe-core@$axe_version and puppeteer-core@$puppeteer_version into $prefix" >&2
 mkdir -p "$prefix"
 PUPPETEER_SKIP_DOWNLOAD=true npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
