@@ -491,13 +491,21 @@ class _Builder:
                 names.setdefault(block.id, name)
         return names
 
+    def _style_id(self, name: str) -> str:
+        cache = self.__dict__.setdefault("_style_ids", {})
+        if name not in cache:
+            cache[name] = self.word.styles[name].style_id
+        return cache[name]
+
     def _paragraph(self, story: _Story, style: str | None = None, indent_level: int = 0) -> DocxParagraph:
         p = _element("w:p")
         story.append(p)
         paragraph = DocxParagraph(p, story)
         self.last_paragraph = p
         if style:
-            paragraph.style = self.word.styles[style]
+            # python-docx's style setter searches the styles part on every call; the ids
+            # never change within a build, so each is looked up once.
+            p.style = self._style_id(style)
         if indent_level:
             paragraph.paragraph_format.left_indent = Pt(self.profile.body_size * 2 * indent_level)
         if self.pending_rule:
@@ -711,11 +719,21 @@ class _Builder:
         parent.append(r)
         return Run(r, paragraph)
 
+    @staticmethod
+    def _text(run: Run, text: str) -> None:
+        """Adds one w:t; python-docx's text setter handles tabs and breaks a character at a
+        time, and _plain has already turned those into spaces."""
+        t = _element("w:t")
+        t.text = text
+        if text != text.strip():
+            t.set(qn("xml:space"), "preserve")
+        run._r.append(t)
+
     def _inlines(self, inlines, paragraph, parent, bold=False, italic=False, link=False) -> None:
         for node in inlines:
             if isinstance(node, model.Text):
                 run = self._run(parent, paragraph)
-                run.text = _plain(node.text)
+                self._text(run, _plain(node.text))
                 self._format(run, bold, italic)
             elif isinstance(node, model.Strong):
                 self._inlines(node.children, paragraph, parent, True, italic, link)
@@ -727,7 +745,7 @@ class _Builder:
             elif isinstance(node, model.Code):
                 run = self._run(parent, paragraph)
                 run.text = node.text
-                run.style = self.word.styles["Verbatim Char"]
+                run._r.style = self._style_id("Verbatim Char")
                 self._format(run, bold, italic)
             elif isinstance(node, model.LineBreak):
                 self._run(parent, paragraph).add_break()
