@@ -391,6 +391,8 @@ def reading_order_words(document) -> list[str]:
 
 
 LIBLOUIS_UNKNOWN_CELLS = re.compile(r"\\[0-9]+/")
+# italic (dots 46), bold (45) and underline (456) symbol, word, passage and terminator indicators
+UEB_EMPHASIS_INDICATORS = re.compile("[\u2828\u2818\u2838][\u2806\u2802\u2836\u2804]")
 
 
 def back_translated_body(pages: list[list[str]], preliminary: int, tables: list[str]) -> str:
@@ -404,8 +406,10 @@ def back_translated_body(pages: list[list[str]], preliminary: int, tables: list[
                 text += row[: -len(CONTINUATION)]
             elif row:
                 text += row + BLANK
-    # liblouis cannot back-translate UEB emphasis indicators; it writes their dots as
-    # \46/ and the like, which are not words of the text.
+    # liblouis cannot back-translate UEB emphasis indicators: it writes their dots as \46/
+    # and, worse, then reads a shortform after one as letters. They are typeform, not words,
+    # so they are taken out before back-translation.
+    text = UEB_EMPHASIS_INDICATORS.sub("", text)
     return LIBLOUIS_UNKNOWN_CELLS.sub("", Translator(tables).back_translate(text))
 
 

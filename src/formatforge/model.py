@@ -7,6 +7,7 @@ the source line it came from so that checks and errors can say ``file:line``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Union
@@ -289,6 +290,7 @@ WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 def words(text: str) -> list[str]:
     """Words for comparing texts across formats: letters and digits, case folded,
     with typographic and straight apostrophes treated alike."""
+    text = unicodedata.normalize("NFC", text)
     return [w.replace("’", "'").casefold() for w in WORD_RE.findall(text)]
 
 

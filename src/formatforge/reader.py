@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import html
 import re
+import unicodedata
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -93,6 +94,9 @@ def decode_source(data: bytes, path: Path) -> str:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    # Text pasted from some systems arrives decomposed (e + combining acute); every output
+    # (braille tables, voices, fonts) handles the composed form best.
+    text = unicodedata.normalize("NFC", text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
