@@ -27,6 +27,7 @@ BUILTIN_FORMATS: dict[str, str] = {
     "braille": "braille",
     "audio": "audio",
     "daisy": "daisy",
+    "read-aloud": "read_aloud",
 }
 
 _REGISTRY: dict[str, type["Writer"]] = {}
