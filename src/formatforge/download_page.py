@@ -25,6 +25,7 @@ FORMAT_GUIDE: dict[str, tuple[str, str]] = {
     "braille": ("Braille", "Unified English Braille, contracted: BRF for embossers and braille notetakers, PEF for embossers, and a text file of braille characters."),
     "audio": ("MP3 audio", "A narrated version to listen to: one file for the whole document with chapters, and one file for each section."),
     "daisy": ("DAISY talking book", "For DAISY players and apps: listen and move by heading, with the text shown as it is read."),
+    "read-aloud": ("Read-aloud EPUB", "An e-book with the narration built in: apps that support it read aloud and highlight each sentence as it is spoken."),
 }
 
 STYLE = """
