@@ -15,7 +15,6 @@ spoken sentence's first displayed word marks where its span starts.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import Callable, Iterable
 
@@ -43,7 +42,7 @@ from .model import (
     words,
 )
 from .speech import NarratedSection, TimedSentence
-from .xhtml import XhtmlRenderer, element, sub, tag
+from .xhtml import XhtmlRenderer, append_text, sub, tag
 
 # Roles whose sentences read words that are displayed in the block they come from.
 TEXT_ROLES = {"text", "list-item", "heading"}
@@ -53,14 +52,6 @@ _CONTAINERS = (Emphasis, Strong, Link)
 # samples of encoder delay plus the decoder's 529 (measured on an impulse: it is heard
 # 1105 samples late). Clips are shifted by it so the text lights up with its sound.
 MP3_DELAY_SAMPLES = 1105
-
-
-def book_identifier(document: Document) -> str:
-    """The book's identifier, the same one the EPUB writer uses."""
-    if document.metadata.identifier:
-        return document.metadata.identifier
-    name = f"formatforge:{document.metadata.title}:{document.metadata.author}"
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
 
 
 def clip_seconds(timed: TimedSentence, sample_rate: int) -> tuple[float, float]:
@@ -242,30 +233,39 @@ class SentenceRenderer(XhtmlRenderer):
             self.targets.setdefault(timed.sentence.id, element_id)
         return chosen
 
-    def _sentence_inlines(self, el: etree._Element, block: Block, inlines: tuple[Inline, ...]) -> None:
+    def inline_content(self, parent: etree._Element, block: Heading | Paragraph | CodeBlock,
+                       inlines: tuple[Inline, ...]) -> None:
+        if isinstance(block, CodeBlock):
+            self._code_lines(parent, block)
+            return
         timed = [t for t in self.by_node.get(id(block), []) if t.sentence.role in TEXT_ROLES]
         if not timed:
-            self.inlines(el, inlines)
+            self.inlines(parent, inlines)
             return
         for index, group in split_inlines(inlines, [t.sentence.text for t in timed]):
             if index < 0:
-                self.inlines(el, group)
+                self.inlines(parent, group)
                 continue
             sentence_id = timed[index].sentence.id
-            self.inlines(sub(el, "span", {"id": sentence_id}), group)
+            self.inlines(sub(parent, "span", {"id": sentence_id}), group)
             self.targets[sentence_id] = sentence_id
         # Sentences with no displayed word of their own (a list number alone) read the block.
-        self._point(block, el.get("id"), TEXT_ROLES)
+        self._point(block, parent.get("id"), TEXT_ROLES)
 
-    def heading(self, block: Heading) -> etree._Element:
-        el = element(f"h{min(max(block.level, 1), 6)}", {"id": block.id})
-        self._sentence_inlines(el, block, block.children)
-        return el
-
-    def paragraph(self, block: Paragraph) -> etree._Element:
-        el = element("p", {"id": self.id_of(block)})
-        self._sentence_inlines(el, block, block.children)
-        return el
+    def _code_lines(self, code: etree._Element, block: CodeBlock) -> None:
+        reading = self.by_node.get(id(block), [])
+        # "Code example.", one sentence per line that has text, "End of code."
+        line_sentences = iter(reading[1:-1]) if len(reading) >= 2 else iter(())
+        for line in block.text.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            timed = next(line_sentences, None) if body.strip() else None
+            if timed is None:
+                append_text(code, line)
+                continue
+            span = sub(code, "span", {"id": timed.sentence.id}, body)
+            span.tail = line[len(body):]
+            self.targets[timed.sentence.id] = timed.sentence.id
+        self._point(block, self.id_of(block))
 
     def list_block(self, block: ListBlock) -> etree._Element:
         self._point(block, self.id_of(block))  # "List of 3 items." comes before the items
@@ -296,29 +296,6 @@ class SentenceRenderer(XhtmlRenderer):
 
     def figure(self, block: Image) -> etree._Element:
         el = super().figure(block)
-        self._point(block, el.get("id"))
-        return el
-
-    def code_block(self, block: CodeBlock) -> etree._Element:
-        el = element("pre", {"id": self.id_of(block)})
-        code = sub(el, "code")
-        if block.language:
-            code.set("class", f"language-{block.language}")
-        reading = self.by_node.get(id(block), [])
-        # "Code example.", one sentence per line that has text, "End of code."
-        line_sentences = iter(reading[1:-1]) if len(reading) >= 2 else iter(())
-        for line in block.text.splitlines(keepends=True):
-            body = line.rstrip("\r\n")
-            timed = next(line_sentences, None) if body.strip() else None
-            if timed is None:
-                if len(code):
-                    code[-1].tail = (code[-1].tail or "") + line
-                else:
-                    code.text = (code.text or "") + line
-                continue
-            span = sub(code, "span", {"id": timed.sentence.id}, body)
-            span.tail = line[len(body):]
-            self.targets[timed.sentence.id] = timed.sentence.id
         self._point(block, el.get("id"))
         return el
 

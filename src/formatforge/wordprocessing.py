@@ -9,6 +9,8 @@ profile and the large-print one differ only in sizes, spacing and how emphasis i
 
 from __future__ import annotations
 
+import functools
+
 import io
 import os
 import shutil
@@ -27,6 +29,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.shape import CT_Inline
 from docx.oxml.table import CT_Tbl
 from docx.parts.story import StoryPart
 from docx.shared import Emu, Pt, Twips
@@ -264,8 +267,9 @@ class _Builder:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             self._field(paragraph._p, "PAGE", "1")
 
-    @property
+    @functools.cached_property
     def text_width(self) -> int:
+        # Finding the section searches the whole body, so it is done once, not per table.
         section = self.word.sections[0]
         return section.page_width - section.left_margin - section.right_margin
 
@@ -491,6 +495,13 @@ class _Builder:
                 names.setdefault(block.id, name)
         return names
 
+    def _next_shape_id(self) -> int:
+        if not hasattr(self, "_last_shape_id"):
+            taken = [int(v) for v in self.word.element.xpath("//@id") if v.isdigit()]
+            self._last_shape_id = max(taken, default=0)
+        self._last_shape_id += 1
+        return self._last_shape_id
+
     def _style_id(self, name: str) -> str:
         cache = self.__dict__.setdefault("_style_ids", {})
         if name not in cache:
@@ -606,11 +617,15 @@ class _Builder:
         paragraph = self._paragraph(story, indent_level=list_level)
         run = self._run(paragraph._p, paragraph)
         try:
-            run.add_picture(str(path))
+            relationship, image = story.part.get_or_add_image(str(path))
         except Exception as error:  # python-docx knows PNG, JPEG, GIF, BMP, TIFF only
             raise WriterError(f"cannot place image {block.src} in Word: {error}",
                               self.doc.source_path, block.line) from error
-        inline = run._r.find(f".//{qn('wp:inline')}")
+        # python-docx's add_picture finds the next shape id by scanning every id in the
+        # part, once per picture; one counter for body and footnotes is linear and unique.
+        cx, cy = image.scaled_dimensions(None, None)
+        inline = CT_Inline.new_pic_inline(self._next_shape_id(), relationship, image.filename, cx, cy)
+        run._r.add_drawing(inline)
         width_limit = self.text_width - Pt(self.profile.body_size * 2 * list_level)
         extent = inline.extent
         if extent.cx > width_limit:

@@ -258,12 +258,12 @@ class XhtmlRenderer:
 
     def heading(self, block: Heading) -> etree._Element:
         el = element(f"h{min(max(block.level, 1), 6)}", {"id": block.id})
-        self.inlines(el, block.children)
+        self.inline_content(el, block, block.children)
         return el
 
     def paragraph(self, block: Paragraph) -> etree._Element:
         el = element("p", {"id": self.id_of(block)})
-        self.inlines(el, block.children)
+        self.inline_content(el, block, block.children)
         return el
 
     def list_block(self, block: ListBlock) -> etree._Element:
@@ -319,9 +319,10 @@ class XhtmlRenderer:
 
     def code_block(self, block: CodeBlock) -> etree._Element:
         el = element("pre", {"id": self.id_of(block)})
-        code = sub(el, "code", text=block.text)
+        code = sub(el, "code")
         if block.language:
             code.set("class", f"language-{block.language}")
+        self.inline_content(code, block, (Text(block.text),))
         return el
 
     def thematic_break(self, block: ThematicBreak) -> etree._Element:
@@ -349,6 +350,14 @@ class XhtmlRenderer:
         return el
 
     # ------------------------------------------------------------ inlines
+
+    def inline_content(
+        self, parent: etree._Element, block: Heading | Paragraph | CodeBlock, inlines: tuple[Inline, ...]
+    ) -> None:
+        """The text of a heading, a paragraph or a code block (whose text comes as one
+        ``Text``) into ``parent``: the one place where a subclass may mark up more than the
+        inlines say, such as the sentences a narration reads."""
+        self.inlines(parent, inlines)
 
     def inlines(self, parent: etree._Element, inlines: Iterable[Inline]) -> None:
         for node in inlines:
