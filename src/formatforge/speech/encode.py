@@ -29,7 +29,8 @@ class Mp3Writer:
         self._encoder.set_in_sample_rate(int(sample_rate))
         self._encoder.set_out_sample_rate(int(sample_rate))
         self._encoder.set_channels(1)
-        self._encoder.set_quality(2)
+        # LAME's own default: q2 costs twice the time for no audible gain in speech
+        self._encoder.set_quality(3)
 
     def write(self, pcm: bytes) -> None:
         if not pcm:

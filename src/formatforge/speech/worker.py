@@ -1,0 +1,81 @@
+"""A speech worker process: ``python -m formatforge.speech.worker JOB.json``.
+
+Runs one engine over its share of sentences, writing each into the speech cache and
+printing one "done" line per sentence for the parent's progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .cache import SpeechCache
+from .encode import trim_silence
+from .engines import VoiceSettings, make_engine
+
+
+def main(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+    engine = make_engine(VoiceSettings(**job["settings"]))
+    if job["task"] == "phonemes":
+        if not hasattr(engine, "phonemes"):
+            raise SystemExit(f"the {engine.name} engine cannot show phonemes")
+        json.dump({"phonemes": engine.phonemes(job["text"])}, sys.stdout)
+        return 0
+    if job["task"] == "time":
+        # Warm up first: the first utterance pays for loading voice data.
+        engine.synthesise(job["text"])
+        timings = []
+        for _ in range(job["repeat"]):
+            started = time.perf_counter()
+            speech = engine.synthesise(job["text"])
+            timings.append(time.perf_counter() - started)
+        json.dump({"seconds": sorted(timings)[len(timings) // 2], "audio_seconds": speech.seconds}, sys.stdout)
+        return 0
+    cache = SpeechCache(Path(job["cache"]))
+    # libespeak-ng carries state from one utterance to the next (the same sentence comes
+    # out a few samples different after another one), which would make the audio depend
+    # on which sentences a worker happened to get. Speaking each sentence in a fork of the
+    # freshly initialised engine gives every sentence the same starting state: a few
+    # milliseconds a sentence buys byte-identical books. The worker has no threads, so
+    # forking it is safe; pyttsx3 has threads of its own and runs in place.
+    isolate = engine.name == "espeak" and hasattr(os, "fork")
+    for key, text in job["items"]:
+        if isolate:
+            _speak_in_fork(engine, cache, key, text)
+        else:
+            _speak(engine, cache, key, text)
+        sys.stdout.write("done\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _speak(engine, cache: SpeechCache, key: str, text: str) -> None:
+    speech = engine.synthesise(text)
+    speech.pcm = trim_silence(speech.pcm, speech.sample_rate)
+    cache.put(key, speech)
+
+
+def _speak_in_fork(engine, cache: SpeechCache, key: str, text: str) -> None:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            _speak(engine, cache, key, text)
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"synthesis failed for: {text[:60]!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

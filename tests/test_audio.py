@@ -1,0 +1,255 @@
+"""The audio edition: files, chapters, tags, timings, levels and rebuilds (A1–A6).
+
+Speech is synthesised at a fast rate into one cache shared by the module, so rebuilds and
+the narration timings cost only encoding.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+
+from formatforge.formats import BuildContext, get_writer
+from formatforge.model import Heading, Paragraph, Text, inline_text, words
+from formatforge.speech import narrate
+from formatforge.speech.encode import mp3_frames
+from formatforge.speech.script import OPENING_TITLE
+
+pytestmark = pytest.mark.slow
+RATE = 320  # words a minute: quick to synthesise, still real speech
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("speech-cache")
+
+
+def build(document, folder: Path, cache_dir: Path, **options) -> dict[str, Path]:
+    options = {"audio.rate": RATE, **options}
+    context = BuildContext(document=document, staging=folder, options=options, cache_dir=cache_dir)
+    return {name: folder / name for name in get_writer("audio").write(context)}
+
+
+@pytest.fixture(scope="module")
+def built(every_construct, cache_dir, tmp_path_factory):
+    return build(every_construct, tmp_path_factory.mktemp("audio"), cache_dir)
+
+
+@pytest.fixture(scope="module")
+def narration(every_construct, built, cache_dir):
+    return narrate(every_construct, {"audio.rate": RATE}, cache_dir)
+
+
+def decode(path: Path, folder: Path) -> tuple[np.ndarray, int]:
+    target = folder / (path.stem + ".wav")
+    subprocess.run(["lame", "--quiet", "--decode", str(path), str(target)], check=True)
+    with wave.open(str(target), "rb") as wav:
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        if wav.getnchannels() == 2:
+            samples = samples[0::2]
+        return samples, wav.getframerate()
+
+
+def longest_silence(samples: np.ndarray, rate: int, threshold_dbfs: float = -50.0) -> float:
+    window = int(rate * 0.05)
+    count = len(samples) // window
+    frames = samples[: count * window].astype(np.float64).reshape(count, window)
+    rms = np.sqrt(np.mean(frames**2, axis=1)) / 32768
+    quiet = rms < 10 ** (threshold_dbfs / 20)
+    longest = run = 0
+    for is_quiet in quiet:
+        run = run + 1 if is_quiet else 0
+        longest = max(longest, run)
+    return longest * window / rate
+
+
+def section_files(built) -> list[Path]:
+    return sorted(path for name, path in built.items() if name.startswith("audio/") and name.endswith(".mp3"))
+
+
+def test_outputs_are_named_as_promised(every_construct, built):
+    assert sorted(built) == sorted(get_writer("audio").output_names(every_construct, {}))
+    assert "every-construct.mp3" in built and "audio/every-construct.m3u8" in built
+    assert [p.name for p in section_files(built)][:3] == ["00-about-this-recording.mp3", "01-every-construct.mp3", "02-lists.mp3"]
+
+
+def test_a2_chapters_match_headings_and_section_files(every_construct, built):
+    tags = ID3(built["every-construct.mp3"])
+    toc = tags.getall("CTOC")[0]
+    chapters = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    ordered = [chapters[element_id] for element_id in toc.child_element_ids]
+    headings = [inline_text(s.heading.children) for s in every_construct.sections()]
+    assert [c.sub_frames["TIT2"].text[0] for c in ordered] == [OPENING_TITLE, *headings]
+    files = section_files(built)
+    assert len(files) == len(ordered)
+    for chapter, path in zip(ordered, files):
+        length = MP3(path).info.length
+        assert abs((chapter.end_time - chapter.start_time) / 1000 - length) < 0.1
+    assert ordered[0].start_time == 0
+    for before, after in zip(ordered, ordered[1:]):
+        assert before.end_time == after.start_time
+    assert abs(ordered[-1].end_time / 1000 - MP3(built["every-construct.mp3"]).info.length) < 0.1
+
+
+def test_a2_each_section_file_starts_with_its_heading(every_construct, narration, built, tmp_path):
+    headings = [inline_text(s.heading.children) for s in every_construct.sections()]
+    for section, heading, path in zip(narration.sections[1:], headings, section_files(built)[1:]):
+        first = section.sentences[0]
+        assert first.sentence.role == "heading" and first.sentence.text == heading
+        assert first.start == 0 and first.end > 0.2
+        assert path.name == f"{section.section.file_stem}.mp3"
+        # The file really opens with speech, not with a pause.
+        samples, rate = decode(path, tmp_path)
+        loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 1000)
+        assert loud[0] / rate < 0.3
+        assert abs(MP3(path).info.length - section.duration) < 0.15
+
+
+def test_a1_the_opening_comes_first_with_title_publisher_and_length(narration):
+    opening = narration.sections[0]
+    spoken = [t.sentence.text for t in opening.sentences]
+    assert spoken[0] == "Every Construct."
+    assert "Published by Formatforge in 2024." in spoken
+    length = next(text for text in spoken if text.startswith("This recording has"))
+    minutes = round(narration.duration / 60)
+    assert (f"about {minutes} minute" in length) if minutes else ("less than a minute" in length)
+
+
+def test_total_duration_fits_the_word_count_and_rate(narration):
+    spoken_words = sum(len(words(t.sentence.text)) for s in narration.sections for t in s.sentences)
+    pauses = sum(s.duration - sum(t.end - t.start for t in s.sentences) for s in narration.sections)
+    predicted = spoken_words / RATE * 60
+    assert 0.6 * predicted < narration.duration - pauses < 1.6 * predicted
+    assert pauses < 0.5 * narration.duration
+
+
+def test_every_sentence_is_heard_in_order(narration):
+    for section in narration.sections:
+        for before, after in zip(section.sentences, section.sentences[1:]):
+            assert before.end <= after.start
+        for timed in section.sentences:
+            if words(timed.sentence.text):
+                assert timed.end - timed.start > 0.1
+
+
+def test_no_silence_longer_than_three_seconds(built, tmp_path):
+    samples, rate = decode(built["every-construct.mp3"], tmp_path)
+    assert longest_silence(samples, rate) < 3.0
+    # The checker is able to fail: put four seconds of silence in.
+    broken = np.concatenate([samples[:rate], np.zeros(4 * rate, dtype=samples.dtype), samples[rate:]])
+    assert longest_silence(broken, rate) >= 4.0
+
+
+def test_a3_peaks_below_minus_one_dbfs_and_even_loudness(built, tmp_path):
+    ceiling = 32768 * 10 ** (-1 / 20)
+    levels = []
+    for path in section_files(built):
+        samples, rate = decode(path, tmp_path)
+        assert np.max(np.abs(samples.astype(np.int32))) < ceiling
+        speech = samples[np.abs(samples.astype(np.int32)) > 300].astype(np.float64)
+        levels.append(20 * np.log10(np.sqrt(np.mean(speech**2)) / 32768))
+    assert max(levels) - min(levels) < 3.0
+    # The peak check fails on a hand-made clipped signal.
+    assert np.max(np.abs(np.full(10, 32767, dtype=np.int32))) >= ceiling
+
+
+def test_a5_constant_bit_rate_mono_at_the_chosen_rate(every_construct, built, cache_dir, tmp_path):
+    for path in [*section_files(built), built["every-construct.mp3"]]:
+        frames = list(mp3_frames(path.read_bytes()))
+        assert frames and {f.bitrate for f in frames} == {64} and {f.channels for f in frames} == {1}
+    rebuilt = build(every_construct, tmp_path / "low", cache_dir, **{"audio.bitrate": 32})
+    frames = list(mp3_frames(rebuilt["every-construct.mp3"].read_bytes()))
+    assert {f.bitrate for f in frames} == {32}
+
+
+def test_id3_tags_describe_each_file(every_construct, built):
+    files = section_files(built)
+    for number, path in enumerate(files, start=1):
+        tags = ID3(path)
+        assert tags["TRCK"].text[0] == f"{number}/{len(files)}"
+        assert tags["TALB"].text[0] == "Every Construct"
+        assert tags["TPE1"].text[0] == "Formatforge Tests"
+        assert tags["TLAN"].text[0] == "eng"
+        assert str(tags["TDRC"].text[0]) == "2024"
+    assert ID3(files[2])["TIT2"].text[0] == "Lists"
+    whole = ID3(built["every-construct.mp3"])
+    assert whole["TIT2"].text[0] == "Every Construct" and whole["TPUB"].text[0] == "Formatforge"
+    assert not whole.getall("APIC")
+
+
+def test_cover_image_from_front_matter(every_construct, cache_dir, tmp_path):
+    document = replace(every_construct, metadata=replace(every_construct.metadata, cover="images/arrow.png"))
+    built = build(document, tmp_path / "cover", cache_dir)
+    picture = ID3(built["every-construct.mp3"]).getall("APIC")[0]
+    assert picture.mime == "image/png" and picture.type == 3
+    assert picture.data == (every_construct.source_dir / "images" / "arrow.png").read_bytes()
+
+
+def test_playlist_lists_the_sections_in_order(built):
+    lines = built["audio/every-construct.m3u8"].read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    assert [line for line in lines if not line.startswith("#")] == [p.name for p in section_files(built)]
+
+
+def test_rebuild_is_byte_identical_and_fully_cached(every_construct, built, cache_dir, tmp_path):
+    again = build(every_construct, tmp_path / "again", cache_dir)
+    for name, path in built.items():
+        assert again[name].read_bytes() == path.read_bytes(), name
+    assert narrate(every_construct, {"audio.rate": RATE}, cache_dir).synthesised == 0
+
+
+def test_editing_one_paragraph_resynthesises_only_that_paragraph(every_construct, narration, cache_dir):
+    new_text = "The diagram now shows a start. It also shows an end."
+    blocks = tuple(Paragraph((Text(new_text),)) if isinstance(b, Paragraph) and "diagram" in inline_text(b.children) else b
+                   for b in every_construct.blocks)
+    edited = narrate(replace(every_construct, blocks=blocks), {"audio.rate": RATE}, cache_dir)
+    assert 2 <= edited.synthesised <= 3  # the two new sentences, and the length if it changed
+    same = [s.sentences[0].sentence.id for s in narration.sections[1:4]]
+    assert same == [s.sentences[0].sentence.id for s in edited.sections[1:4]]
+
+
+def test_strategy_builds_with_chapters_for_every_section(strategy, cache_dir, tmp_path):
+    built = build(strategy, tmp_path / "strategy", cache_dir, **{"audio.rate": 400})
+    tags = ID3(built["strategy.mp3"])
+    chapters = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    titles = [chapters[i].sub_frames["TIT2"].text[0] for i in tags.getall("CTOC")[0].child_element_ids]
+    assert titles == [OPENING_TITLE, *(inline_text(s.heading.children) for s in strategy.sections())]
+    assert all(isinstance(s.heading, Heading) for s in strategy.sections())
+
+
+def test_a_corrupt_cache_entry_is_rebuilt(every_construct, narration, cache_dir):
+    key = narration.sections[1].sentences[0].key
+    entry = cache_dir / "speech" / key[:2] / f"{key}.pcm"
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0x55  # one flipped byte in the middle of the speech
+    entry.write_bytes(bytes(data))
+    again = narrate(every_construct, {"audio.rate": RATE}, cache_dir)
+    assert again.synthesised == 1
+    assert again.sections[1].sentences[0].end == narration.sections[1].sentences[0].end
+
+
+def test_builds_without_a_cache_folder_and_reports_progress(every_construct, tmp_path):
+    messages = []
+    context = BuildContext(document=every_construct, staging=tmp_path / "plain", options={"audio.rate": 450},
+                           progress=lambda fraction, message="": messages.append((fraction, message)))
+    names = get_writer("audio").write(context)
+    assert (tmp_path / "plain" / "every-construct.mp3").stat().st_size > 10_000 and len(names) == 8
+    fractions = [f for f, _ in messages]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any("left" in m for _, m in messages) and any("Encoding Lists" in m for _, m in messages)
+    assert not list(tmp_path.glob("**/.formatforge-cache"))
+
+
+def test_reproducible_whatever_the_number_of_workers(every_construct, built, tmp_path):
+    """Cold builds on one worker and on two give the same bytes: every sentence is spoken
+    from the same engine state, whichever worker gets it."""
+    one = build(every_construct, tmp_path / "one", tmp_path / "cache-one", **{"audio.workers": 1})
+    for name, path in built.items():
+        assert one[name].read_bytes() == path.read_bytes(), name
