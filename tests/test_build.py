@@ -16,6 +16,7 @@ from formatforge.build import build
 from formatforge.errors import FormatforgeError
 from formatforge.formats import BuildContext, Writer, register
 from formatforge.model import document_text
+from formatforge.reader import read_source
 
 FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
 CALLS: list[str] = []
@@ -166,3 +167,17 @@ def test_killed_build_leaves_the_old_file_whole_and_next_build_completes(tmp_pat
     assert finished.returncode == 0, finished.stderr
     assert (out / "big.txt").read_text().count("new line") == 400
     assert not list(out.glob(".staging-*")), "the killed build's staging folder is cleared"
+
+
+def test_editing_the_pronunciation_lexicon_rebuilds_the_audio(tmp_path):
+    from formatforge.formats import get_writer
+
+    src = source(tmp_path)
+    writer = get_writer("audio")
+    assert [p.name for p in writer.input_files(read_source(src).document, {})] == ["pronunciation.toml"]
+    from formatforge.build import format_key, input_fingerprint
+
+    document = read_source(src).document
+    before = format_key("audio", writer, input_fingerprint(document), {}, document)
+    (tmp_path / "pronunciation.toml").write_text('[say]\n"Title" = "tie tull"\n')
+    assert format_key("audio", writer, input_fingerprint(document), {}, document) != before

@@ -99,7 +99,7 @@ def input_fingerprint(document: Document) -> str:
 
 def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document) -> str:
     chosen = {key: options.get(key) for key in writer.option_names}
-    extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document) if p.is_file()]
+    extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document, options) if p.is_file()]
     material = json.dumps([__version__, name, inputs, chosen, extra], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 

@@ -86,7 +86,7 @@ class Writer(ABC):
     def requirements(self) -> list[Requirement]:
         return []
 
-    def input_files(self, document: Document) -> list[Path]:
+    def input_files(self, document: Document, options: dict[str, Any]) -> list[Path]:
         """Files besides the source and its images whose content changes this output."""
         return []
 

@@ -31,7 +31,7 @@ from mutagen.id3 import (
 
 from ..errors import WriterError
 from ..model import Document, Metadata
-from ..speech import narration as speech
+from .. import speech
 from ..speech.encode import DEFAULT_BITRATE, Mp3Writer, mp3_frames
 from ..speech.script import OPENING_SLUG, body_sections
 from . import BuildContext, Requirement, Writer, register
@@ -97,6 +97,9 @@ class AudioWriter(Writer):
     name = "audio"
     summary = "MP3 narration, a file per section and the whole book with chapters, for people who listen"
     option_names = speech.OPTION_NAMES + ("audio.bitrate",)
+
+    def input_files(self, document, options) -> list[Path]:
+        return [speech.lexicon_path(document.source_dir, options.get("audio.lexicon"))]
 
     def requirements(self) -> list[Requirement]:
         return [

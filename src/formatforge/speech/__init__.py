@@ -6,10 +6,12 @@ with every sentence's text, id, source block and its start and end in its sectio
 """
 
 from .narration import OPTION_NAMES, Narration, NarratedSection, TimedSentence, narrate, voice_settings
+from .lexicon import lexicon_path
 from .script import Script, ScriptSection, Sentence, SourceRef, build_script
 
 __all__ = [
     "OPTION_NAMES",
+    "lexicon_path",
     "Narration",
     "NarratedSection",
     "TimedSentence",

@@ -92,11 +92,14 @@ class Lexicon:
         return spoken["folded"].get(found.casefold(), match.group(0))
 
 
-def lexicon_for(source_dir: Path, override: str | Path | None = None) -> Lexicon:
-    """The lexicon beside the source (or the one named by the ``audio.lexicon`` option)."""
+def lexicon_path(source_dir: Path, override: str | Path | None = None) -> Path:
+    """The lexicon beside the source, or the one named by the ``audio.lexicon`` option."""
     path = Path(override) if override else source_dir / LEXICON_FILE
-    if override and not path.is_absolute():
-        path = source_dir / path
+    return path if path.is_absolute() else source_dir / path
+
+
+def lexicon_for(source_dir: Path, override: str | Path | None = None) -> Lexicon:
+    path = lexicon_path(source_dir, override)
     if override and not path.is_file():
         raise SourceError("the pronunciation lexicon named by audio.lexicon does not exist", path)
     return Lexicon.load(path)
