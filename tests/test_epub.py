@@ -16,7 +16,7 @@ from lxml import etree
 from conftest import EVERY_CONSTRUCT, STRATEGY, write_format
 from formatforge import model
 from formatforge.formats import get_writer
-from formatforge.formats.epub import CONFORMANCE
+from formatforge.epub_package import CONFORMANCE
 from formatforge.model import Document, Image, Paragraph, Text
 from formatforge.reader import read_source
 from formatforge.validate import run_ace, run_epubcheck

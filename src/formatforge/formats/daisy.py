@@ -19,9 +19,11 @@ from typing import Any
 
 from lxml import etree
 
+from ..epub_package import book_identifier
 from ..errors import WriterError
 from ..model import Document, Heading, walk_blocks
-from ..sentences import SentenceRenderer, book_identifier, clip_seconds, clock, encode_section
+from ..reproducible_zip import zip_info
+from ..sentences import SentenceRenderer, clip_seconds, clock, encode_section
 from ..speech import narration as speech
 from ..speech.encode import DEFAULT_BITRATE
 from ..speech.script import OPENING_SLUG, body_sections
@@ -29,7 +31,6 @@ from ..xhtml import XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noter
 from . import BuildContext, Requirement, Writer, register
 
 FOLDER = "daisy"
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 XHTML1_DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
                   '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">')
 SMIL_DOCTYPE = '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 1.0//EN" "http://www.w3.org/TR/REC-smil/SMIL10.dtd">'
@@ -254,7 +255,7 @@ class DaisyBook:
                 data = context.path(relative).read_bytes()
                 # MP3 is already compressed: stored, so players can seek without inflating.
                 method = zipfile.ZIP_STORED if relative.endswith(".mp3") else zipfile.ZIP_DEFLATED
-                archive.writestr(_zip_info(f"{inside}/{relative[len(FOLDER) + 1:]}", method), data)
+                archive.writestr(zip_info(f"{inside}/{relative[len(FOLDER) + 1:]}", method), data)
         context.progress(1.0, f"DAISY ready: {len(sections)} sections, {sum(self.durations) / 60:.1f} minutes")
         return sorted(names) + [zip_name]
 
@@ -274,11 +275,3 @@ def image_files(document: Document) -> list[tuple[str, Path]]:
 def image_path(document: Document, image) -> str:
     base = document.source_dir.resolve()
     return (base / image.src).resolve().relative_to(base).as_posix()
-
-
-def _zip_info(name: str, compression: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    info.create_system = 3
-    return info
