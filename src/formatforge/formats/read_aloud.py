@@ -79,7 +79,6 @@ class ReadAloudPackage(EpubPackage):
     extra_sufficient_access_modes = ("auditory",)
     extra_features = ("synchronizedAudioText",)
     # Unlike the EPUB writer's package, this edition has never listed the keywords (dc:subject).
-    lists_keywords = False
 
     def __init__(self, document: Document, narration: speech.Narration):
         self.narration = narration
