@@ -181,3 +181,48 @@ def test_editing_the_pronunciation_lexicon_rebuilds_the_audio(tmp_path):
     before = format_key("audio", writer, input_fingerprint(document), {}, document)
     (tmp_path / "pronunciation.toml").write_text('[say]\n"Title" = "tie tull"\n')
     assert format_key("audio", writer, input_fingerprint(document), {}, document) != before
+
+
+import threading
+
+MEETING = threading.Barrier(2, timeout=20)
+LANE_LOG: list[str] = []
+
+
+def lane_writer(name: str, lane: str, meet: bool):
+    class LaneWriter(Writer):
+        summary = "a writer in a lane"
+
+        def output_names(self, document, options):
+            return [f"{name}.txt"]
+
+        def write(self, context):
+            LANE_LOG.append(f"start {name}")
+            if meet:
+                MEETING.wait()  # passes only if the other lane is running at the same time
+            time.sleep(0.05)
+            LANE_LOG.append(f"end {name}")
+            context.path(f"{name}.txt").write_text(name)
+            return [f"{name}.txt"]
+
+    LaneWriter.name = name
+    LaneWriter.lane = lane
+    return register(LaneWriter)
+
+
+lane_writer("test-lane-a1", "lane-a", meet=False)
+lane_writer("test-lane-a2", "lane-a", meet=False)
+lane_writer("test-lane-b", "lane-b", meet=True)
+lane_writer("test-lane-c", "lane-c", meet=True)
+
+
+def test_writers_in_one_lane_run_in_order(tmp_path):
+    LANE_LOG.clear()
+    report = build(source(tmp_path), tmp_path / "out", ["test-lane-a1", "test-lane-a2"], jobs=2)
+    assert report.ok
+    assert LANE_LOG == ["start test-lane-a1", "end test-lane-a1", "start test-lane-a2", "end test-lane-a2"]
+
+
+def test_writers_in_different_lanes_run_side_by_side(tmp_path):
+    report = build(source(tmp_path), tmp_path / "out", ["test-lane-b", "test-lane-c"], jobs=2)
+    assert [r.status for r in report.results] == ["built", "built"], [r.message for r in report.results]

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -158,8 +159,10 @@ def build(
     cache_dir: Path | None = None,
     observer: BuildObserver | None = None,
     force: bool = False,
+    jobs: int | None = None,
 ) -> BuildReport:
-    """Build ``formats`` (all by default) of ``source`` into ``out_dir``."""
+    """Build ``formats`` (all by default) of ``source`` into ``out_dir``, ``jobs`` lanes of
+    writers at a time (by default one per core)."""
     source, out_dir = Path(source), Path(out_dir)
     options = dict(options or {})
     observer = observer or SilentObserver()
@@ -186,34 +189,54 @@ def build(
     previous = manifest.get("formats", {})
     inputs = input_fingerprint(document)
     report = BuildReport(source, out_dir, diagnostics, [])
-    entries: dict[str, dict] = {}
 
-    for name in names:
+    def build_one(name: str) -> tuple[FormatResult, dict | None]:
         observer.started(name)
         began = time.perf_counter()
-        try:
-            writer = get_writer(name)
-        except FormatforgeError as exc:
-            outcome = FormatResult(name, "failed", message=str(exc))
-            report.results.append(outcome)
-            observer.finished(outcome)
-            continue
+        writer = writers[name]
+        entry = None
         key = format_key(name, writer, inputs, options, document)
         if not force and up_to_date(previous.get(name), key, out_dir):
-            entries[name] = previous[name]
+            entry = previous[name]
             outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
         else:
             outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer)
             if outcome.status == "built":
-                entries[name] = {
-                    "key": key,
-                    "files": {rel: {"size": (out_dir / rel).stat().st_size, "sha256": sha256_file(out_dir / rel)} for rel in outcome.files},
-                }
+                files = {rel: {"size": (out_dir / rel).stat().st_size, "sha256": sha256_file(out_dir / rel)} for rel in outcome.files}
+                entry = {"key": key, "files": files}
             elif name in previous:
-                entries[name] = previous[name]
+                entry = previous[name]
         outcome.seconds = time.perf_counter() - began
-        report.results.append(outcome)
         observer.finished(outcome)
+        return outcome, entry
+
+    writers, outcomes = {}, {}
+    for name in names:
+        try:
+            writers[name] = get_writer(name)
+        except FormatforgeError as exc:
+            outcomes[name] = FormatResult(name, "failed", message=str(exc))
+            observer.started(name)
+            observer.finished(outcomes[name])
+
+    # Writers in one lane run in order (the speech writers share synthesised sentences);
+    # lanes run side by side, which overlaps LibreOffice and the speech engines' own
+    # processes with the pure-Python writers.
+    lanes: dict[str, list[str]] = {}
+    for name in writers:
+        lanes.setdefault(writers[name].lane or name, []).append(name)
+    entries: dict[str, dict] = {}
+
+    def run_lane(lane: list[str]) -> None:
+        for name in lane:
+            outcomes[name], entry = build_one(name)
+            if entry is not None:
+                entries[name] = entry
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs or os.cpu_count() or 1, len(lanes) or 1))) as pool:
+        for future in [pool.submit(run_lane, lane) for lane in lanes.values()]:
+            future.result()
+    report.results = [outcomes[name] for name in names]
 
     merged = {name: entry for name, entry in {**previous, **entries}.items() if name != PAGE_FORMAT}
     ordered = {name: merged[name] for name in available_formats() if name in merged}

@@ -107,6 +107,7 @@ def build_command(
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable); all by default."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech is cached [default: .formatforge-cache beside the source folder]."),
     force: bool = typer.Option(False, "--force", help="Rebuild even what is up to date."),
+    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Writers to run side by side [default: one per core]."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors (for CI)."),
     grade: Optional[int] = typer.Option(None, "--grade", min=1, max=2, help="Braille grade: 1 uncontracted, 2 contracted."),
     cells: Optional[int] = typer.Option(None, "--cells", min=10, max=100, help="Braille cells per line [default: 40]."),
@@ -141,11 +142,11 @@ def build_command(
     cache = cache_dir or source.resolve().parent.parent / ".formatforge-cache"
     try:
         if quiet or not sys.stderr.isatty() and not sys.stdout.isatty():
-            report = build(source, output, formats, options, cache, force=force)
+            report = build(source, output, formats, options, cache, force=force, jobs=jobs)
         else:
             columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err, transient=False) as bars:
-                report = build(source, output, formats, options, cache, observer=RichObserver(bars), force=force)
+                report = build(source, output, formats, options, cache, observer=RichObserver(bars), force=force, jobs=jobs)
     except CheckFailed as exc:
         print_diagnostics(exc.diagnostics)
         fail(exc)

@@ -82,6 +82,9 @@ class Writer(ABC):
     summary: ClassVar[str]  # one line for readers: who this format is for
     # Names of the options (``BuildContext.options`` keys) this writer reads, for the cache key.
     option_names: ClassVar[tuple[str, ...]] = ()
+    # Writers that name the same lane run one after another in a build, in format order
+    # (the speech writers share a cache); other writers may run side by side.
+    lane: ClassVar[str] = ""
 
     def requirements(self) -> list[Requirement]:
         return []
