@@ -18,7 +18,7 @@ from mutagen.mp3 import MP3
 
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Heading, Paragraph, Text, inline_text, words
-from formatforge.speech import narrate
+from formatforge.speech import narrate, sections
 from formatforge.speech.encode import mp3_frames
 from formatforge.speech.script import OPENING_TITLE
 
@@ -253,3 +253,96 @@ def test_reproducible_whatever_the_number_of_workers(every_construct, built, tmp
     one = build(every_construct, tmp_path / "one", tmp_path / "cache-one", **{"audio.workers": 1})
     for name, path in built.items():
         assert one[name].read_bytes() == path.read_bytes(), name
+
+
+# ---------------------------------------------------------------- encoded sections in the cache
+
+
+@pytest.fixture
+def encoded_titles(monkeypatch) -> list[str]:
+    """The titles of the sections that builds encode (rather than take from the cache)."""
+    titles: list[str] = []
+    original = sections.encode_jobs
+
+    def counting(jobs, *args, **kwargs):
+        titles.extend(job.title for job in jobs)
+        return original(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(sections, "encode_jobs", counting)
+    return titles
+
+
+def chapter_lengths_match_files(built) -> bool:
+    tags = ID3(built[next(name for name in built if "/" not in name)])
+    chapters = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    ordered = [chapters[element_id] for element_id in tags.getall("CTOC")[0].child_element_ids]
+    return all(abs((c.end_time - c.start_time) / 1000 - MP3(path).info.length) < 0.1
+               for c, path in zip(ordered, section_files(built)))
+
+
+def test_a_warm_rebuild_encodes_nothing(every_construct, built, cache_dir, tmp_path, encoded_titles):
+    again = build(every_construct, tmp_path / "warm", cache_dir)
+    assert encoded_titles == []
+    for name, path in built.items():
+        assert again[name].read_bytes() == path.read_bytes(), name
+    # The counter does count: a cache of its own encodes every section.
+    build(every_construct, tmp_path / "cold", tmp_path / "own-cache")
+    assert sorted(encoded_titles) == sorted([OPENING_TITLE, *(inline_text(s.heading.children) for s in every_construct.sections())])
+
+
+LONGER_WAY = " ".join(f"Step {n} leads on to the step after it." for n in range(1, 13))
+
+
+@pytest.mark.parametrize("new_text, opening_changes", [
+    ("The diagram now shows a start. It also shows an end, and a longer way between the two.", False),
+    # Long enough to take the recording from about one minute to about two: the opening says so.
+    (f"The diagram now shows a start and an end. {LONGER_WAY}", True),
+])
+def test_a_one_paragraph_edit_encodes_only_its_section_and_a_changed_opening(
+        every_construct, built, narration, cache_dir, tmp_path, encoded_titles, new_text, opening_changes):
+    blocks = tuple(Paragraph((Text(new_text),)) if isinstance(b, Paragraph) and "diagram" in inline_text(b.children) else b
+                   for b in every_construct.blocks)
+    edited_document = replace(every_construct, blocks=blocks)
+    edited = build(edited_document, tmp_path / "edited", cache_dir)
+    after = narrate(edited_document, {"audio.rate": RATE}, cache_dir)
+    opening = [t.sentence.text for t in after.sections[0].sentences]
+    assert (opening != [t.sentence.text for t in narration.sections[0].sentences]) == opening_changes
+    assert sorted(encoded_titles) == sorted(["An image", *([OPENING_TITLE] if opening_changes else [])])
+    # The other sections' files are the very frames of the first build; the whole book still
+    # lines up with them.
+    changed = {"04-an-image.mp3", *(["00-about-this-recording.mp3"] if opening_changes else [])}
+    for before, now in zip(section_files(built), section_files(edited)):
+        if now.name in changed:
+            assert now.read_bytes() != before.read_bytes(), now.name
+        else:
+            assert now.read_bytes() == before.read_bytes(), now.name
+    assert chapter_lengths_match_files(edited)
+
+
+def test_a_corrupt_encoded_section_is_encoded_again(every_construct, built, narration, cache_dir, tmp_path, encoded_titles):
+    job = sections.section_job(narration.sections[2], narration.sample_rate, narration.gain, 64)
+    entry = sections.section_store(narration.cache).path(job.key)
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    entry.write_bytes(bytes(data))
+    again = build(every_construct, tmp_path / "again", cache_dir)
+    assert encoded_titles == ["Lists"]
+    for name, path in built.items():
+        assert again[name].read_bytes() == path.read_bytes(), name
+
+
+def test_sections_encoded_by_worker_processes_are_the_same_frames(narration, built, tmp_path, monkeypatch):
+    """The parallel path (this process and worker processes) makes the frames this process
+    alone makes, and reports every section it encodes."""
+    monkeypatch.setattr(sections, "PARALLEL_MIN_SECONDS", 0.0)
+    jobs = [sections.section_job(s, narration.sample_rate, narration.gain, 64) for s in narration.sections]
+    assert len(sections.share_out(jobs, 2, lambda job: job.samples)) == 2
+    store = sections.EntryStore(tmp_path / "store", ".mp3")
+    messages: list[str] = []
+    reporter = sections._Reporter(lambda fraction, message="": messages.append(message), (0.0, 1.0), jobs)
+    sections.encode_jobs(jobs, narration.cache, store, workers=2, reporter=reporter)
+    for job in jobs:
+        assert any(message.startswith(f"Encoding {job.title}") for message in messages), job.title
+    reference = sections.section_store(narration.cache)
+    for job in jobs:
+        assert store.read(job.key) == reference.read(job.key), job.title

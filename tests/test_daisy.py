@@ -20,7 +20,8 @@ from formatforge import speech
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Document, document_text, words
 from formatforge.reader import read_source
-from formatforge.speech import synthesis
+from formatforge.speech import sections, synthesis
+from formatforge.speech.encode import mp3_frames
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SAFE_PARSER = etree.XMLParser(load_dtd=False, no_network=True, resolve_entities=False)
@@ -249,24 +250,42 @@ def test_clip_durations_match_the_synthesised_sentences_within_50_ms(book):
 
 
 def test_the_daisy_book_reuses_the_audio_editions_sentences(every_construct, tmp_path, monkeypatch):
-    """No second synthesis: after the audio edition, the DAISY build synthesises nothing."""
+    """No second synthesis and no second encoding: after the audio edition, the DAISY build
+    synthesises and encodes nothing, and its audio files are the audio edition's frames."""
     counted: list[int] = []
+    encoded: list[str] = []
     original = synthesis.synthesise
+    original_encode = sections.encode_jobs
 
     def counting(settings, cache, items, *args, **kwargs):
         items = list(items)
         counted.append(len(items))
         return original(settings, cache, items, *args, **kwargs)
 
+    def counting_encodes(jobs, *args, **kwargs):
+        encoded.extend(job.title for job in jobs)
+        return original_encode(jobs, *args, **kwargs)
+
     monkeypatch.setattr(synthesis, "synthesise", counting)
+    monkeypatch.setattr(sections, "encode_jobs", counting_encodes)
     cache = tmp_path / "cache"
     build(every_construct, tmp_path / "audio", cache, "audio")
-    assert sum(counted) > 0
+    assert sum(counted) > 0 and len(encoded) == len(every_construct.sections()) + 1
     counted.clear()
+    encoded.clear()
     started = time.perf_counter()
     build(every_construct, tmp_path / "daisy", cache)
     assert sum(counted) == 0
+    assert encoded == []
     assert time.perf_counter() - started < 30
+    for daisy_file in sorted((tmp_path / "daisy" / "daisy").glob("*.mp3")):
+        audio_file = tmp_path / "audio" / "audio" / daisy_file.name
+        assert list(mp3_frames(daisy_file.read_bytes())) == list(mp3_frames(audio_file.read_bytes()))
+        assert audio_file.read_bytes().endswith(daisy_file.read_bytes()), daisy_file.name
+
+
+def test_an_edit_to_the_pronunciation_lexicon_rebuilds_the_daisy_book(every_construct):
+    assert [p.name for p in get_writer("daisy").input_files(every_construct, {})] == ["pronunciation.toml"]
 
 
 def _reading_order(el: etree._Element) -> list[str]:

@@ -140,6 +140,27 @@ def test_block_quote_is_introduced_and_closed_and_code_announced(every_construct
     assert spoken[5:8] == ["Code example in Python.", 'print("hello, world")', "End of code."]
 
 
+def test_framing_sentences_say_what_they_are_whatever_their_order(every_construct):
+    """Sentence.kind marks what the narrator adds around the text, so the synchronised
+    editions place it by what it is, not by where it falls."""
+    script = build_script(every_construct)
+    assert {s.kind for s in script.sections[0].sentences} == {"announcement"}
+    kinds = {s.text: s.kind for section in script.sections[1:] for s in section.sentences}
+    assert kinds["Quotation."] == kinds["Code example in Python."] == "intro"
+    assert kinds["End of quotation."] == kinds["End of code."] == kinds["End of table."] == "outro"
+    assert kinds['print("hello, world")'] == kinds["A quoted paragraph that someone said."] == "text"
+    table = next(s for s in script.sections if s.title == "A table").sentences
+    assert [s.kind for s in table if s.role in ("table", "table-row")] == ["intro", "column-headings", "text", "text", "outro"]
+    assert next(s for s in table if s.kind == "column-headings").text.startswith("Column headings: ")
+    lists = next(s for s in script.sections if s.title == "Lists").sentences
+    assert all(s.kind == "intro" for s in lists if s.role == "list")
+    assert all(s.kind == "text" for s in lists if s.role in ("heading", "list-item"))
+    note = Footnote(1, "n", (para("The note itself."),))
+    doc = small_document(para("A claim.", FootnoteRef(1, "n")), footnotes=[note])
+    read = {s.text: s.kind for s in build_script(doc).sections[2].sentences}
+    assert read["Footnote 1."] == "intro" and read["The note itself."] == "text"
+
+
 def test_nothing_is_lost_every_body_word_is_read_in_order(document):
     script = build_script(document)
     body_words = words(document_text(document, include_footnotes=False))

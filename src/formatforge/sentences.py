@@ -42,20 +42,17 @@ from .model import (
     words,
 )
 from .speech import NarratedSection, TimedSentence
+from .speech.encode import MP3_DELAY_SAMPLES
+from .speech.script import COLUMN_HEADINGS, TEXT
 from .xhtml import XhtmlRenderer, append_text, sub, tag
 
 # Roles whose sentences read words that are displayed in the block they come from.
 TEXT_ROLES = {"text", "list-item", "heading"}
 _CONTAINERS = (Emphasis, Strong, Link)
 
-# lameenc writes no LAME/Xing tag, so a player cannot skip the codec's delay: LAME's 576
-# samples of encoder delay plus the decoder's 529 (measured on an impulse: it is heard
-# 1105 samples late). Clips are shifted by it so the text lights up with its sound.
-MP3_DELAY_SAMPLES = 1105
-
-
 def clip_seconds(timed: TimedSentence, sample_rate: int) -> tuple[float, float]:
-    """Where a sentence is heard in its section's MP3 file, in seconds."""
+    """Where a sentence is heard in its section's MP3 file, in seconds: shifted by the
+    codec's delay, so the text lights up with its sound."""
     return (timed.start_sample + MP3_DELAY_SAMPLES) / sample_rate, (timed.end_sample + MP3_DELAY_SAMPLES) / sample_rate
 
 
@@ -254,8 +251,8 @@ class SentenceRenderer(XhtmlRenderer):
 
     def _code_lines(self, code: etree._Element, block: CodeBlock) -> None:
         reading = self.by_node.get(id(block), [])
-        # "Code example.", one sentence per line that has text, "End of code."
-        line_sentences = iter(reading[1:-1]) if len(reading) >= 2 else iter(())
+        # One sentence per line that has text, between the narrator's framing.
+        line_sentences = iter([t for t in reading if t.sentence.kind == TEXT])
         for line in block.text.splitlines(keepends=True):
             body = line.rstrip("\r\n")
             timed = next(line_sentences, None) if body.strip() else None
@@ -278,11 +275,10 @@ class SentenceRenderer(XhtmlRenderer):
     def table(self, block: Table) -> etree._Element:
         el = super().table(block)
         table_id = self.id_of(block)
-        announcements = [t for t in self.by_node.get(id(block), []) if t.sentence.role == "table"]
+        headings = [t for t in self.by_node.get(id(block), []) if t.sentence.kind == COLUMN_HEADINGS]
         header_row = el.find(f"{tag('thead')}/{tag('tr')}")
-        # The script says: the table's size, its column headings, … rows …, "End of table."
-        if len(announcements) >= 3 and header_row is not None:
-            header_id = announcements[1].sentence.id
+        if headings and header_row is not None:
+            header_id = headings[0].sentence.id
             header_row.set("id", header_id)
             self.targets[header_id] = header_id
         self._point(block, table_id, {"table"})
@@ -303,23 +299,6 @@ class SentenceRenderer(XhtmlRenderer):
         el = super().footnote(footnote)
         self._point(footnote, el.get("id"))
         return el
-
-
-
-# ---------------------------------------------------------------- audio for synchronised editions
-
-
-def encode_section(narration, section: NarratedSection, target, bitrate: int) -> float:
-    """One section's MP3 from the speech cache (no synthesis), with the narration's gain;
-    returns its length in seconds, counted from the frames a player will decode."""
-    from .speech.encode import Mp3Writer, mp3_file_duration
-
-    with open(target, "wb") as stream:
-        mp3 = Mp3Writer(stream, narration.sample_rate, bitrate, narration.gain)
-        for pcm in narration.section_pcm(section):
-            mp3.write(pcm)
-        mp3.close()
-    return mp3_file_duration(target)
 
 
 def clock(seconds: float, fraction: bool = True) -> str:

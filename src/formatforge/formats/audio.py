@@ -5,6 +5,10 @@ Files (A2, A5): ``audio/00-about-this-recording.mp3`` (the opening announcement,
 ``audio/NN-<section>.mp3`` for every top-level section, each starting with its heading;
 ``<stem>.mp3``, the same audio end to end with an ID3v2 chapter (CHAP, listed in a CTOC)
 for every file; and ``audio/<stem>.m3u8``. Constant bit rate, mono, 64 kbit/s by default.
+
+The frames come from the speech cache's encoded sections (``speech.sections``): the
+whole-book file is the section files' frames joined, so a rebuild after an edit encodes
+only the sections whose sound changed.
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ from mutagen.id3 import (
 
 from ..errors import WriterError
 from ..model import Document, Metadata
-from .. import speech
-from ..speech.encode import DEFAULT_BITRATE, Mp3Writer, mp3_frames
 from ..speech.script import OPENING_SLUG, body_sections
-from . import BuildContext, Requirement, Writer, register
+from ..speech.sections import EncodedSection
+from ..speech.writer import SpeechWriter
+from . import BuildContext, Requirement, register
 
 # ISO 639-2 codes for ID3's TLAN, which does not take BCP 47 tags.
 _ISO_639_2 = {
@@ -42,20 +46,6 @@ _ISO_639_2 = {
     "pt": "por", "nl": "nld", "pl": "pol", "ar": "ara", "ur": "urd", "pa": "pan", "bn": "ben", "zh": "zho",
     "hi": "hin", "gu": "guj", "so": "som", "ro": "ron", "tr": "tur", "el": "ell", "sv": "swe", "da": "dan",
 }
-_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)  # what MPEG-2 layer III allows at 22.05 kHz
-
-
-class _Tee:
-    """Writes every MP3 frame to the section file and the whole-book file at once, so each
-    section is encoded once."""
-
-    def __init__(self, *streams):
-        self.streams = streams
-
-    def write(self, data: bytes) -> None:
-        for stream in self.streams:
-            stream.write(data)
-
 
 def _language_code(language: str) -> str:
     primary = (language or "en").split("-")[0].lower()
@@ -93,40 +83,22 @@ def _save(tags: ID3, path: Path) -> None:
 
 
 @register
-class AudioWriter(Writer):
+class AudioWriter(SpeechWriter):
     name = "audio"
     summary = "MP3 narration, a file per section and the whole book with chapters, for people who listen"
-    option_names = speech.OPTION_NAMES + ("audio.bitrate",)
-
-    def input_files(self, document, options) -> list[Path]:
-        return [speech.lexicon_path(document.source_dir, options.get("audio.lexicon"))]
 
     def requirements(self) -> list[Requirement]:
-        return [
-            Requirement.command("espeak-ng", "espeak-ng"),
-            Requirement.module("lameenc", "pip install lameenc"),
-            Requirement.module("mutagen", "pip install mutagen"),
-        ]
+        return super().requirements() + [Requirement.module("mutagen", "pip install mutagen")]
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
         stems = [f"00-{OPENING_SLUG}"] + [s.file_stem for s in body_sections(document)]
         return [f"audio/{stem}.mp3" for stem in stems] + [f"audio/{document.stem}.m3u8", f"{document.stem}.mp3"]
 
     def write(self, context: BuildContext) -> list[str]:
-        document = context.document
-        bitrate = int(context.option("audio.bitrate", DEFAULT_BITRATE))
-        if bitrate not in _BITRATES:
-            raise WriterError(f"audio.bitrate must be one of {', '.join(map(str, _BITRATES))} kbit/s")
-        try:
-            narration = speech.narrate(document, context.options, context.cache_dir, context.progress, 0.85)
-        except ValueError as error:
-            raise WriterError(str(error)) from error
-        try:
-            return self._write_files(context, narration, bitrate)
-        finally:
-            narration.close()
+        with self.narrated(context, 0.85, 0.97) as (_, encoded):
+            return self._write_files(context, encoded)
 
-    def _write_files(self, context: BuildContext, narration: speech.Narration, bitrate: int) -> list[str]:
+    def _write_files(self, context: BuildContext, encoded: list[EncodedSection]) -> list[str]:
         document = context.document
         metadata = document.metadata
         cover = _cover(document)
@@ -134,31 +106,23 @@ class AudioWriter(Writer):
         whole_path = context.path(whole_name)
         names: list[str] = []
         chapters: list[tuple[str, int, int]] = []  # title, start ms, end ms
-        durations: list[float] = []
         position_ms = 0
-        count = len(narration.sections)
+        count = len(encoded)
         with open(whole_path, "wb") as whole:
-            for index, section in enumerate(narration.sections):
-                context.progress(0.85 + 0.15 * index / count, f"Encoding {section.section.title}")
-                name = f"audio/{section.section.file_stem}.mp3"
-                path = context.path(name)
-                with open(path, "wb") as part:
-                    mp3 = Mp3Writer(_Tee(part, whole), narration.sample_rate, bitrate, narration.gain)
-                    for pcm in narration.section_pcm(section):
-                        mp3.write(pcm)
-                    mp3.close()
+            for section in encoded:
+                name = f"audio/{section.file_stem}.mp3"
+                with open(context.path(name), "wb") as part:
+                    section.copy_to(part, whole)
                 # The encoder's own delay and padding are in the frames: time the chapter
                 # by the frames, so it matches the section file exactly.
-                seconds = sum(f.samples / f.sample_rate for f in mp3_frames(path.read_bytes()))
-                end_ms = position_ms + round(seconds * 1000)
-                chapters.append((section.section.title, position_ms, end_ms))
-                durations.append(seconds)
+                end_ms = position_ms + round(section.seconds * 1000)
+                chapters.append((section.title, position_ms, end_ms))
                 position_ms = end_ms
                 names.append(name)
 
-        for number, (name, section) in enumerate(zip(names, narration.sections), start=1):
+        for number, (name, section) in enumerate(zip(names, encoded), start=1):
             tags = ID3()
-            tags.add(TIT2(encoding=3, text=[section.section.title]))
+            tags.add(TIT2(encoding=3, text=[section.title]))
             tags.add(TRCK(encoding=3, text=[f"{number}/{count}"]))
             _common_tags(tags, metadata, cover)
             _save(tags, context.path(name))
@@ -177,9 +141,9 @@ class AudioWriter(Writer):
         playlist_name = f"audio/{document.stem}.m3u8"
         artist = metadata.author or metadata.publisher
         lines = ["#EXTM3U", f"#PLAYLIST:{metadata.title}"]
-        for name, section, seconds in zip(names, narration.sections, durations):
-            label = f"{artist} - {section.section.title}" if artist else section.section.title
-            lines += [f"#EXTINF:{round(seconds)},{label}", Path(name).name]
+        for name, section in zip(names, encoded):
+            label = f"{artist} - {section.title}" if artist else section.title
+            lines += [f"#EXTINF:{round(section.seconds)},{label}", Path(name).name]
         context.path(playlist_name).write_text("\n".join(lines) + "\n", encoding="utf-8")
         context.progress(1.0, f"Audio ready: {len(names)} sections, {position_ms / 60000:.1f} minutes")
         return names + [playlist_name, whole_name]

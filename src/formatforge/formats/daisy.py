@@ -6,8 +6,8 @@ every sentence; one ``NN-<section>.smil`` and ``NN-<section>.mp3`` per section o
 narration (``00-about-this-recording`` is the opening announcement). Each SMIL ``par``
 pairs one sentence's text with its clip in the section's audio.
 
-The audio comes from the narration the MP3 edition speaks: with the same speech cache no
-sentence is synthesised twice, only encoded.
+The audio is the narration the MP3 edition speaks, and its very frames: with the same
+speech cache nothing is synthesised or encoded a second time (``speech.sections``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from ..epub_package import book_identifier
 from ..errors import WriterError
 from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
-from ..sentences import SentenceRenderer, clip_seconds, clock, encode_section
-from ..speech import narration as speech
-from ..speech.encode import DEFAULT_BITRATE
+from ..sentences import SentenceRenderer, clip_seconds, clock
+from ..speech import Narration
 from ..speech.script import OPENING_SLUG, body_sections
+from ..speech.sections import EncodedSection
+from ..speech.writer import SpeechWriter
 from ..xhtml import XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
-from . import BuildContext, Requirement, Writer, register
+from . import BuildContext, register
 
 FOLDER = "daisy"
 XHTML1_DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
@@ -36,7 +37,6 @@ XHTML1_DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN
 SMIL_DOCTYPE = '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 1.0//EN" "http://www.w3.org/TR/REC-smil/SMIL10.dtd">'
 # XHTML 1.0, which DAISY 2.02 content documents are, has no HTML5 sectioning elements.
 XHTML1_NAMES = {"section": "div", "aside": "div", "figure": "div", "figcaption": "p", "nav": "div"}
-_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 
 
 def _x(name: str) -> str:
@@ -59,16 +59,9 @@ def _as_xhtml1(el: etree._Element) -> None:
 
 
 @register
-class DaisyWriter(Writer):
+class DaisyWriter(SpeechWriter):
     name = "daisy"
     summary = "DAISY 2.02 talking book, text and audio in sync sentence by sentence, for DAISY players"
-    option_names = speech.OPTION_NAMES + ("audio.bitrate",)
-
-    def requirements(self) -> list[Requirement]:
-        return [
-            Requirement.command("espeak-ng", "espeak-ng"),
-            Requirement.module("lameenc", "pip install lameenc"),
-        ]
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
         stems = [f"00-{OPENING_SLUG}"] + [s.file_stem for s in body_sections(document)]
@@ -78,28 +71,20 @@ class DaisyWriter(Writer):
         return names + [f"{document.stem}-daisy.zip"]
 
     def write(self, context: BuildContext) -> list[str]:
-        bitrate = int(context.option("audio.bitrate", DEFAULT_BITRATE))
-        if bitrate not in _BITRATES:
-            raise WriterError(f"audio.bitrate must be one of {', '.join(map(str, _BITRATES))} kbit/s")
-        try:
-            narration = speech.narrate(context.document, context.options, context.cache_dir, context.progress, 0.6)
-        except ValueError as error:
-            raise WriterError(str(error)) from error
-        try:
-            return DaisyBook(context.document, narration).write(context, bitrate)
-        finally:
-            narration.close()
+        with self.narrated(context, 0.6, 0.9) as (narration, encoded):
+            return DaisyBook(context.document, narration, encoded).write(context)
 
 
 class DaisyBook:
-    def __init__(self, document: Document, narration: speech.Narration):
+    def __init__(self, document: Document, narration: Narration, encoded: list[EncodedSection]):
         self.document = document
         self.narration = narration
+        self.encoded = encoded
         self.metadata = document.metadata
         self.language = document.metadata.language or "en"
         self.text_name = f"{document.stem}.html"
         self.opening, *self.body = narration.sections
-        self.durations: list[float] = []
+        self.durations = [section.seconds for section in encoded]
 
     # ------------------------------------------------------------ text
 
@@ -229,13 +214,13 @@ class DaisyBook:
 
     # ------------------------------------------------------------ files
 
-    def write(self, context: BuildContext, bitrate: int) -> list[str]:
+    def write(self, context: BuildContext) -> list[str]:
         sections = self.narration.sections
         names: dict[str, bytes | Path] = {}
-        for index, section in enumerate(sections):
-            context.progress(0.6 + 0.35 * index / len(sections), f"Encoding {section.section.title}")
-            relative = f"{FOLDER}/{section.section.file_stem}.mp3"
-            self.durations.append(encode_section(self.narration, section, context.path(relative), bitrate))
+        for section in self.encoded:
+            relative = f"{FOLDER}/{section.file_stem}.mp3"
+            with open(context.path(relative), "wb") as stream:
+                section.copy_to(stream)
             names[relative] = context.path(relative)
         text, targets = self.content_document()
         names[f"{FOLDER}/{self.text_name}"] = text

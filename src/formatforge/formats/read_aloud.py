@@ -1,8 +1,8 @@
 """Read-aloud EPUB: the EPUB 3 e-book with its narration, highlighted sentence by sentence.
 
 EPUB 3 Media Overlays at sentence level: every section's content document has a SMIL
-overlay pairing each narrated sentence with its clip in the section's MP3 (the same
-narration as the audio edition, from the speech cache: nothing is synthesised twice).
+overlay pairing each narrated sentence with its clip in the section's MP3 (the audio
+edition's own frames, from the speech cache: nothing is synthesised or encoded twice).
 Reading systems highlight the sentence being read with ``media:active-class``. The
 accessibility metadata adds the auditory access mode and ``synchronizedAudioText`` (E5:
 claimed because the overlays are there).
@@ -14,22 +14,22 @@ The container is the EPUB writer's (``epub_package``), with the sentence rendere
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from lxml import etree
 
 from ..epub_package import NAVIGATION_SUMMARY, STYLESHEET, EpubPackage, ManifestItem
 from ..errors import WriterError
 from ..model import Document
-from ..sentences import SentenceRenderer, clip_seconds, clock, encode_section
-from ..speech import narration as speech
-from ..speech.encode import DEFAULT_BITRATE
+from ..sentences import SentenceRenderer, clip_seconds, clock
+from ..speech import Narration
+from ..speech.sections import EncodedSection
+from ..speech.writer import SpeechWriter
 from ..xhtml import EPUB_NS
-from . import BuildContext, Requirement, Writer, register
+from . import BuildContext, register
 
 SMIL_NS = "http://www.w3.org/ns/SMIL"
 ACTIVE_CLASS = "-epub-media-overlay-active"
-_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 
 HIGHLIGHT_STYLE = f"""\
 /* The sentence being read: dark on light yellow (contrast above 15:1), and an outline
@@ -39,35 +39,17 @@ HIGHLIGHT_STYLE = f"""\
 
 
 @register
-class ReadAloudWriter(Writer):
+class ReadAloudWriter(SpeechWriter):
     name = "read-aloud"
     summary = "EPUB 3 with the narration synchronised sentence by sentence, for people who read and listen at once"
-    option_names = speech.OPTION_NAMES + ("audio.bitrate",)
-
-    def requirements(self) -> list[Requirement]:
-        return [
-            Requirement.command("espeak-ng", "espeak-ng"),
-            Requirement.module("lameenc", "pip install lameenc"),
-        ]
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
         return [f"{document.stem}-read-aloud.epub"]
 
     def write(self, context: BuildContext) -> list[str]:
-        bitrate = int(context.option("audio.bitrate", DEFAULT_BITRATE))
-        if bitrate not in _BITRATES:
-            raise WriterError(f"audio.bitrate must be one of {', '.join(map(str, _BITRATES))} kbit/s")
-        try:
-            narration = speech.narrate(context.document, context.options, context.cache_dir, context.progress, 0.6)
-        except ValueError as error:
-            raise WriterError(str(error)) from error
-        try:
-            name = self.output_names(context.document, context.options)[0]
-            book = ReadAloudPackage(context.document, narration)
-            book.encode_audio(context, bitrate)
-            book.write(context.path(name))
-        finally:
-            narration.close()
+        name = self.output_names(context.document, context.options)[0]
+        with self.narrated(context, 0.6, 0.9) as (narration, encoded):
+            ReadAloudPackage(context.document, narration, encoded).write(context.path(name))
         context.progress(1.0, name)
         return [name]
 
@@ -80,31 +62,21 @@ class ReadAloudPackage(EpubPackage):
     extra_features = ("synchronizedAudioText",)
     # Unlike the EPUB writer's package, this edition has never listed the keywords (dc:subject).
 
-    def __init__(self, document: Document, narration: speech.Narration):
+    def __init__(self, document: Document, narration: Narration, encoded: list[EncodedSection]):
         self.narration = narration
         # The narration's body sections are the model's sections, one for one.
         self.narrated = narration.sections[1:]
+        self.encoded = encoded[1:]
         sections = document.sections()
         if len(sections) != len(self.narrated) or not sections:
             raise WriterError("the narration's sections do not match the document's")
         self.overlays = [f"section-{n:03d}.smil" for n in range(1, len(sections) + 1)]
         self.audio = [f"audio/{s.section.file_stem}.mp3" for s in self.narrated]
-        self.durations: list[float] = []
-        self.audio_entries: list[tuple[str, bytes]] = []
+        self.durations = [section.seconds for section in self.encoded]
         super().__init__(document, sections)
 
     def make_renderer(self, **options: Any) -> SentenceRenderer:
         return SentenceRenderer(self.document, self.narrated, epub=True, **options)
-
-    def encode_audio(self, context: BuildContext, bitrate: int) -> None:
-        scratch = context.path(".read-aloud-audio.mp3")
-        try:
-            for index, section in enumerate(self.narrated):
-                context.progress(0.6 + 0.35 * index / len(self.narrated), f"Encoding {section.section.title}")
-                self.durations.append(encode_section(self.narration, section, scratch, bitrate))
-                self.audio_entries.append((f"EPUB/{self.audio[index]}", scratch.read_bytes()))
-        finally:
-            scratch.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ hooks
 
@@ -145,8 +117,10 @@ class ReadAloudPackage(EpubPackage):
     def extra_entries(self) -> list[tuple[str, bytes]]:
         return [(f"EPUB/{overlay}", self.overlay(i)) for i, overlay in enumerate(self.overlays)]
 
-    def stored_entries(self) -> list[tuple[str, bytes]]:
-        return self.audio_entries
+    def stored_entries(self) -> Iterator[tuple[str, bytes]]:
+        # One section's audio in memory at a time.
+        for name, section in zip(self.audio, self.encoded):
+            yield f"EPUB/{name}", section.data()
 
     # ------------------------------------------------------------ overlays
 

@@ -1,8 +1,10 @@
-"""Speech shared by the audio and DAISY editions: the narration script, the pronunciation
-lexicon, the engines, the sentence cache and MP3 encoding.
+"""Speech shared by the audio, DAISY and read-aloud editions: the narration script, the
+pronunciation lexicon, the engines, the sentence cache and MP3 encoding.
 
 ``narrate(document, options, cache_dir)`` is the entry point: it returns a ``Narration``
 with every sentence's text, id, source block and its start and end in its section's audio.
+``sections.encoded_sections`` turns it into MP3 frames, section by section, through the
+same cache; ``writer.SpeechWriter`` is the base of the three writers.
 """
 
 from .narration import OPTION_NAMES, Narration, NarratedSection, TimedSentence, narrate, voice_settings

@@ -1,11 +1,14 @@
-"""A content-addressed store of synthesised sentences.
+"""Content-addressed stores: synthesised sentences, and encoded sections.
 
-The key is everything that changes the sound: the text after the lexicon, the engine and
-its version, voice, rate and volume. An entry is ``digest of payload (32 bytes) + sample
-rate (4 bytes, little endian) + 16-bit PCM``; an entry whose digest does not match (a
-crash mid-write on another system, a disk error, a hand edit) is deleted and rebuilt.
-Writes go to a temporary name first and are renamed into place, so parallel workers and
-builds never see half an entry.
+Every entry is ``sha256 of the payload (32 bytes) + payload``; an entry whose digest does
+not match (a crash mid-write on another system, a disk error, a hand edit) is deleted and
+rebuilt. Writes go to a temporary name first and are renamed into place, so parallel
+workers and builds never see half an entry.
+
+``SpeechCache`` keys a sentence by everything that changes its sound: the text after the
+lexicon, the engine and its version, voice, rate and volume; its payload is the sample
+rate (4 bytes, little endian) and 16-bit PCM. The encoded sections' store is keyed in
+``speech.sections``; its payload is the section's MP3 frames.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ import json
 import os
 import struct
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from .engines import Speech, VoiceSettings
 
-FORMAT_VERSION = 1  # bump when the entry layout or the trimming of synthesised audio changes
+FORMAT_VERSION = 2  # bump when the entry layout or the trimming of synthesised audio changes
+_DIGEST = 32
+_CHUNK = 1 << 20
 
 
 def sentence_key(spoken_text: str, settings: VoiceSettings, engine_version: str) -> str:
@@ -39,38 +46,99 @@ def sentence_key(spoken_text: str, settings: VoiceSettings, engine_version: str)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-class SpeechCache:
-    def __init__(self, folder: Path):
+class _Hashing:
+    """A write-only stream that hashes what passes through it."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.stream.write(data)
+
+
+class EntryStore:
+    """Digest-checked entries under ``folder/<first two of key>/<key><suffix>``."""
+
+    def __init__(self, folder: Path, suffix: str):
         self.folder = Path(folder)
+        self.suffix = suffix
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pcm"
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}{self.suffix}"
 
-    def get(self, key: str) -> Speech | None:
-        path = self._path(key)
+    def read(self, key: str) -> bytes | None:
+        path = self.path(key)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        digest, header, payload = data[:32], data[32:36], data[36:]
-        if len(data) < 36 or hashlib.sha256(payload).digest() != digest:
+        if len(data) < _DIGEST or hashlib.sha256(data[_DIGEST:]).digest() != data[:_DIGEST]:
             path.unlink(missing_ok=True)
             return None
-        (sample_rate,) = struct.unpack("<I", header)
-        return Speech(payload, sample_rate)
+        return data[_DIGEST:]
+
+    def valid(self, key: str) -> bool:
+        """Whether the entry is there and whole, checked without holding it in memory."""
+        path = self.path(key)
+        try:
+            with open(path, "rb") as stream:
+                stored = stream.read(_DIGEST)
+                digest = hashlib.sha256()
+                while chunk := stream.read(_CHUNK):
+                    digest.update(chunk)
+        except OSError:
+            return False
+        if digest.digest() != stored:
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def copy_payload(self, key: str, *targets: BinaryIO) -> None:
+        with open(self.path(key), "rb") as stream:
+            stream.seek(_DIGEST)
+            while chunk := stream.read(_CHUNK):
+                for target in targets:
+                    target.write(chunk)
+
+    @contextmanager
+    def writing(self, key: str) -> Iterator[_Hashing]:
+        """A stream for the payload; the entry appears, whole, when the block ends."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "w+b") as stream:
+                stream.write(bytes(_DIGEST))
+                hashing = _Hashing(stream)
+                yield hashing
+                stream.seek(0)
+                stream.write(hashing.digest.digest())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def write(self, key: str, payload: bytes) -> None:
+        with self.writing(key) as stream:
+            stream.write(payload)
+
+
+class SpeechCache:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._entries = EntryStore(self.folder, ".pcm")
+
+    def get(self, key: str) -> Speech | None:
+        payload = self._entries.read(key)
+        if payload is None or len(payload) < 4:
+            return None
+        (sample_rate,) = struct.unpack("<I", payload[:4])
+        return Speech(payload[4:], sample_rate)
 
     def has(self, key: str) -> bool:
         return self.get(key) is not None
 
     def put(self, key: str, speech: Speech) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        entry = hashlib.sha256(speech.pcm).digest() + struct.pack("<I", speech.sample_rate) + speech.pcm
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(entry)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        self._entries.write(key, struct.pack("<I", speech.sample_rate) + speech.pcm)

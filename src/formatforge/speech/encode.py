@@ -10,11 +10,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+import math
+from importlib.metadata import version
+
 import lameenc
 import numpy as np
 
 DEFAULT_BITRATE = 64  # kbit/s: clear speech in mono, the usual rate for talking books
+BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)  # what MPEG-2 layer III allows at 22.05 kHz
 PEAK_CEILING_DBFS = -3.0  # below the −1 dBFS of A3 with room for MP3's overshoot
+# The gain moves in whole steps, so that an edit which adds or removes the book's loudest
+# sentence rarely changes it (a new gain means every section is encoded again). espeak-ng
+# peaks within 3 dB of full scale, so its books keep one gain; the price is at most 3 dB
+# of headroom more than needed.
+GAIN_STEP_DB = 3.0
+_QUALITY = 3  # LAME's own default: q2 costs twice the time for no audible gain in speech
+# Part of every encoded section's cache key: a new encoder or setting makes new frames.
+ENCODER_VERSION = f"lameenc {version('lameenc')} q{_QUALITY} cbr mono"
+
+# lameenc writes no LAME/Xing tag, so a player cannot skip the codec's delay: LAME's 576
+# samples of encoder delay plus the decoder's 529 (measured on an impulse: it is heard
+# 1105 samples late). Synchronised editions shift their clips by it.
+MP3_DELAY_SAMPLES = 1105
 
 
 class Mp3Writer:
@@ -29,8 +46,7 @@ class Mp3Writer:
         self._encoder.set_in_sample_rate(int(sample_rate))
         self._encoder.set_out_sample_rate(int(sample_rate))
         self._encoder.set_channels(1)
-        # LAME's own default: q2 costs twice the time for no audible gain in speech
-        self._encoder.set_quality(3)
+        self._encoder.set_quality(_QUALITY)
 
     def write(self, pcm: bytes) -> None:
         if not pcm:
@@ -59,10 +75,11 @@ def peak(pcm: bytes) -> int:
 
 def gain_for_peak(loudest: int, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> float:
     """One gain for the whole recording, so every section keeps the same loudness (A3),
-    bringing the loudest sample to the ceiling."""
+    bringing the loudest sample to the ceiling or at most one step below it."""
     if loudest <= 0:
         return 1.0
-    return (10 ** (ceiling_dbfs / 20) * 32767) / loudest
+    exact_db = 20 * math.log10((10 ** (ceiling_dbfs / 20) * 32767) / loudest)
+    return 10 ** (math.floor(exact_db / GAIN_STEP_DB) * GAIN_STEP_DB / 20)
 
 
 def trim_silence(pcm: bytes, sample_rate: int, threshold: int = 96, margin_seconds: float = 0.02) -> bytes:

@@ -1,8 +1,8 @@
 """From the document to timed, synthesised speech: what the MP3 and DAISY editions share.
 
 ``narrate(document, options, cache_dir)`` returns a ``Narration``: the narration script
-with every sentence's start and end in its section's audio, and a way to stream each
-section's PCM (normalised, with the script's pauses) without holding the book in memory.
+with every sentence's start and end in its section's audio, the book's one gain, and the
+sentence cache holding the speech (``sections`` encodes it, section by section).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from ..model import Document
 from .cache import SpeechCache, sentence_key
@@ -117,17 +117,6 @@ class Narration:
         if speech is None:
             raise RuntimeError(f"the speech cache lost sentence {timed.sentence.id}")
         return speech.pcm
-
-    def section_pcm(self, section: NarratedSection) -> Iterator[bytes]:
-        """The section's audio in pieces (silence, sentence, silence, …), before the gain;
-        the pieces join into exactly ``section.samples`` samples."""
-        position = 0
-        for timed in section.sentences:
-            yield bytes(2 * (timed.start_sample - position))
-            pcm = self.pcm(timed)
-            yield pcm
-            position = timed.start_sample + len(pcm) // 2
-        yield bytes(2 * (section.samples - position))
 
     def close(self) -> None:
         if self._temporary is not None:

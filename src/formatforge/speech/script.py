@@ -3,8 +3,10 @@
 Shared by the MP3 and DAISY editions. The script is a list of sections (the book's
 top-level sections, after an opening announcement), each a list of sentences. A sentence
 carries the text a reader would see, how long to pause around it, what kind of thing it
-reads, a reference back to the model block it came from and an id that stays the same
-from one build to the next as long as the sentence and its place in its section do.
+reads (``role``), whether it reads the text or is the narrator's framing around it
+(``kind``: text, intro, column-headings, outro, announcement), a reference back to the
+model block it came from and an id that stays the same from one build to the next as long
+as the sentence and its place in its section do.
 
 How things are read:
 
@@ -74,6 +76,16 @@ class SourceRef:
     line: int = 0
 
 
+# What a sentence is to the text it belongs to (``Sentence.kind``): it reads the text
+# itself, or it is framing the narrator adds around a block, or the opening announcement.
+TEXT = "text"
+INTRO = "intro"  # "List of 3 items.", "Quotation.", "Table with …", "Code example.", "Footnote 1."
+COLUMN_HEADINGS = "column-headings"  # a table's "Column headings: …"
+OUTRO = "outro"  # "End of quotation.", "End of table.", "End of code."
+ANNOUNCEMENT = "announcement"  # the opening announcement (A1)
+KINDS = (TEXT, INTRO, COLUMN_HEADINGS, OUTRO, ANNOUNCEMENT)
+
+
 @dataclass(frozen=True)
 class Sentence:
     id: str
@@ -83,6 +95,7 @@ class Sentence:
     pause_before: float = 0.0
     pause_after: float = SENTENCE_PAUSE
     level: int = 0  # heading level, for headings
+    kind: str = TEXT
 
 
 @dataclass(frozen=True)
@@ -193,14 +206,14 @@ class _SectionBuilder:
     pending_pause: float = 0.0
 
     def say(self, text: str, role: str, block: tuple[int, ...], line: int = 0, *, footnote: int = 0,
-            pause_before: float = 0.0, pause_after: float = SENTENCE_PAUSE, level: int = 0) -> None:
+            pause_before: float = 0.0, pause_after: float = SENTENCE_PAUSE, level: int = 0, kind: str = TEXT) -> None:
         text = " ".join(text.split())
         if not text:
             return
         pause_before = max(pause_before, self.pending_pause)
         self.pending_pause = 0.0
         source = SourceRef(self.section, block, footnote, line)
-        self.sentences.append(Sentence("", text, role, source, pause_before, pause_after, level))
+        self.sentences.append(Sentence("", text, role, source, pause_before, pause_after, level, kind))
 
     def say_paragraph(self, text: str, role: str, block, line, *, footnote: int = 0, prefix: str = "") -> None:
         parts = split_sentences(text)
@@ -233,15 +246,17 @@ class _SectionBuilder:
             self.say_paragraph(spoken_inline(block.children), "text", path, line, footnote=footnote)
         elif isinstance(block, ListBlock):
             kind = "Numbered list" if block.ordered else "List"
-            self.say(f"{kind} of {_plural(len(block.items), 'item')}.", "list", path, line, footnote=footnote)
+            self.say(f"{kind} of {_plural(len(block.items), 'item')}.", "list", path, line, footnote=footnote,
+                     kind=INTRO)
             for item_index, item in enumerate(block.items):
                 number = f"{block.start + item_index}." if block.ordered else ""
                 self.list_item(item, path + (item_index,), number, footnote)
             self.pending_pause = max(self.pending_pause, PARAGRAPH_PAUSE)
         elif isinstance(block, BlockQuote):
-            self.say("Quotation.", "quote", path, line, footnote=footnote)
+            self.say("Quotation.", "quote", path, line, footnote=footnote, kind=INTRO)
             self.blocks(block.blocks, path, footnote)
-            self.say("End of quotation.", "quote", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE)
+            self.say("End of quotation.", "quote", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE,
+                     kind=OUTRO)
         elif isinstance(block, Table):
             self.table(block, path, footnote)
         elif isinstance(block, Image):
@@ -255,10 +270,10 @@ class _SectionBuilder:
                      pause_after=PARAGRAPH_PAUSE)
         elif isinstance(block, CodeBlock):
             language = f" in {block.language.capitalize()}" if block.language else ""
-            self.say(f"Code example{language}.", "code", path, line, footnote=footnote)
+            self.say(f"Code example{language}.", "code", path, line, footnote=footnote, kind=INTRO)
             for code_line in block.text.splitlines():
                 self.say(code_line, "code", path, line, footnote=footnote)
-            self.say("End of code.", "code", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE)
+            self.say("End of code.", "code", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE, kind=OUTRO)
         elif isinstance(block, ThematicBreak):
             self.pending_pause = max(self.pending_pause, BREAK_PAUSE)
 
@@ -281,9 +296,9 @@ class _SectionBuilder:
         caption = spoken_inline(table.caption).strip()
         size = f"{_plural(len(table.rows), 'row')} and {_plural(len(headings), 'column')}"
         intro = f"Table: {caption.rstrip('.')}, with {size}." if caption else f"Table with {size}."
-        self.say(intro, "table", path, table.line, footnote=footnote)
+        self.say(intro, "table", path, table.line, footnote=footnote, kind=INTRO)
         self.say("Column headings: " + "; ".join(h or "blank" for h in headings) + ".", "table", path,
-                 table.line, footnote=footnote)
+                 table.line, footnote=footnote, kind=COLUMN_HEADINGS)
         for row_index, row in enumerate(table.rows):
             cells = []
             for column, cell in enumerate(row):
@@ -293,7 +308,8 @@ class _SectionBuilder:
                 cells.append(f"{label}: {value}")
             self.say(f"Row {row_index + 1}. " + "; ".join(cells) + ".", "table-row", path + (row_index,),
                      table.line, footnote=footnote)
-        self.say("End of table.", "table", path, table.line, footnote=footnote, pause_after=PARAGRAPH_PAUSE)
+        self.say("End of table.", "table", path, table.line, footnote=footnote, pause_after=PARAGRAPH_PAUSE,
+                 kind=OUTRO)
 
     def read_footnotes(self, document: Document, numbers: list[int]) -> None:
         by_number = {note.number: note for note in document.footnotes}
@@ -302,7 +318,7 @@ class _SectionBuilder:
             if note is None:
                 continue
             self.say(f"Footnote {number}.", "footnote", (), note.line, footnote=number,
-                     pause_before=PARAGRAPH_PAUSE)
+                     pause_before=PARAGRAPH_PAUSE, kind=INTRO)
             self.blocks(note.blocks, (), footnote=number)
 
 
@@ -360,26 +376,26 @@ def opening_section(document: Document, sections: list[ScriptSection], total_sec
     meta = document.metadata
     builder = _SectionBuilder(-1)
 
-    def sentence(text: str) -> str:
+    def announce(text: str, role: str = "announcement", pause_after: float = SENTENCE_PAUSE) -> None:
         text = text.strip()
-        return text if text[-1:] in ".!?" else text + "."
+        text = text if text[-1:] in ".!?" else text + "."
+        builder.say(text, role, (), pause_after=pause_after, kind=ANNOUNCEMENT)
 
-    builder.say(sentence(meta.title), "title", (), pause_after=HEADING_PAUSE_AFTER)
+    announce(meta.title, "title", HEADING_PAUSE_AFTER)
     if meta.subtitle:
-        builder.say(sentence(meta.subtitle), "announcement", ())
+        announce(meta.subtitle)
     if meta.author and meta.author != meta.publisher:
-        builder.say(sentence(f"By {meta.author}"), "announcement", ())
+        announce(f"By {meta.author}")
     year = meta.date[:4] if meta.date[:4].isdigit() else ""
     if meta.publisher:
-        builder.say(sentence(f"Published by {meta.publisher}" + (f" in {year}" if year else "")), "announcement", ())
+        announce(f"Published by {meta.publisher}" + (f" in {year}" if year else ""))
     elif meta.author and meta.author == meta.publisher:
-        builder.say(sentence(f"By {meta.author}"), "announcement", ())
+        announce(f"By {meta.author}")
     count = _plural(len(sections), "section")
     length = f" and lasts {spoken_length(total_seconds)}" if total_seconds is not None else ""
-    builder.say(f"This recording has {count}{length}.", "announcement", ())
+    announce(f"This recording has {count}{length}.")
     if sections:
-        names = "; ".join(s.title for s in sections)
-        builder.say(sentence(f"The sections are: {names}"), "announcement", (), pause_after=HEADING_PAUSE_BEFORE)
+        announce(f"The sections are: {'; '.join(s.title for s in sections)}", pause_after=HEADING_PAUSE_BEFORE)
     return ScriptSection(0, OPENING_TITLE, OPENING_SLUG, OPENING_SLUG, _with_ids(OPENING_SLUG, builder.sentences))
 
 

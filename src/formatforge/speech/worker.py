@@ -1,7 +1,8 @@
 """A speech worker process: ``python -m formatforge.speech.worker JOB.json``.
 
 Runs one engine over its share of sentences, writing each into the speech cache and
-printing one "done" line per sentence for the parent's progress.
+printing one "done" line per sentence for the parent's progress; or (task "encode")
+encodes its share of sections into the encoded-section store (see ``sections``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,18 @@ from .encode import trim_silence
 from .engines import VoiceSettings, make_engine
 
 
+def _report(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+    if job["task"] == "encode":
+        from .sections import run_encode_task
+
+        run_encode_task(job, _report)
+        return 0
     engine = make_engine(VoiceSettings(**job["settings"]))
     if job["task"] == "phonemes":
         if not hasattr(engine, "phonemes"):
@@ -48,8 +59,7 @@ def main(job_path: str) -> int:
             _speak_in_fork(engine, cache, key, text)
         else:
             _speak(engine, cache, key, text)
-        sys.stdout.write("done\n")
-        sys.stdout.flush()
+        _report("done")
     return 0
 
 

@@ -1,0 +1,120 @@
+"""Worker processes for synthesis and encoding: ``python -m formatforge.speech.worker JOB``.
+
+Not multiprocessing: spawn re-imports the caller's main script, and fork copies the
+parent's threads (libespeak-ng must never be loaded in the parent). Each worker gets its
+share of the work in a job file and prints one line per step for the parent's progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+
+class WorkerFailed(RuntimeError):
+    pass
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def share_out(items: list[T], workers: int, cost: Callable[[T], float]) -> list[list[T]]:
+    """Costliest first to the least loaded worker: even work without a queue. The heaviest
+    share comes first."""
+    shares: list[list[T]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for item in sorted(items, key=lambda item: -cost(item)):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(item)
+        loads[lightest] += cost(item)
+    ordered = sorted(zip(loads, range(workers)), key=lambda pair: (-pair[0], pair[1]))
+    return [shares[index] for _, index in ordered if shares[index]]
+
+
+def worker_command(job: Path) -> list[str]:
+    return [sys.executable, "-m", "formatforge.speech.worker", str(job)]
+
+
+def environment() -> dict[str, str]:
+    # The worker must import this very formatforge, even when it is not installed.
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+class Workers:
+    """Worker processes started together and followed line by line; any left running when
+    the block ends are killed."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="formatforge-jobs-")
+        self._processes: list[tuple[subprocess.Popen, object]] = []
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def start(self, job: dict) -> None:
+        index = len(self._processes)
+        job_file = Path(self._folder.name) / f"job-{index}.json"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        # stderr to a file: a pipe nobody reads until the end could fill and stall the worker
+        errors = open(Path(self._folder.name) / f"job-{index}.err", "w+b")
+        process = subprocess.Popen(worker_command(job_file), stdout=subprocess.PIPE, stderr=errors, env=environment())
+        self._processes.append((process, errors))
+
+    def follow(self, on_line: Callable[[int, str], None]) -> None:
+        """Calls ``on_line(worker index, line)`` for every line the workers print, until they
+        finish; raises ``WorkerFailed`` with the last line of a failed worker's errors."""
+        selector = selectors.DefaultSelector()
+        pending: dict[int, bytes] = {}
+        for index, (process, _) in enumerate(self._processes):
+            selector.register(process.stdout.fileno(), selectors.EVENT_READ, index)
+            pending[process.stdout.fileno()] = b""
+        try:
+            while pending:
+                for key, _ in selector.select():
+                    data = os.read(key.fd, 65536)
+                    if not data:
+                        selector.unregister(key.fd)
+                        del pending[key.fd]
+                        continue
+                    *lines, pending[key.fd] = (pending[key.fd] + data).split(b"\n")
+                    for line in lines:
+                        on_line(key.data, line.decode())
+        finally:
+            selector.close()
+        for process, errors in self._processes:
+            if process.wait() != 0:
+                errors.seek(0)
+                stderr = errors.read().decode(errors="replace").strip()
+                raise WorkerFailed(stderr.splitlines()[-1] if stderr else f"exit {process.returncode}")
+
+    def __exit__(self, *exc) -> None:
+        for process, errors in self._processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+            errors.close()
+        self._folder.cleanup()
+
+
+def run_job(job: dict) -> dict:
+    """One job on one worker, for its JSON answer."""
+    with tempfile.TemporaryDirectory(prefix="formatforge-jobs-") as folder:
+        path = Path(folder) / "job.json"
+        path.write_text(json.dumps(job), encoding="utf-8")
+        result = subprocess.run(worker_command(path), capture_output=True, env=environment(), check=False)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.decode(errors="replace").strip())
+        return json.loads(result.stdout)

@@ -1,0 +1,190 @@
+"""Encoded sections: each section's MP3 frames, encoded once and kept in the speech cache.
+
+The audio edition, the DAISY book and the read-aloud EPUB all take their section audio
+from here, so with one cache folder a section is encoded once for all three, and a
+rebuild after an edit encodes only the sections whose sound changed. The whole-book MP3
+is the section entries end to end: lameenc writes bare, constant-bit-rate frames, which
+join without re-encoding.
+
+A section's key is everything its frames are made of: the cache key of every sentence and
+the sample it starts at, the section's length (its closing pause), the sample rate, the
+gain, the bit rate and the encoder. Sections that miss the cache are encoded in parallel:
+this process takes one share, ``python -m formatforge.speech.worker`` processes the
+others; each streams PCM from the sentence cache into the entry, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from .cache import FORMAT_VERSION, EntryStore, SpeechCache
+from .encode import ENCODER_VERSION, Mp3Writer, mp3_duration
+from .processes import WorkerFailed, Workers, default_workers, share_out
+
+if TYPE_CHECKING:
+    from .narration import NarratedSection, Narration
+
+# A worker process takes about as long to start as encoding 45 s of speech here: below
+# this much audio for a worker, this process encodes it sooner itself.
+PARALLEL_MIN_SECONDS = 60.0
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class SectionJob:
+    """What a worker needs to encode one section, with no reference to the narration."""
+
+    key: str
+    title: str
+    pieces: tuple[tuple[int, str], ...]  # (sample the sentence starts at, sentence cache key)
+    samples: int
+    sample_rate: int
+    gain: float
+    bitrate: int
+
+
+@dataclass(frozen=True)
+class EncodedSection:
+    narrated: NarratedSection
+    key: str
+    seconds: float  # counted from the frames, as a player counts them
+    store: EntryStore
+
+    @property
+    def title(self) -> str:
+        return self.narrated.section.title
+
+    @property
+    def file_stem(self) -> str:
+        return self.narrated.section.file_stem
+
+    def copy_to(self, *streams) -> None:
+        self.store.copy_payload(self.key, *streams)
+
+    def data(self) -> bytes:
+        payload = self.store.read(self.key)
+        if payload is None:
+            raise RuntimeError(f"the speech cache lost the encoded section {self.title!r}")
+        return payload
+
+
+def section_store(cache: SpeechCache) -> EntryStore:
+    return EntryStore(cache.folder / "sections", ".mp3")
+
+
+def section_job(section: NarratedSection, sample_rate: int, gain: float, bitrate: int) -> SectionJob:
+    pieces = tuple((timed.start_sample, timed.key) for timed in section.sentences)
+    material = json.dumps({"format": FORMAT_VERSION, "encoder": ENCODER_VERSION, "pieces": pieces,
+                           "samples": section.samples, "sample_rate": sample_rate, "gain": repr(gain),
+                           "bitrate": bitrate})
+    key = hashlib.sha256(material.encode()).hexdigest()
+    return SectionJob(key, section.section.title, pieces, section.samples, sample_rate, gain, bitrate)
+
+
+def section_pcm(cache: SpeechCache, pieces, samples: int) -> Iterator[bytes]:
+    """The section's audio in pieces (silence, sentence, silence, …), before the gain; the
+    pieces join into exactly ``samples`` samples."""
+    position = 0
+    for start, key in pieces:
+        speech = cache.get(key)
+        if speech is None:
+            raise RuntimeError("the speech cache lost a sentence of the section being encoded")
+        yield bytes(2 * (start - position))
+        yield speech.pcm
+        position = start + len(speech.pcm) // 2
+    yield bytes(2 * (samples - position))
+
+
+def encode_job(job: SectionJob, cache: SpeechCache, store: EntryStore) -> None:
+    with store.writing(job.key) as stream:
+        mp3 = Mp3Writer(stream, job.sample_rate, job.bitrate, job.gain)
+        for pcm in section_pcm(cache, job.pieces, job.samples):
+            mp3.write(pcm)
+        mp3.close()
+
+
+def encoded_sections(narration: Narration, bitrate: int, progress: Progress = lambda fraction, message="": None,
+                     progress_range: tuple[float, float] = (0.0, 1.0), workers: int = 0) -> list[EncodedSection]:
+    """Every section of the narration as MP3 frames, encoding only those the cache lacks."""
+    store = section_store(narration.cache)
+    jobs = [section_job(section, narration.sample_rate, narration.gain, bitrate) for section in narration.sections]
+
+    def seconds(job: SectionJob) -> float | None:
+        payload = store.read(job.key)  # a corrupt entry is dropped here, and encoded again
+        return None if payload is None else mp3_duration(payload)
+
+    lengths = {job.key: seconds(job) for job in jobs}
+    missing = list({job.key: job for job in jobs if lengths[job.key] is None}.values())
+    if missing:
+        encode_jobs(missing, narration.cache, store, workers, _Reporter(progress, progress_range, missing))
+        for job in missing:
+            lengths[job.key] = seconds(job)
+            if lengths[job.key] is None:
+                raise RuntimeError(f"the section {job.title!r} did not reach the speech cache")
+    return [EncodedSection(section, job.key, lengths[job.key], store) for section, job in zip(narration.sections, jobs)]
+
+
+class _Reporter:
+    """Progress per section, weighted by its length, with a time estimate."""
+
+    def __init__(self, progress: Progress, progress_range: tuple[float, float], jobs: list[SectionJob]):
+        self.progress, (self.start, self.end) = progress, progress_range
+        self.total = max(1, sum(job.samples for job in jobs))
+        self.done = 0
+        self.started = time.monotonic()
+
+    def starting(self, job: SectionJob) -> None:
+        fraction = self.done / self.total
+        elapsed = time.monotonic() - self.started
+        left = f", about {elapsed / fraction - elapsed:.0f} s left" if fraction > 0 else ""
+        self.progress(self.start + (self.end - self.start) * fraction, f"Encoding {job.title}{left}")
+
+    def finished(self, job: SectionJob) -> None:
+        self.done += job.samples
+
+
+def encode_jobs(jobs: list[SectionJob], cache: SpeechCache, store: EntryStore, workers: int = 0,
+                reporter: _Reporter | None = None) -> None:
+    """Encode ``jobs`` into ``store``: this process takes the heaviest share, workers the rest."""
+    reporter = reporter or _Reporter(lambda fraction, message="": None, (0.0, 1.0), jobs)
+    shares = share_out(jobs, workers or default_workers(), lambda job: job.samples)
+    # Parallel only pays when the work a worker would take off this process outlasts its start.
+    if len(shares) > 1 and sum(job.samples / job.sample_rate for job in shares[1]) < PARALLEL_MIN_SECONDS:
+        shares = [[job for share in shares for job in share]]
+
+    def on_line(worker: int, line: str) -> None:
+        word, _, number = line.partition(" ")
+        job = shares[1 + worker][int(number)]
+        if word == "start":
+            reporter.starting(job)
+        else:
+            reporter.finished(job)
+
+    with Workers() as processes:
+        for share in shares[1:]:
+            processes.start({"task": "encode", "cache": str(cache.folder), "store": str(store.folder),
+                             "jobs": [asdict(job) for job in share]})
+        for job in shares[0]:
+            reporter.starting(job)
+            encode_job(job, cache, store)
+            reporter.finished(job)
+        try:
+            processes.follow(on_line)
+        except WorkerFailed as failure:
+            raise RuntimeError(f"MP3 encoding failed: {failure}") from failure
+
+
+def run_encode_task(task: dict, report: Callable[[str], None]) -> None:
+    """A worker's side of ``encode_jobs``."""
+    cache, store = SpeechCache(Path(task["cache"])), EntryStore(Path(task["store"]), ".mp3")
+    for number, fields in enumerate(task["jobs"]):
+        job = SectionJob(**{**fields, "pieces": tuple(tuple(piece) for piece in fields["pieces"])})
+        report(f"start {number}")
+        encode_job(job, cache, store)
+        report(f"done {number}")

@@ -1,0 +1,60 @@
+"""The base of the writers made from the narration: the audio edition, the DAISY book and
+the read-aloud EPUB.
+
+It holds what the three share: the speech options and the bit rate, the tools they need,
+the pronunciation lexicon as an input (an edit to it rebuilds them), and the narration
+with its sections already encoded, from the one speech cache, so that whichever of them
+runs first synthesises and encodes, and the others only copy.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from ..errors import WriterError
+from ..formats import BuildContext, Requirement, Writer
+from .encode import BITRATES, DEFAULT_BITRATE
+from .lexicon import lexicon_path
+from .narration import OPTION_NAMES, Narration, narrate
+from .sections import EncodedSection, encoded_sections
+
+
+class SpeechWriter(Writer):
+    option_names = OPTION_NAMES + ("audio.bitrate",)
+    # One after another in a build: the first synthesises and encodes, the rest reuse it.
+    lane = "speech"
+
+    def requirements(self) -> list[Requirement]:
+        return [
+            Requirement.command("espeak-ng", "espeak-ng"),
+            Requirement.module("lameenc", "pip install lameenc"),
+        ]
+
+    def input_files(self, document, options: dict[str, Any]):
+        return [lexicon_path(document.source_dir, options.get("audio.lexicon"))]
+
+    @staticmethod
+    def bitrate(context: BuildContext) -> int:
+        bitrate = int(context.option("audio.bitrate", DEFAULT_BITRATE))
+        if bitrate not in BITRATES:
+            raise WriterError(f"audio.bitrate must be one of {', '.join(map(str, BITRATES))} kbit/s")
+        return bitrate
+
+    @contextmanager
+    def narrated(self, context: BuildContext, synthesis_share: float,
+                 encoding_share: float) -> Iterator[tuple[Narration, list[EncodedSection]]]:
+        """The narration and every section's MP3 frames; progress runs to ``synthesis_share``
+        while synthesising, then to ``encoding_share`` while encoding. The frames are only
+        there inside the block (without a cache folder they live in a temporary one)."""
+        bitrate = self.bitrate(context)
+        try:
+            narration = narrate(context.document, context.options, context.cache_dir, context.progress, synthesis_share)
+        except ValueError as error:
+            raise WriterError(str(error)) from error
+        try:
+            workers = int(context.options.get("audio.workers") or 0)
+            sections = encoded_sections(narration, bitrate, context.progress, (synthesis_share, encoding_share), workers)
+            yield narration, sections
+        finally:
+            narration.close()
