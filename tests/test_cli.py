@@ -76,3 +76,19 @@ def test_formats_lists_every_format():
 def test_version():
     result = run("--version")
     assert result.returncode == 0 and result.stdout.startswith("formatforge ")
+
+
+def test_publish_before_building_is_a_clear_error(tmp_path):
+    result = run("publish", str(tmp_path / "empty"), "--to", str(tmp_path / "drive"))
+    assert result.returncode == 1 and "build before publishing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_publish_dry_run_lists_and_changes_nothing(tmp_path):
+    source = tmp_path / "doc.md"
+    source.write_text(FRONT + "# Title\n\nText.\n", encoding="utf-8")
+    assert run("build", str(source), "-o", str(tmp_path / "out"), "-f", "html", "--quiet").returncode == 0
+    result = run("publish", str(tmp_path / "out"), "--to", str(tmp_path / "drive"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would send doc.html" in result.stdout and "would send index.html" in result.stdout
+    assert not (tmp_path / "drive").exists()
