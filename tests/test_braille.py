@@ -11,17 +11,17 @@ import re
 
 import louis
 import pytest
-from lxml import etree
 
-from conftest import SCHEMAS
 from formatforge import model
+from formatforge.checks import failing, parse_xml
+from formatforge.checks.brf import check_brf
+from formatforge.checks.pef import check_pef
 from formatforge.formats import get_writer
 from formatforge.formats.braille import brf, make_book, pef
 from formatforge.formats.braille.layout import CONTINUATION, GUIDE_DOT, TN_CLOSE, TN_OPEN, Line, Page, wrap
 from formatforge.formats.braille.translate import BLANK, Translator, default_tables, inline_runs
 
 CELLS, LINES = 40, 25
-ALLOWED_BRF_BYTES = set(range(0x20, 0x60)) | {0x0D, 0x0A, 0x0C}
 
 
 def build(build_format, document, **options):
@@ -35,15 +35,6 @@ def indent_of(cells: str) -> int:
 
 
 # ------------------------------------------------------------ checkers
-
-
-def size_errors(pages: list[list[str]], cells: int, lines: int) -> list[str]:
-    errors = []
-    for p, page in enumerate(pages, start=1):
-        if len(page) > lines:
-            errors.append(f"page {p}: {len(page)} lines")
-        errors += [f"page {p} line {i}: {len(row)} cells" for i, row in enumerate(page, 1) if len(row) > cells]
-    return errors
 
 
 def heading_at_page_end_errors(pages: list[Page]) -> list[str]:
@@ -116,16 +107,18 @@ def test_b2_our_brf_mapping_is_liblouis_en_us_brf():
 def test_b2_b3_brf_fits_the_page_and_holds_only_braille_ascii(build_format, document):
     brf_path, _, _ = build(build_format, document)
     data = brf_path.read_bytes()
-    assert set(data) <= ALLOWED_BRF_BYTES, sorted(set(data) - ALLOWED_BRF_BYTES)
-    assert b"\n" not in data.replace(b"\r\n", b""), "a line ends without CR LF"
+    assert failing(check_brf(data, CELLS, LINES)) == {}
     pages = brf.parse(data)
     assert len(pages) == data.count(b"\f") + 1
-    assert size_errors(pages, CELLS, LINES) == []
 
 
-def test_b2_size_checker_catches_a_long_line_and_a_long_page():
-    assert size_errors([["\u2801" * 41]], CELLS, LINES)
-    assert size_errors([["\u2801"] * 26], CELLS, LINES)
+def test_b2_b3_brf_checker_catches_long_lines_long_pages_stray_bytes_and_bare_line_feeds():
+    assert failing(check_brf(b"A" * 40 + b"\r\n" + b"A\r\n" * 24 + b"\fA\r\n", CELLS, LINES)) == {}
+    assert set(failing(check_brf(b"A" * 41 + b"\r\n", CELLS, LINES))) == {"B2"}
+    assert set(failing(check_brf(b"A\r\n" * 26, CELLS, LINES))) == {"B2"}
+    assert set(failing(check_brf(b"abc\r\n", CELLS, LINES))) == {"B2"}, "lower case is outside Braille ASCII"
+    assert set(failing(check_brf(b"A\nB\r\n", CELLS, LINES))) == {"B3"}, "a bare line feed"
+    assert set(failing(check_brf(b"A\r\nB", CELLS, LINES))) == {"B3"}
 
 
 def test_b2_b3_page_size_line_ending_and_page_break_are_configurable(build_format, every_construct):
@@ -136,7 +129,8 @@ def test_b2_b3_page_size_line_ending_and_page_break_are_configurable(build_forma
     assert b"\r" not in data
     pages = brf.parse(data, "\n", "\f\n")
     assert len(pages) > 4
-    assert size_errors(pages, 32, 12) == []
+    assert failing(check_brf(data, 32, 12, "\n", "\f\n")) == {}
+    assert failing(check_brf(data, 32, 11, "\n", "\f\n")) or failing(check_brf(data, 31, 12, "\n", "\f\n"))
 
 
 # ------------------------------------------------------------ B4 PEF
@@ -145,13 +139,11 @@ def test_b2_b3_page_size_line_ending_and_page_break_are_configurable(build_forma
 def test_b4_pef_validates_and_matches_the_brf_cell_for_cell(build_format, document):
     brf_path, pef_path, txt_path = build(build_format, document)
     data = pef_path.read_bytes()
-    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    schema = etree.RelaxNG(etree.parse(str(SCHEMAS / "pef" / "pef-2008-1.rng")))
-    assert schema.validate(root), schema.error_log
+    assert failing(check_pef(data)) == {}, "the schema, rows within cols, pages within rows"
+    root = parse_xml(data).getroot()
     assert root.get("version") == "2008-1" and root.tag == "{http://www.daisy.org/ns/2008/pef}pef"
     assert root.findtext(".//{http://purl.org/dc/elements/1.1/}format") == "application/x-pef+xml"
     assert root.findtext(".//{http://purl.org/dc/elements/1.1/}identifier")
-    assert pef.limit_errors(data) == []
     brf_pages = [[row.rstrip(BLANK) for row in page] for page in brf.parse(brf_path.read_bytes())]
     assert pef.pages(data) == brf_pages
     text_pages = [page.split("\n")[:-1] for page in txt_path.read_text(encoding="utf-8").split("\f")]
@@ -159,12 +151,15 @@ def test_b4_pef_validates_and_matches_the_brf_cell_for_cell(build_format, docume
     assert all("\u2800" <= c <= "\u28ff" for page in text_pages for row in page for c in row)
 
 
-def test_b4_limit_checker_catches_a_long_row_and_a_long_page(every_construct):
+def test_b4_pef_checker_catches_a_long_row_a_long_page_and_a_schema_error(every_construct):
     one_page_with_a_wide_row = [[["\u2801" * 41]]]
     one_page_of_26_rows = [[["\u2801"] * 26]]
-    assert pef.limit_errors(pef.build(one_page_with_a_wide_row, 40, 25, every_construct.metadata))
-    assert pef.limit_errors(pef.build(one_page_of_26_rows, 40, 25, every_construct.metadata))
-    assert not pef.limit_errors(pef.build([[["\u2801" * 40] * 25]], 40, 25, every_construct.metadata))
+    full_page = pef.build([[["\u2801" * 40] * 25]], 40, 25, every_construct.metadata)
+    assert failing(check_pef(pef.build(one_page_with_a_wide_row, 40, 25, every_construct.metadata)))
+    assert failing(check_pef(pef.build(one_page_of_26_rows, 40, 25, every_construct.metadata)))
+    assert failing(check_pef(full_page)) == {}
+    without_format = full_page.replace(b"application/x-pef+xml", b"text/plain")
+    assert any(problem.startswith("schema:") for problem in check_pef(without_format)["B4"])
 
 
 # ------------------------------------------------------------ B5 headings

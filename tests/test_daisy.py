@@ -13,22 +13,20 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from mutagen.mp3 import MP3
 
-from conftest import EVERY_CONSTRUCT, SCHEMAS, STRATEGY
+from conftest import EVERY_CONSTRUCT, STRATEGY
 from formatforge import speech
+from formatforge.checks import failing
+from formatforge.checks import parse_xml as parse
+from formatforge.checks.daisy import XHTML, check_daisy
+from formatforge.checks.daisy import npt_seconds as seconds
+from formatforge.checks.schemas import DAISY_NCC, relaxng, schema_errors
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Document, document_text, words
 from formatforge.reader import read_source
 from formatforge.speech import sections, synthesis
 from formatforge.speech.encode import mp3_frames
 
-XHTML = "{http://www.w3.org/1999/xhtml}"
-SAFE_PARSER = etree.XMLParser(load_dtd=False, no_network=True, resolve_entities=False)
-REQUIRED_ONCE = ["dc:date", "dc:format", "dc:identifier", "dc:title", "dc:publisher", "ncc:charset",
-                 "ncc:pageFront", "ncc:pageNormal", "ncc:pageSpecial", "ncc:tocItems", "ncc:totalTime"]
-REQUIRED_SOME = ["dc:language", "dc:creator"]
-NPT = re.compile(r"^npt=(\d+(?:\.\d+)?)s$")
 SOURCES = {"every-construct": EVERY_CONSTRUCT, "strategy": STRATEGY}
 
 
@@ -45,153 +43,31 @@ def book(request, tmp_path_factory):
     return document, root / "out", root / "cache"
 
 
-@pytest.fixture(scope="module")
-def schemas(tmp_path_factory):
-    """The DAISY 2.02 RELAX NG schemas, loadable by libxml2 (see shared/schemas/README.md)."""
-    copy = tmp_path_factory.mktemp("schemas")
-    shutil.copytree(SCHEMAS, copy, dirs_exist_ok=True)
-    datatypes = copy / "relaxngcommon" / "datatypes.rng"
-    datatypes.write_text(datatypes.read_text(encoding="utf-8").replace(
-        "http://relaxng.org/ns/compatibility/datatypes/1.0", "http://www.w3.org/2001/XMLSchema-datatypes"), encoding="utf-8")
-    return {kind: etree.RelaxNG(etree.parse(str(copy / "daisy202" / f"d202{kind}.rng"))) for kind in ("ncc", "smil")}
-
-
-def parse(path: Path) -> etree._ElementTree:
-    return etree.parse(str(path), SAFE_PARSER)
-
-
-def seconds(value: str) -> float:
-    match = NPT.match(value)
-    assert match, value
-    return float(match.group(1))
-
-
-def clock_seconds(value: str) -> float:
-    hours, minutes, secs = value.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(secs)
-
-
-# ---------------------------------------------------------------- the Schematron rules, in Python
-
-
-def ncc_problems(folder: Path) -> list[str]:
-    """The NCC rules of standards.md and d202ncc.rng's Schematron: required metadata once,
-    counts that agree with the body, a body of only title, headings, page spans and groups,
-    each linking into a SMIL file."""
-    problems = []
-    ncc = parse(folder / "ncc.html").getroot()
-    metas: dict[str, list[str]] = {}
-    for meta in ncc.iter(f"{XHTML}meta"):
-        if meta.get("name"):
-            metas.setdefault(meta.get("name"), []).append(meta.get("content"))
-    for name in REQUIRED_ONCE:
-        if len(metas.get(name, [])) != 1:
-            problems.append(f"{name} appears {len(metas.get(name, []))} times")
-    for name in REQUIRED_SOME:
-        if not metas.get(name):
-            problems.append(f"{name} is missing")
-    if metas.get("dc:format") != ["Daisy 2.02"]:
-        problems.append("dc:format is not Daisy 2.02")
-    if metas.get("ncc:multimediaType") != ["audioFullText"]:
-        problems.append("ncc:multimediaType is not audioFullText")
-    body = [el for el in ncc.find(f"{XHTML}body") if isinstance(el.tag, str)]
-    if not body or body[0].tag != f"{XHTML}h1" or body[0].get("class") != "title":
-        problems.append('the body does not start with <h1 class="title">')
-    allowed = {f"{XHTML}h{n}" for n in range(1, 7)} | {f"{XHTML}span", f"{XHTML}div"}
-    for el in body:
-        if el.tag not in allowed or not el.get("id"):
-            problems.append(f"body child {el.tag} is not allowed or has no id")
-        link = el.find(f"{XHTML}a")
-        if link is None or not re.match(r"^[^#]+\.smil#.+$", link.get("href", "")):
-            problems.append(f"{el.get('id')} has no link into a SMIL file")
-    if metas.get("ncc:tocItems") != [str(len(body))]:
-        problems.append(f"ncc:tocItems {metas.get('ncc:tocItems')} but the body has {len(body)} items")
-    levels = [int(el.tag[-1]) for el in body if re.match(rf"^{re.escape(XHTML)}h[1-6]$", el.tag)]
-    if metas.get("ncc:depth") != [str(max(levels, default=0))]:
-        problems.append(f"ncc:depth {metas.get('ncc:depth')} but the deepest heading is h{max(levels, default=0)}")
-    for meta_name, css in (("ncc:pageFront", "page-front"), ("ncc:pageNormal", "page-normal"), ("ncc:pageSpecial", "page-special")):
-        count = sum(1 for el in body if el.tag == f"{XHTML}span" and el.get("class") == css)
-        if metas.get(meta_name) != [str(count)]:
-            problems.append(f"{meta_name} {metas.get(meta_name)} but the body has {count}")
-    return problems
-
-
-def smil_problems(folder: Path) -> list[str]:
-    """Every clip lies inside its audio file and clips do not overlap; every text reference
-    and every NCC link resolves to an element id; ncc:totalTime is the sum of the audio."""
-    problems = []
-    ids_in: dict[str, set[str]] = {}
-
-    def ids(name: str) -> set[str]:
-        if name not in ids_in:
-            path = folder / name
-            ids_in[name] = {el.get("id") for el in parse(path).iter() if isinstance(el.tag, str) and el.get("id")} if path.exists() else set()
-        return ids_in[name]
-
-    lengths: dict[str, float] = {}
-    for smil_path in sorted(folder.glob("*.smil")):
-        smil = parse(smil_path).getroot()
-        clips: dict[str, list[tuple[float, float]]] = {}
-        for par in smil.iter("par"):
-            text, audio = par.find("text"), par.find("audio")
-            if par.get("endsync") != "last" or text is None or audio is None:
-                problems.append(f"{smil_path.name}: a par without endsync=last, text and audio")
-                continue
-            name, _, fragment = text.get("src").partition("#")
-            if fragment not in ids(name):
-                problems.append(f"{smil_path.name}: text {text.get('src')} does not resolve")
-            source = audio.get("src")
-            if source not in lengths:
-                lengths[source] = MP3(str(folder / source)).info.length if (folder / source).exists() else 0.0
-            begin, end = seconds(audio.get("clip-begin")), seconds(audio.get("clip-end"))
-            if not 0 <= begin < end <= lengths[source] + 0.001:
-                problems.append(f"{smil_path.name}: clip {begin}-{end} lies outside {source} ({lengths[source]:.3f} s)")
-            clips.setdefault(source, []).append((begin, end))
-        for source, spans in clips.items():
-            spans.sort()
-            for (_, first_end), (second_begin, _) in zip(spans, spans[1:]):
-                if second_begin < first_end:
-                    problems.append(f"{smil_path.name}: clips overlap in {source} at {second_begin}")
-    ncc = parse(folder / "ncc.html").getroot()
-    for link in ncc.iter(f"{XHTML}a"):
-        name, _, fragment = link.get("href").partition("#")
-        if fragment not in ids(name):
-            problems.append(f"ncc link {link.get('href')} does not resolve")
-    total = sum(MP3(str(path)).info.length for path in folder.glob("*.mp3"))
-    stated = [m.get("content") for m in ncc.iter(f"{XHTML}meta") if m.get("name") == "ncc:totalTime"]
-    if not stated or abs(clock_seconds(stated[0]) - total) > 1.0:
-        problems.append(f"ncc:totalTime {stated} but the audio lasts {total:.1f} s")
-    return problems
-
-
-# ---------------------------------------------------------------- tests
-
-
-def test_ncc_and_every_smil_validate_against_the_daisy202_schemas(book, schemas):
+def test_ncc_and_every_smil_validate_against_the_daisy202_schemas(book):
     _, out, _ = book
     folder = out / "daisy"
-    assert schemas["ncc"].validate(parse(folder / "ncc.html")), schemas["ncc"].error_log
-    smils = sorted(folder.glob("*.smil"))
-    assert len(smils) >= 2
-    for path in smils:
-        assert schemas["smil"].validate(parse(path)), (path.name, schemas["smil"].error_log)
+    assert len(sorted(folder.glob("*.smil"))) >= 2
+    findings = check_daisy(folder)
+    assert (findings["ncc-schema"], findings["smil-schema"]) == ([], [])
 
 
-def test_the_schema_check_fails_on_a_broken_ncc(book, schemas, tmp_path):
+def test_the_schema_check_fails_on_a_broken_ncc(book, tmp_path):
     _, out, _ = book
     broken = (out / "daisy" / "ncc.html").read_bytes().replace(b'class="title"', b'class="heading"')
     (tmp_path / "ncc.html").write_bytes(broken)
-    assert not schemas["ncc"].validate(parse(tmp_path / "ncc.html"))
+    assert schema_errors(relaxng(DAISY_NCC), parse(tmp_path / "ncc.html"))
 
 
 def test_ncc_metadata_is_complete_and_its_counts_agree_with_its_body(book):
     _, out, _ = book
-    assert ncc_problems(out / "daisy") == []
+    findings = check_daisy(out / "daisy")
+    assert {rule: findings[rule] for rule in ("ncc-metadata", "ncc-body", "ncc-counts")} == {
+        "ncc-metadata": [], "ncc-body": [], "ncc-counts": []}
 
 
 def test_clips_lie_inside_their_audio_text_references_resolve_and_total_time_is_the_audio(book):
     _, out, _ = book
-    assert smil_problems(out / "daisy") == []
+    assert failing(check_daisy(out / "daisy")) == {}
 
 
 def test_the_checks_catch_a_hand_broken_book(book, tmp_path):
@@ -206,10 +82,10 @@ def test_the_checks_catch_a_hand_broken_book(book, tmp_path):
     text = re.sub(r'clip-end="npt=[\d.]+s"', 'clip-end="npt=9999.000s"', text, count=1)
     text = re.sub(r'src="([^"#]+)#[^"]+"', r'src="\1#no-such-id"', text, count=1)
     first_smil.write_text(text, encoding="utf-8")
-    assert any("tocItems" in p for p in ncc_problems(folder))
-    problems = smil_problems(folder)
-    assert any("lies outside" in p for p in problems)
-    assert any("does not resolve" in p for p in problems)
+    findings = check_daisy(folder)
+    assert any("tocItems" in p for p in findings["ncc-counts"])
+    assert any("lies outside" in p for p in findings["smil-clips"])
+    assert any("does not resolve" in p for p in findings["references"])
 
 
 def test_every_narrated_sentence_has_an_id_in_the_text_and_a_par(book):

@@ -10,7 +10,8 @@ from lxml import etree
 
 from docx_support import docx_text, docx_words, render_first_page, zip_dates
 from formatforge import model
-from ooxml_checker import D_IDS, NS, check_docx, check_large_print, failing, rewrite, w
+from formatforge.checks import failing
+from formatforge.checks.ooxml import D_IDS, NS, check_docx, check_large_print, rewrite, w
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from lxml import etree
 
 from docx_support import docx_words, render_first_page
 from formatforge import model
+from formatforge.checks import failing
+from formatforge.checks.ooxml import L_IDS, NS, check_docx, check_large_print, rewrite, w
 from formatforge.errors import WriterError
-from ooxml_checker import L_IDS, NS, check_docx, check_large_print, failing, rewrite, w
 
 
 @pytest.fixture

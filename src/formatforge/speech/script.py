@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from ..characters import character_name
 from ..model import (
     BlockQuote,
     Code,
@@ -140,6 +142,41 @@ def split_sentences(text: str) -> list[str]:
             start = match.end()
         sentences.append(line[start:].strip())
     return [" ".join(s.split()) for s in sentences if s.strip()]
+
+
+# Characters no voice can say anything for: controls, private use and unassigned code points.
+_ALWAYS_SILENT_CATEGORIES = {"Cc", "Co", "Cn"}
+
+
+def may_be_silent(char: str) -> bool:
+    """Whether a voice might pass over ``char`` in silence and lose something: anything
+    beyond ASCII but spaces, punctuation (a voice shows it as a pause, not a word) and format
+    characters (joiners and direction marks have nothing to say)."""
+    if char < " " or char == "\x7f":
+        return char not in "\t\n\r"
+    return char > "\x7f" and not char.isspace() and unicodedata.category(char)[0] not in "PZ" and \
+        unicodedata.category(char) != "Cf"
+
+
+def always_silent(char: str) -> bool:
+    return unicodedata.category(char) in _ALWAYS_SILENT_CATEGORIES and char not in "\t\n\r"
+
+
+def name_silent_characters(text: str, silent: frozenset[str] | set[str] = frozenset()) -> str:
+    """``text`` with the Unicode names of the characters the voice would say nothing for
+    (those in ``silent``, and controls and private use always) after the word that holds
+    them: "box █" → "box █ (full block)". The word itself stays whole, so the spoken text
+    still holds every word as written."""
+    def unsaid(char: str) -> bool:
+        return char in silent or always_silent(char)
+
+    if not any(unsaid(char) for char in text):
+        return text
+    spoken = []
+    for word in text.split():
+        names = [character_name(char) for char in word if unsaid(char)]
+        spoken.append(f"{word} ({', '.join(names)})" if names else word)
+    return " ".join(spoken)
 
 
 _REF_OPEN, _REF_CLOSE = "\ue000", "\ue001"

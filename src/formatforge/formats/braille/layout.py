@@ -27,11 +27,8 @@ from ...model import (
     ThematicBreak,
     walk_blocks,
 )
-from .translate import BLANK, Run, Translator, inline_runs
+from .translate import BLANK, TN_CLOSE, TN_OPEN, Run, Translator, inline_runs
 
-# UEB transcriber's note indicators (Rules of UEB §3.27): opening dots 4, 46, 126; closing 4, 46, 345.
-TN_OPEN = "\u2808\u2828\u2823"
-TN_CLOSE = "\u2808\u2828\u281c"
 # UEB line continuation indicator (dot 5), only for a sequence too long for any line.
 CONTINUATION = "\u2810"
 GUIDE_DOT = "\u2810"  # dot 5, the guide dots of a contents line

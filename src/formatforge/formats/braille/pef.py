@@ -53,23 +53,3 @@ def pages(data: bytes) -> list[list[str]]:
     """Every page of a PEF as rows of cells, in order across sections."""
     root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
     return [[row.text or "" for row in page.iter(f"{{{PEF_NS}}}row")] for page in root.iter(f"{{{PEF_NS}}}page")]
-
-
-def limit_errors(data: bytes) -> list[str]:
-    """PEF's Schematron rules that RELAX NG in lxml cannot check: no row longer than
-    ``cols``, no page longer than ``rows``, rows in the braille block only."""
-    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    errors = []
-    for volume in root.iter(f"{{{PEF_NS}}}volume"):
-        cols, rows = int(volume.get("cols")), int(volume.get("rows"))
-        for number, page in enumerate(volume.iter(f"{{{PEF_NS}}}page"), start=1):
-            page_rows = list(page.iter(f"{{{PEF_NS}}}row"))
-            if len(page_rows) > rows:
-                errors.append(f"page {number}: {len(page_rows)} rows > {rows}")
-            for index, row in enumerate(page_rows, start=1):
-                text = row.text or ""
-                if len(text) > cols:
-                    errors.append(f"page {number} row {index}: {len(text)} cells > {cols}")
-                if any(not "\u2800" <= c <= "\u28ff" for c in text):
-                    errors.append(f"page {number} row {index}: a character outside U+2800–U+28FF")
-    return errors

@@ -9,15 +9,22 @@ user names; the BRF mapping is ours and fixed (``brf.py``).
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import louis
+from anyascii import anyascii
 
 from ...errors import WriterError
 from ...model import Code, Emphasis, FootnoteRef, Inline, LineBreak, Link, Strong, Text
+from ...characters import character_name
 
 BLANK = "\u2800"
+# UEB transcriber's note indicators (Rules of UEB §3.27): opening dots 4, 46, 126; closing 4, 46, 345.
+TN_OPEN = "\u2808\u2828\u2823"
+TN_CLOSE = "\u2808\u2828\u281c"
 UEB_TABLES = {1: "en-ueb-g1.ctb", 2: "en-ueb-g2.ctb"}
 # Tables the liblouis metadata search may not rank well; checked before the search.
 KNOWN_TABLES = {
@@ -139,6 +146,89 @@ def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -
     return runs
 
 
+# liblouis writes a character it has no rule for as an escape such as '\x1f600' (in
+# braille, a run of letters no reader can use) and turns some into nothing at all.
+_ESCAPE = re.compile(r"\\[xy][0-9a-j]+", re.IGNORECASE)
+
+
+def has_no_reading(char: str) -> bool:
+    """Format characters (joiners, direction marks, soft hyphens) and variation selectors
+    only change how the characters around them look: there is nothing to read, so they are
+    left out on purpose."""
+    return unicodedata.category(char) == "Cf" or unicodedata.name(char, "").startswith("VARIATION SELECTOR")
+
+
+@functools.lru_cache(maxsize=8192)
+def liblouis_writes(tables: tuple[str, ...], char: str) -> bool:
+    if " " <= char <= "~" or char in "\t\n":
+        return True
+    translated = louis.translateString(list(tables), char)
+    return bool(translated.strip()) and not _ESCAPE.search(translated)
+
+
+def _script(char: str) -> str:
+    """The script of a letter, mark or digit as its Unicode name starts ("cyrillic",
+    "cjk", "arabic", "devanagari"), or "" for symbols and everything else."""
+    if unicodedata.category(char)[0] not in "LMN":
+        return ""
+    return unicodedata.name(char, "").split(" ")[0].lower()
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return "\U0001F1E6" <= char <= "\U0001F1FF"
+
+
+def describe(text: str) -> str:
+    """Print for characters liblouis cannot write: letters of other scripts transliterated
+    (anyascii) after the script's name, every other character by its Unicode name, as a
+    braille reader's transcriber's note would give them."""
+    parts: list[str] = []
+    index = 0
+    chars = [c for c in text if not has_no_reading(c)]
+    while index < len(chars):
+        if _is_regional_indicator(chars[index]) and index + 1 < len(chars) and _is_regional_indicator(chars[index + 1]):
+            parts.append(f"flag {anyascii(chars[index] + chars[index + 1]).lower()}")  # a flag emoji is a pair
+            index += 2
+            continue
+        script = _script(chars[index])
+        if not script:
+            if not chars[index].isspace():
+                parts.append(character_name(chars[index]))
+            index += 1
+            continue
+        end = index
+        while end < len(chars) and (_script(chars[end]) == script or
+                                    (chars[end].isspace() and end + 1 < len(chars) and _script(chars[end + 1]) == script)):
+            end += 1
+        run = "".join(chars[index:end])
+        # a Latin letter liblouis cannot write carries an accent that transliteration would drop
+        spelled = "" if script == "latin" else " ".join(anyascii(run).lower().split())
+        parts.append(f"{script}: {spelled}" if spelled else ", ".join(character_name(c) for c in run if not c.isspace()))
+        index = end
+    return ", ".join(parts)
+
+
+def _pieces(text: str, tables: tuple[str, ...]) -> list[tuple[int, int, bool]]:
+    """``text`` cut into (start, end, liblouis writes it) pieces; whitespace between two
+    characters liblouis cannot write joins them into one piece, so a phrase gets one note."""
+    pieces: list[tuple[int, int, bool]] = []
+    for index, char in enumerate(text):
+        writes = liblouis_writes(tables, char)
+        if pieces and pieces[-1][2] == writes:
+            pieces[-1] = (pieces[-1][0], index + 1, writes)
+        else:
+            pieces.append((index, index + 1, writes))
+    merged: list[tuple[int, int, bool]] = []
+    for piece in pieces:
+        if (not piece[2] and len(merged) >= 2 and merged[-1][2] and not merged[-2][2]
+                and not text[merged[-1][0]:merged[-1][1]].strip()):
+            merged.pop()
+            merged[-1] = (merged[-1][0], piece[1], False)
+        else:
+            merged.append(piece)
+    return merged
+
+
 class Translator:
     def __init__(self, tables: list[str]):
         if not tables:
@@ -150,13 +240,39 @@ class Translator:
         self.tables = tables
 
     def translate(self, run: Run, uncontracted: bool = False) -> str:
-        """Unicode braille cells for one run, blanks as U+2800."""
-        text = " ".join(run.text.split("\n"))
+        """Unicode braille cells for one run, blanks as U+2800. Characters liblouis has no
+        rule for are never passed to it (it would write an escape or nothing): they become
+        a transcriber's note that names or transliterates them."""
+        text, typeform = " ".join(run.text.split("\n")), run.typeform
+        if any(has_no_reading(char) for char in text):
+            kept = [index for index, char in enumerate(text) if not has_no_reading(char)]
+            text, typeform = "".join(text[i] for i in kept), tuple(typeform[i] for i in kept)
+        if not text.strip():
+            return ""
+        pieces = _pieces(text, tuple(self.tables))
+        if all(writes for _, _, writes in pieces):
+            return self._louis(text, typeform, uncontracted)
+        cells = ""
+        for start, end, writes in pieces:
+            piece = text[start:end]
+            if writes:
+                core = self._louis(piece, typeform[start:end], uncontracted)
+            else:
+                description = describe(piece)
+                core = TN_OPEN + self._louis(description, (0,) * len(description), True) + TN_CLOSE if description else ""
+            if piece[:1].isspace() and cells and not cells.endswith(BLANK):
+                cells += BLANK
+            cells += core
+            if piece[-1:].isspace() and core:
+                cells += BLANK
+        return cells.strip(BLANK)
+
+    def _louis(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
         if not text.strip():
             return ""
         mode = louis.dotsIO | louis.ucBrl | (louis.noContractions if uncontracted else 0)
-        typeform = list(run.typeform) if any(run.typeform) else None
-        cells = louis.translate(self.tables, text, typeform=typeform, mode=mode)[0]
+        forms = list(typeform) if any(typeform) else None
+        cells = louis.translate(self.tables, text, typeform=forms, mode=mode)[0]
         return six_dot(cells).strip(BLANK)
 
     def text(self, text: str, uncontracted: bool = False) -> str:

@@ -1,9 +1,9 @@
 """An accessibility checker for .docx files that reads the OOXML itself.
 
 ``check_docx`` returns the failures of D1–D11 and ``check_large_print`` those of L1–L10
-(../shared/standards.md), each as ``{criterion id: [what is wrong, …]}``; an id with an
-empty list passes. It knows nothing of how the file was made, so it can judge any .docx,
-including the hand-broken ones in the tests.
+(standards.md), each as ``{criterion id: [what is wrong, …]}``; an id with an empty list
+passes. It knows nothing of how the file was made, so it judges any .docx: ours, in
+``formatforge validate``, and the hand-broken ones in the tests (``rewrite`` breaks them).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from lxml import etree
+
+from . import SAFE_PARSER, Findings
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {
@@ -64,7 +66,7 @@ class Package:
         if name not in self.parts:
             return None
         if name not in self._xml:
-            self._xml[name] = etree.fromstring(self.parts[name])
+            self._xml[name] = etree.fromstring(self.parts[name], SAFE_PARSER)
         return self._xml[name]
 
     @property
@@ -135,39 +137,40 @@ class Styles:
         node = run.find("w:rPr/w:rStyle", NS)
         return node.get(w("val")) if node is not None else None
 
-    def run_property(self, run, paragraph, tag: str):
-        """The element that decides run property ``tag`` for ``run``, or None."""
-        direct = run.find(f"w:rPr/w:{tag}", NS)
-        if direct is not None:
-            return direct
-        for style in self.chain(self.run_style(run)):
-            found = style.find(f"w:rPr/w:{tag}", NS)
+    def in_chain(self, style_id: str | None, path: str):
+        """The first ``path`` element along a style's ``basedOn`` chain, or None."""
+        for style in self.chain(style_id):
+            found = style.find(path, NS)
             if found is not None:
                 return found
-        if paragraph is not None:
-            for style in self.chain(self.paragraph_style(paragraph)):
-                found = style.find(f"w:rPr/w:{tag}", NS)
-                if found is not None:
-                    return found
-        return self.defaults_rpr.find(f"w:{tag}", NS) if self.defaults_rpr is not None else None
+        return None
+
+    def run_property(self, run, paragraph, tag: str):
+        """The element that decides run property ``tag`` for ``run``, or None: direct
+        formatting, then the character style, the paragraph style, the document defaults."""
+        path = f"w:rPr/w:{tag}"
+        found = run.find(path, NS)
+        if found is None:
+            found = self.in_chain(self.run_style(run), path)
+        if found is None and paragraph is not None:
+            found = self.in_chain(self.paragraph_style(paragraph), path)
+        return found if found is not None else self.default_run_property(tag)
 
     def paragraph_property(self, paragraph, tag: str):
-        if paragraph is not None:
-            direct = paragraph.find(f"w:pPr/w:{tag}", NS)
-            if direct is not None:
-                return direct
-            for style in self.chain(self.paragraph_style(paragraph)):
-                found = style.find(f"w:pPr/w:{tag}", NS)
-                if found is not None:
-                    return found
-        return self.defaults_ppr.find(f"w:{tag}", NS) if self.defaults_ppr is not None else None
+        path = f"w:pPr/w:{tag}"
+        found = None if paragraph is None else paragraph.find(path, NS)
+        if found is None and paragraph is not None:
+            found = self.in_chain(self.paragraph_style(paragraph), path)
+        if found is None and self.defaults_ppr is not None:
+            found = self.defaults_ppr.find(f"w:{tag}", NS)
+        return found
 
     def style_property(self, style_id: str, tag: str):
-        for style in self.chain(style_id):
-            found = style.find(f"w:rPr/w:{tag}", NS)
-            if found is not None:
-                return found
-        return self.defaults_rpr.find(f"w:{tag}", NS) if self.defaults_rpr is not None else None
+        found = self.in_chain(style_id, f"w:rPr/w:{tag}")
+        return found if found is not None else self.default_run_property(tag)
+
+    def default_run_property(self, tag: str):
+        return None if self.defaults_rpr is None else self.defaults_rpr.find(f"w:{tag}", NS)
 
     def size(self, run, paragraph) -> int:
         node = self.run_property(run, paragraph, "sz")
@@ -201,6 +204,26 @@ def paragraph_text(paragraph) -> str:
 def heading_level(styles: Styles, paragraph) -> int | None:
     match = re.fullmatch(r"heading ([1-9])", styles.name(styles.paragraph_style(paragraph)).casefold())
     return int(match.group(1)) if match else None
+
+
+def paragraph_property_settings(styles: Styles, stories: list, tag: str) -> Iterator[tuple[str, etree._Element]]:
+    """(where, element) for every place that sets paragraph property ``tag``: the document
+    defaults, the styles the paragraphs use (through ``basedOn``) and the paragraphs
+    themselves. A setting that the cascade overrides still counts: Word shows it the moment
+    someone applies that style or removes the direct formatting."""
+    if styles.defaults_ppr is not None and styles.defaults_ppr.find(f"w:{tag}", NS) is not None:
+        yield "default paragraph", styles.defaults_ppr.find(f"w:{tag}", NS)
+    used = {styles.paragraph_style(p) for story in stories for p in story.iter(w("p"))}
+    for style_id in used:
+        for style in styles.chain(style_id):
+            node = style.find(f"w:pPr/w:{tag}", NS)
+            if node is not None:
+                yield f"style {style.get(w('styleId'))}", node
+    for story in stories:
+        for paragraph in story.iter(w("p")):
+            node = paragraph.find(f"w:pPr/w:{tag}", NS)
+            if node is not None:
+                yield repr(paragraph_text(paragraph)[:30]), node
 
 
 # ---------------------------------------------------------------- contrast
@@ -243,10 +266,10 @@ def background(styles: Styles, run, paragraph) -> str:
 # ---------------------------------------------------------------- D1–D11
 
 
-def check_docx(source: Path | bytes) -> dict[str, list[str]]:
+def check_docx(source: Path | bytes) -> Findings:
     package = Package(source)
     styles = Styles(package)
-    failures: dict[str, list[str]] = {cid: [] for cid in D_IDS}
+    failures: Findings = {cid: [] for cid in D_IDS}
     stories = package.stories()
     document = package.document
 
@@ -390,10 +413,10 @@ def check_docx(source: Path | bytes) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- L1–L10
 
 
-def check_large_print(source: Path | bytes, minimum_pt: float = 16) -> dict[str, list[str]]:
+def check_large_print(source: Path | bytes, minimum_pt: float = 16) -> Findings:
     package = Package(source)
     styles = Styles(package)
-    failures: dict[str, list[str]] = {cid: [] for cid in L_IDS}
+    failures: Findings = {cid: [] for cid in L_IDS}
     stories = package.stories()
     minimum = round(minimum_pt * 2)
 
@@ -457,21 +480,7 @@ def check_large_print(source: Path | bytes, minimum_pt: float = 16) -> dict[str,
                 failures["L4"].append(f"{text!r} is a block of capitals")
 
     # L5 single line spacing or a little more
-    def spacing_nodes() -> Iterator[tuple[str, etree._Element]]:
-        if styles.defaults_ppr is not None and styles.defaults_ppr.find("w:spacing", NS) is not None:
-            yield "default paragraph", styles.defaults_ppr.find("w:spacing", NS)
-        used = {styles.paragraph_style(p) for story in stories for p in story.iter(w("p"))}
-        for style_id in used:
-            for style in styles.chain(style_id):
-                node = style.find("w:pPr/w:spacing", NS)
-                if node is not None:
-                    yield f"style {style.get(w('styleId'))}", node
-        for story in stories:
-            for node in story.iter(w("spacing")):
-                if node.getparent().tag == w("pPr"):
-                    yield "a paragraph", node
-
-    for where, node in spacing_nodes():
+    for where, node in paragraph_property_settings(styles, stories, "spacing"):
         line, rule = node.get(w("line")), node.get(w("lineRule"), "auto")
         if line is not None and rule == "auto" and not 240 <= int(line) <= 360:
             failures["L5"].append(f"{where} has line spacing {int(line) / 240:.2f}")
@@ -486,22 +495,7 @@ def check_large_print(source: Path | bytes, minimum_pt: float = 16) -> dict[str,
         failures["L6"].append(f"body paragraphs are {after_twips / 20:g} pt apart, under half a line")
 
     # L7 left aligned, never justified
-    def alignment_nodes() -> Iterator[tuple[str, etree._Element]]:
-        if styles.defaults_ppr is not None and styles.defaults_ppr.find("w:jc", NS) is not None:
-            yield "default paragraph", styles.defaults_ppr.find("w:jc", NS)
-        used = {styles.paragraph_style(p) for story in stories for p in story.iter(w("p"))}
-        for style_id in used:
-            for style in styles.chain(style_id):
-                node = style.find("w:pPr/w:jc", NS)
-                if node is not None:
-                    yield f"style {style.get(w('styleId'))}", node
-        for story in stories:
-            for paragraph in story.iter(w("p")):
-                node = paragraph.find("w:pPr/w:jc", NS)
-                if node is not None:
-                    yield repr(paragraph_text(paragraph)[:30]), node
-
-    for where, node in alignment_nodes():
+    for where, node in paragraph_property_settings(styles, stories, "jc"):
         if node.get(w("val")) not in ("left", "start"):
             failures["L7"].append(f"{where} is aligned {node.get(w('val'))}")
 
@@ -533,6 +527,3 @@ def check_large_print(source: Path | bytes, minimum_pt: float = 16) -> dict[str,
                 failures["L10"].append("a column break")
     return failures
 
-
-def failing(failures: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {cid: problems for cid, problems in failures.items() if problems}
