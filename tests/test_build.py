@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 
 from formatforge.build import build
 from formatforge.errors import FormatforgeError
-from formatforge.formats import BuildContext, Writer, register
+from formatforge import formats
+from formatforge.formats import BuildContext, Writer
 from formatforge.model import document_text
 from formatforge.reader import read_source
 
@@ -22,7 +24,26 @@ FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
 CALLS: list[str] = []
 
 
-@register
+TEST_WRITERS: list[type[Writer]] = []
+
+
+def only_in_these_tests(cls: type[Writer]) -> type[Writer]:
+    TEST_WRITERS.append(cls)
+    return cls
+
+
+@pytest.fixture(autouse=True)
+def registered_test_writers():
+    """The test writers exist only while this module's tests run, so that no other test's
+    build of "every format" picks them up."""
+    for cls in TEST_WRITERS:
+        formats.register(cls)
+    yield
+    for cls in TEST_WRITERS:
+        formats._REGISTRY.pop(cls.name, None)
+
+
+@only_in_these_tests
 class EchoWriter(Writer):
     """Writes the document's text; counts its calls."""
 
@@ -39,7 +60,7 @@ class EchoWriter(Writer):
         return [name]
 
 
-@register
+@only_in_these_tests
 class BrokenWriter(Writer):
     name = "test-broken"
     summary = "a format whose writer fails half-way"
@@ -183,8 +204,6 @@ def test_editing_the_pronunciation_lexicon_rebuilds_the_audio(tmp_path):
     assert format_key("audio", writer, input_fingerprint(document), {}, document) != before
 
 
-import threading
-
 MEETING = threading.Barrier(2, timeout=20)
 LANE_LOG: list[str] = []
 
@@ -207,7 +226,7 @@ def lane_writer(name: str, lane: str, meet: bool):
 
     LaneWriter.name = name
     LaneWriter.lane = lane
-    return register(LaneWriter)
+    return only_in_these_tests(LaneWriter)
 
 
 lane_writer("test-lane-a1", "lane-a", meet=False)

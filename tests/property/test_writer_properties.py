@@ -99,3 +99,16 @@ def test_epub_and_html_are_well_formed_and_keep_every_word(tmp_path_factory, tex
         image.tail = f" {image.get('alt') or ''} {image.tail or ''}"
     found = model.words(" ".join(main.itertext()))
     assert in_order(expected, found) == 1.0
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(markdown_document())
+def test_a_sample_of_generated_epubs_passes_epubcheck(tmp_path_factory, text):
+    """EPUBCheck starts a Java machine per book, so it sees a sample; the checks above see all."""
+    from formatforge.validate import run_epubcheck
+
+    folder = tmp_path_factory.mktemp("epubcheck")
+    document = read_generated(folder, text)
+    result = run_epubcheck(write_format("epub", document, folder / "epub")["doc.epub"])
+    assert result.ran
+    assert (result.errors, result.warnings) == (0, 0), [str(m) for m in result.messages]
