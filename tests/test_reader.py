@@ -94,10 +94,16 @@ def test_unclosed_front_matter(tmp_path):
         read(tmp_path, "# Title\n", front="---\ntitle: T\n")
 
 
-def test_unknown_language_code(tmp_path):
+@pytest.mark.parametrize("code", ["english please", "xx-GB", "en_GB"])
+def test_unknown_language_code(tmp_path, code):
     with pytest.raises(SourceError) as caught:
-        read(tmp_path, "# Title\n", front="---\ntitle: T\nlanguage: english please\n---\n")
-    assert "doc.md:3" in str(caught.value)
+        read(tmp_path, "# Title\n", front=f"---\ntitle: T\nlanguage: {code}\n---\n")
+    assert "doc.md:3" in str(caught.value) and "unknown language code" in str(caught.value)
+
+
+@pytest.mark.parametrize("code", ["en-GB", "cy", "fr-CA", "zh-Hans-CN", "haw"])
+def test_known_language_codes_are_accepted(tmp_path, code):
+    assert read(tmp_path, "# Title\n", front=f"---\ntitle: T\nlanguage: {code}\n---\n").document.metadata.language == code
 
 
 @pytest.mark.parametrize(

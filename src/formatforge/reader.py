@@ -50,6 +50,15 @@ from .model import (
 )
 
 SAFE_LINK_SCHEMES = {"http", "https", "mailto", "tel", ""}
+# ISO 639-1: the two-letter primary language subtags a BCP 47 tag may start with.
+ISO_639_1 = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy
+da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu
+hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb
+lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om
+or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw
+ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+""".split())
 LANGUAGE_TAG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
 STASH_RE = re.compile("\x02wzxhzdk:(\\d+)\x03")
 LEFTOVER_PLACEHOLDER_RE = re.compile("\x02[^\x03]*\x03")
@@ -141,7 +150,8 @@ def build_metadata(data: dict, path: Path, source_lines: list[str]) -> Metadata:
         return str(value).strip()
 
     language = text("language") or text("lang")
-    if language and not LANGUAGE_TAG_RE.match(language):
+    primary = language.split("-")[0].lower()
+    if language and (not LANGUAGE_TAG_RE.match(language) or (len(primary) == 2 and primary not in ISO_639_1)):
         raise SourceError(
             f"unknown language code {language!r}; use a BCP 47 tag such as en-GB",
             path,
