@@ -46,3 +46,36 @@ def build_format(tmp_path):
         return write_format(name, document, tmp_path / name, **options)
 
     return run
+
+
+class SpeechWork:
+    """Counts what the speech package does: sentences sent to synthesis, sections encoded."""
+
+    def __init__(self):
+        self.synthesised: list[int] = []
+        self.encoded: list[str] = []
+
+    def clear(self) -> None:
+        self.synthesised.clear()
+        self.encoded.clear()
+
+
+@pytest.fixture
+def speech_work(monkeypatch) -> SpeechWork:
+    from formatforge.speech import sections, synthesis
+
+    work = SpeechWork()
+    synthesise, encode_jobs = synthesis.synthesise, sections.encode_jobs
+
+    def counting_synthesis(settings, cache, items, *args, **kwargs):
+        items = list(items)
+        work.synthesised.append(len(items))
+        return synthesise(settings, cache, items, *args, **kwargs)
+
+    def counting_encodes(jobs, *args, **kwargs):
+        work.encoded.extend(job.title for job in jobs)
+        return encode_jobs(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(synthesis, "synthesise", counting_synthesis)
+    monkeypatch.setattr(sections, "encode_jobs", counting_encodes)
+    return work

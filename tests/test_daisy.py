@@ -24,7 +24,7 @@ from formatforge.checks.schemas import DAISY_NCC, relaxng, schema_errors
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Document, document_text, words
 from formatforge.reader import read_source
-from formatforge.speech import sections, synthesis
+
 from formatforge.speech.encode import mp3_frames
 
 SOURCES = {"every-construct": EVERY_CONSTRUCT, "strategy": STRATEGY}
@@ -125,34 +125,17 @@ def test_clip_durations_match_the_synthesised_sentences_within_50_ms(book):
         narration.close()
 
 
-def test_the_daisy_book_reuses_the_audio_editions_sentences(every_construct, tmp_path, monkeypatch):
+def test_the_daisy_book_reuses_the_audio_editions_sentences(every_construct, tmp_path, speech_work):
     """No second synthesis and no second encoding: after the audio edition, the DAISY build
     synthesises and encodes nothing, and its audio files are the audio edition's frames."""
-    counted: list[int] = []
-    encoded: list[str] = []
-    original = synthesis.synthesise
-    original_encode = sections.encode_jobs
-
-    def counting(settings, cache, items, *args, **kwargs):
-        items = list(items)
-        counted.append(len(items))
-        return original(settings, cache, items, *args, **kwargs)
-
-    def counting_encodes(jobs, *args, **kwargs):
-        encoded.extend(job.title for job in jobs)
-        return original_encode(jobs, *args, **kwargs)
-
-    monkeypatch.setattr(synthesis, "synthesise", counting)
-    monkeypatch.setattr(sections, "encode_jobs", counting_encodes)
     cache = tmp_path / "cache"
     build(every_construct, tmp_path / "audio", cache, "audio")
-    assert sum(counted) > 0 and len(encoded) == len(every_construct.sections()) + 1
-    counted.clear()
-    encoded.clear()
+    assert sum(speech_work.synthesised) > 0 and len(speech_work.encoded) == len(every_construct.sections()) + 1
+    speech_work.clear()
     started = time.perf_counter()
     build(every_construct, tmp_path / "daisy", cache)
-    assert sum(counted) == 0
-    assert encoded == []
+    assert sum(speech_work.synthesised) == 0
+    assert speech_work.encoded == []
     assert time.perf_counter() - started < 30
     for daisy_file in sorted((tmp_path / "daisy" / "daisy").glob("*.mp3")):
         audio_file = tmp_path / "audio" / "audio" / daisy_file.name

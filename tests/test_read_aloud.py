@@ -14,7 +14,7 @@ from formatforge import speech
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Document
 from formatforge.reader import read_source
-from formatforge.speech import sections, synthesis
+
 from formatforge.validate import run_ace, run_epubcheck
 
 OPF = "{http://www.idpf.org/2007/opf}"
@@ -155,32 +155,15 @@ def test_every_narrated_sentence_is_a_par_pointing_into_its_section(book):
         narration.close()
 
 
-def test_the_read_aloud_epub_reuses_the_audio_editions_sentences(every_construct, tmp_path, monkeypatch):
+def test_the_read_aloud_epub_reuses_the_audio_editions_sentences(every_construct, tmp_path, speech_work):
     """No second synthesis and no second encoding after the audio edition."""
-    counted: list[int] = []
-    encoded: list[str] = []
-    original = synthesis.synthesise
-    original_encode = sections.encode_jobs
-
-    def counting(settings, cache, items, *args, **kwargs):
-        items = list(items)
-        counted.append(len(items))
-        return original(settings, cache, items, *args, **kwargs)
-
-    def counting_encodes(jobs, *args, **kwargs):
-        encoded.extend(job.title for job in jobs)
-        return original_encode(jobs, *args, **kwargs)
-
-    monkeypatch.setattr(synthesis, "synthesise", counting)
-    monkeypatch.setattr(sections, "encode_jobs", counting_encodes)
     cache = tmp_path / "cache"
     get_writer("audio").write(BuildContext(document=every_construct, staging=tmp_path / "audio", cache_dir=cache))
-    assert sum(counted) > 0 and encoded
-    counted.clear()
-    encoded.clear()
+    assert sum(speech_work.synthesised) > 0 and speech_work.encoded
+    speech_work.clear()
     epub = build(every_construct, tmp_path / "read-aloud", cache)
-    assert sum(counted) == 0
-    assert encoded == []
+    assert sum(speech_work.synthesised) == 0
+    assert speech_work.encoded == []
     entries = read_entries(epub)
     for name in (n for n in entries if n.startswith("EPUB/audio/")):
         audio_file = tmp_path / "audio" / "audio" / name.rsplit("/", 1)[1]

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from . import __version__, download_page
 from .errors import FormatforgeError, SourceError
+from .hashing import sha256_file
 from .formats import BuildContext, available_formats, get_writer
 from .lint import check, errors
 from .model import Document
@@ -77,14 +78,6 @@ class CheckFailed(FormatforgeError):
         found = errors(diagnostics)
         super().__init__(f"{len(found)} error(s) in the source; nothing was built")
         self.diagnostics = diagnostics
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def input_fingerprint(document: Document) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FormatforgeError, MissingDependency
+from .hashing import sha256_file
 
 MANIFEST = "manifest.json"
 PARTIAL = ".formatforge-partial"
@@ -182,11 +183,3 @@ def publish(outputs: Path | str, to: str, dry_run: bool = False, destination=Non
     for relative in report.removed:
         dest.delete(relative)
     return report
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

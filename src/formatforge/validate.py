@@ -13,8 +13,8 @@ gates publishing).
   best-practice rules on, once in the light and once in the dark colour scheme, plus the
   browser checks axe cannot make: reflow at 320 CSS px, text spacing, visible focus.
 
-The npm tools live in the project's ``.tools/`` folder (``scripts/requirements/tools/*.sh``
-install them); the browser is Debian's chromium. A validator that is not installed gives a
+The npm tools live in the project's ``.tools/`` folder (``scripts/setup --test`` installs
+those listed in ``scripts/requirements/npm-test.txt``); the browser is Debian's chromium. A validator that is not installed gives a
 result with ``ran=False`` instead of raising, so ``formatforge validate`` can show it.
 No command line is ever built from a string: subprocess gets argument lists.
 """
@@ -164,7 +164,7 @@ def run_ace(path: Path) -> ValidationResult:
     path = Path(path)
     ace = ace_command()
     if ace is None:
-        return _not_run(path, "DAISY Ace", "not installed (scripts/requirements/tools/ace.sh)")
+        return _not_run(path, "DAISY Ace", "not installed (scripts/setup --test installs it)")
     browser = chromium_path()
     if browser is None:
         return _not_run(path, "DAISY Ace", "chromium is not installed (apt-get install chromium)")
@@ -293,7 +293,7 @@ def run_axe_and_layout(path: Path) -> tuple[ValidationResult, ValidationResult]:
     node = shutil.which("node")
     browser = chromium_path()
     why = (
-        "axe-core is not installed (scripts/requirements/tools/axe.sh)" if modules is None
+        "axe-core is not installed (scripts/setup --test installs it)" if modules is None
         else "node is not installed" if node is None
         else "chromium is not installed (apt-get install chromium)" if browser is None
         else ""
