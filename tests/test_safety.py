@@ -129,3 +129,32 @@ def test_a_missing_system_tool_is_named_and_the_other_formats_still_build(tmp_pa
 def test_every_system_tool_writer_declares_its_requirements(name):
     requirements = get_writer(name).requirements()
     assert requirements and all("install" in r.install_hint or "pip" in r.install_hint or "apt" in r.install_hint for r in requirements)
+
+
+# Markup written as f-strings may interpolate only namespace declarations, constants of our
+# own and numbers from the layout profile, never text that came from the source.
+ALLOWED_IN_MARKUP = re.compile(r"nsdecls\([^)]*\)|[A-Z][A-Z_]+|half_points|round\(profile\.\w+ \* \d+\)")
+
+
+def markup_interpolations(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.JoinedStr) and node.values:
+            first = node.values[0]
+            if isinstance(first, ast.Constant) and str(first.value).lstrip().startswith("<"):
+                found += [ast.unparse(v.value) for v in node.values if isinstance(v, ast.FormattedValue)]
+    return found
+
+
+def test_no_source_text_is_spliced_into_markup_strings():
+    offenders = {
+        str(path.relative_to(PACKAGE)): [name for name in markup_interpolations(path) if not ALLOWED_IN_MARKUP.fullmatch(name)]
+        for path in PACKAGE.rglob("*.py")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_markup_scan_sees_an_interpolation(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('title = "x"\nxml = f"<title>{title}</title>"\n')
+    assert markup_interpolations(probe) == ["title"]
