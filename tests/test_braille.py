@@ -405,6 +405,9 @@ def back_translated_body(pages: list[list[str]], preliminary: int, tables: list[
     # and, worse, then reads a shortform after one as letters. They are typeform, not words,
     # so they are taken out before back-translation.
     text = UEB_EMPHASIS_INDICATORS.sub("", text)
+    # Likewise the transcriber's note indicators: a wordsign next to one ("it's" as x's,
+    # then the closing indicator) is right in braille but is not expanded by the back-translator.
+    text = text.replace(TN_OPEN, " ").replace(TN_CLOSE, " ")
     return LIBLOUIS_UNKNOWN_CELLS.sub("", Translator(tables).back_translate(text))
 
 
