@@ -33,6 +33,7 @@ from .model import Document, Heading, Section, Table, inline_text, walk_blocks
 from .reproducible_zip import zip_info
 from .xhtml import (
     EPUB_TYPE,
+    IMAGE_TYPES,
     XML_LANG,
     XhtmlRenderer,
     element,
@@ -50,15 +51,6 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
 
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
-
-IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-    ".webp": "image/webp",
-}
 
 # Relative units only, and no fonts or colours: the reading system's settings win.
 STYLESHEET = """\

@@ -48,6 +48,17 @@ from .model import (
     walk_blocks,
 )
 
+# The image types EPUB 3 reading systems must support (core media types); the HTML page
+# falls back to the file's guessed type for anything else, the EPUB refuses it.
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

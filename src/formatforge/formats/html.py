@@ -17,17 +17,8 @@ from lxml import etree
 
 from ..errors import WriterError
 from ..model import Document, Heading, Image, Section, walk_blocks
-from ..xhtml import XhtmlRenderer, as_html5, element, footnotes_by_section, heading_tree, page, sub
+from ..xhtml import IMAGE_TYPES, XhtmlRenderer, as_html5, element, footnotes_by_section, heading_tree, page, sub
 from . import BuildContext, Writer, register
-
-IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-    ".webp": "image/webp",
-}
 
 # Relative units throughout so that text zoom and reflow work; colours chosen for ≥ 4.5:1
 # contrast in both schemes (links ≥ 4.5:1 against the background, focus ring ≥ 3:1).
