@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 from . import __version__
 from .build import BuildReport, CheckFailed, FormatResult, build
@@ -25,8 +25,34 @@ app = typer.Typer(
     help="Turn one Markdown master into every accessible format.",
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+
+
+class LazyConsole:
+    """A rich console made on first use: a quiet build never pays for importing rich."""
+
+    def __init__(self, **options):
+        self.options = options
+        self.console = None
+
+    def get(self):
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(**self.options)
+        return self.console
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)
+
+
+def Table(**options):
+    from rich.table import Table as RichTable
+
+    return RichTable(**options)
+
+
+out = LazyConsole()
+err = LazyConsole(stderr=True, soft_wrap=True)
 
 DEFAULT_SOURCE = Path("source/strategy.md")
 DEFAULT_OUTPUTS = Path("outputs")
@@ -144,8 +170,10 @@ def build_command(
         if quiet or not sys.stderr.isatty() and not sys.stdout.isatty():
             report = build(source, output, formats, options, cache, force=force, jobs=jobs)
         else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
             columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-            with Progress(*columns, console=err, transient=False) as bars:
+            with Progress(*columns, console=err.get(), transient=False) as bars:
                 report = build(source, output, formats, options, cache, observer=RichObserver(bars), force=force, jobs=jobs)
     except CheckFailed as exc:
         print_diagnostics(exc.diagnostics)

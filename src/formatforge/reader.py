@@ -19,6 +19,11 @@ from urllib.parse import urlparse
 
 import markdown
 import yaml
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.treeprocessors import Treeprocessor
 
 from .errors import SourceError
@@ -513,7 +518,11 @@ def strip_trailing_space(block: Block) -> Block:
 
 
 def new_markdown() -> markdown.Markdown:
-    md = markdown.Markdown(extensions=["tables", "attr_list", "footnotes", "fenced_code", "sane_lists"])
+    # Extension objects, not names: names are looked up through the installed packages'
+    # entry points, which costs more than the whole parse of a short document.
+    md = markdown.Markdown(
+        extensions=[TableExtension(), AttrListExtension(), FootnoteExtension(), FencedCodeExtension(), SaneListExtension()]
+    )
     # Raw HTML is never passed through: with these gone, tags stay literal text.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
