@@ -92,3 +92,25 @@ def test_publish_dry_run_lists_and_changes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "would send doc.html" in result.stdout and "would send index.html" in result.stdout
     assert not (tmp_path / "drive").exists()
+
+
+def test_progress_is_shown_per_format_while_a_build_works(tmp_path):
+    """In a terminal, each format gets a bar that ends with its status (tmux is a real one)."""
+    import shutil as _shutil
+    import time as _time
+
+    assert _shutil.which("tmux"), "tmux is installed by scripts/setup --test"
+    source = tmp_path / "doc.md"
+    source.write_text(FRONT + "# Title\n\nText.\n", encoding="utf-8")
+    session = f"ff-progress-{tmp_path.name}"[:40]
+    command = f"{sys.executable} -m formatforge.cli build {source} -o {tmp_path / 'out'} -f html -f braille; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], check=True)
+    try:
+        screen = ""
+        deadline = _time.monotonic() + 60
+        while _time.monotonic() < deadline and "braille: built" not in screen:
+            _time.sleep(0.3)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert "html: built" in screen and "braille: built" in screen, screen
