@@ -80,7 +80,8 @@ def test_pyttsx3_long_text_is_complete(tmp_path):
     sentences = split_sentences(long_text)
     pyttsx3 = synthesise_all(VoiceSettings("pyttsx3", "en-gb", 175), sentences, tmp_path / "p")
     espeak = synthesise_all(VoiceSettings("espeak", "en-gb", 175), sentences, tmp_path / "e")
-    assert all(s is not None and s.seconds > 0.2 for s in pyttsx3)
+    short = [(text, speech and round(speech.seconds, 3)) for text, speech in zip(sentences, pyttsx3) if speech is None or speech.seconds <= 0.2]
+    assert short == [], "sentences pyttsx3 left (nearly) silent"
     total = sum(s.seconds for s in pyttsx3)
     expected = sum(s.seconds for s in espeak)
     assert abs(total - expected) / expected < 0.05
