@@ -1,4 +1,4 @@
-"""Zip entries that are the same bytes whenever and wherever they are built (EPUB, DAISY)."""
+"""Zip entries that are the same bytes whenever and wherever they are built (EPUB, DAISY, Word)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import zipfile
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def zip_info(name: str, compression: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+def zip_info(name: str, compression: int, date_time: tuple[int, ...] = ZIP_TIME) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = compression
     info.external_attr = 0o644 << 16
     info.create_system = 3  # Unix, whichever system builds it

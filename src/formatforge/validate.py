@@ -201,10 +201,6 @@ def ace_messages(report: dict) -> list[Message]:
     return messages
 
 
-def ace_metadata(report_path: Path) -> dict:
-    return json.loads(Path(report_path).read_text(encoding="utf-8")).get("a11y-metadata", {})
-
-
 # ---------------------------------------------------------------- axe-core in chromium
 
 # Runs in node with NODE_PATH pointing at .tools/axe/node_modules. Prints one JSON object.

@@ -38,6 +38,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
 from . import model
+from .reproducible_zip import zip_info
 from .errors import WriterError
 
 FOOTNOTES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
@@ -129,10 +130,7 @@ def reproducible_zip(data: bytes, date_time: tuple[int, ...]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for name in order:
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
+            info = zip_info(name, zipfile.ZIP_DEFLATED, date_time)
             target.writestr(info, entries[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     return out.getvalue()
 

@@ -79,22 +79,6 @@ class EntryStore:
             return None
         return data[_DIGEST:]
 
-    def valid(self, key: str) -> bool:
-        """Whether the entry is there and whole, checked without holding it in memory."""
-        path = self.path(key)
-        try:
-            with open(path, "rb") as stream:
-                stored = stream.read(_DIGEST)
-                digest = hashlib.sha256()
-                while chunk := stream.read(_CHUNK):
-                    digest.update(chunk)
-        except OSError:
-            return False
-        if digest.digest() != stored:
-            path.unlink(missing_ok=True)
-            return False
-        return True
-
     def copy_payload(self, key: str, *targets: BinaryIO) -> None:
         with open(self.path(key), "rb") as stream:
             stream.seek(_DIGEST)
@@ -136,9 +120,6 @@ class SpeechCache:
             return None
         (sample_rate,) = struct.unpack("<I", payload[:4])
         return Speech(payload[4:], sample_rate)
-
-    def has(self, key: str) -> bool:
-        return self.get(key) is not None
 
     def put(self, key: str, speech: Speech) -> None:
         self._entries.write(key, struct.pack("<I", speech.sample_rate) + speech.pcm)

@@ -7,7 +7,6 @@ for frame into the whole-book file: chapter times then equal the section lengths
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import math
@@ -56,11 +55,6 @@ class Mp3Writer:
             pcm = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
         self.samples += len(pcm) // 2
         self.stream.write(self._encoder.encode(pcm))
-
-    def silence(self, seconds: float, sample_rate: int) -> None:
-        count = int(round(seconds * sample_rate))
-        if count > 0:
-            self.write(bytes(2 * count))
 
     def close(self) -> None:
         self.stream.write(self._encoder.flush())
@@ -142,7 +136,3 @@ def mp3_frames(data: bytes) -> Iterator[Frame]:
 
 def mp3_duration(data: bytes) -> float:
     return sum(frame.samples / frame.sample_rate for frame in mp3_frames(data))
-
-
-def mp3_file_duration(path: Path) -> float:
-    return mp3_duration(path.read_bytes())

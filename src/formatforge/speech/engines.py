@@ -205,7 +205,6 @@ class Pyttsx3Engine(Engine):
         import pyttsx3
 
         _keep_the_last_chunk_of_each_utterance()
-        self._pyttsx3 = pyttsx3
         self._engine = pyttsx3.init()
         voice = pyttsx3_voice(self._engine.getProperty("voices"), settings.voice)
         if voice:  # else the system's default voice

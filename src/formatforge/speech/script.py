@@ -85,7 +85,6 @@ INTRO = "intro"  # "List of 3 items.", "Quotation.", "Table with …", "Code exa
 COLUMN_HEADINGS = "column-headings"  # a table's "Column headings: …"
 OUTRO = "outro"  # "End of quotation.", "End of table.", "End of code."
 ANNOUNCEMENT = "announcement"  # the opening announcement (A1)
-KINDS = (TEXT, INTRO, COLUMN_HEADINGS, OUTRO, ANNOUNCEMENT)
 
 
 @dataclass(frozen=True)
