@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
+import itertools
 import re
 import unicodedata
 import xml.etree.ElementTree as etree
@@ -50,6 +51,7 @@ from .model import (
     TableCell,
     Text,
     ThematicBreak,
+    WORD_RE,
     slugify,
     words,
 )
@@ -198,15 +200,22 @@ class LineLocator:
     def __init__(self, body: str, first_line: int):
         self.first_line = first_line
         self.lines = body.split("\n")
-        self.line_words = [set(words(line)) for line in self.lines]
+        # filled as the cursor reaches each line: most lines are looked at once or never
+        self.line_words: list[set[str] | None] = [None] * len(self.lines)
         self.cursor = 0
 
+    def words_of_line(self, index: int) -> set[str]:
+        found = self.line_words[index]
+        if found is None:
+            found = self.line_words[index] = set(words(self.lines[index]))
+        return found
+
     def locate(self, hint: str, pattern: re.Pattern | None = None, heading: bool = False) -> int:
-        tokens = set(words(hint)[:3])
+        tokens = set(first_words(hint, 3))
         for index in range(self.cursor, len(self.lines)):
             if pattern is not None and pattern.search(self.lines[index]):
                 break
-            if pattern is None and tokens and tokens <= self.line_words[index]:
+            if pattern is None and tokens and tokens <= self.words_of_line(index):
                 if not heading or self.is_heading_line(index):
                     break
         else:
@@ -227,6 +236,11 @@ class LineLocator:
             if pattern.search(line):
                 return self.first_line + index
         return self.first_line
+
+
+def first_words(text: str, count: int) -> list[str]:
+    """``words(text)[:count]`` without splitting the rest of a long paragraph."""
+    return words(" ".join(match.group() for match in itertools.islice(WORD_RE.finditer(text), count)))
 
 
 SETEXT_UNDERLINE_RE = re.compile(r"^ {0,3}(=+|-+) *$")
