@@ -254,3 +254,79 @@ def test_libreoffice_opens_and_converts(built_docx, document, tmp_path):
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     title = model.words(model.block_text(document.blocks[0]))
     assert model.words(text)[0] == title[0]  # pdftotext joins words hyphenated at line ends
+
+
+# ---------------------------------------------------------------- paragraphs made from prototypes
+
+
+def _lists_document(tmp_path) -> model.Document:
+    """Two numbered lists with their own starts, a nested bullet list, and a thematic break
+    before a list: paragraphs alike in style are copies, so no value may leak between them."""
+    def item(text, *more):
+        return model.ListItem((model.Paragraph((model.Text(text),)),) + more)
+
+    nested = model.ListBlock(False, (item("nested one"), item("nested two")))
+    return model.Document(
+        metadata=model.Metadata(title="Lists", language="en-GB", date="2024-01-15"),
+        blocks=(
+            model.Heading(1, (model.Text("Lists"),), "lists"),
+            model.ListBlock(True, (item("three", nested), item("four")), start=3),
+            model.ThematicBreak(),
+            model.ListBlock(True, (item("one"), item("two"))),
+            model.Paragraph((model.Text("after\tthe  lists\u00a0end "),)),
+        ),
+        source_path=tmp_path / "lists.md",
+    )
+
+
+def _list_numbers(path) -> list[tuple[str, str, str]]:
+    """(text, level, list instance) of each numbered paragraph in the body."""
+    body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml")).find("w:body", NS)
+    return [("".join(p.itertext()), p.find(".//w:ilvl", NS).get(w("val")), p.find(".//w:numId", NS).get(w("val")))
+            for p in body.iter(w("p")) if p.find("w:pPr/w:numPr", NS) is not None]
+
+
+def test_each_list_keeps_its_own_numbering_and_start(build_format, tmp_path):
+    path = build_format("docx", _lists_document(tmp_path))["lists.docx"]
+    numbers = _list_numbers(path)
+    assert [(text, level) for text, level, _ in numbers] == [
+        ("three", "0"), ("nested one", "1"), ("nested two", "1"), ("four", "0"), ("one", "0"), ("two", "0")]
+    first, nested, second = numbers[0][2], numbers[1][2], numbers[4][2]
+    assert len({first, nested, second}) == 3
+    assert numbers[3][2] == first and numbers[5][2] == second
+    numbering = etree.fromstring(zipfile.ZipFile(path).read("word/numbering.xml"))
+    starts = {num.getparent().getparent().get(w("numId")): num.get(w("val"))
+              for num in numbering.iterfind("w:num/w:lvlOverride[@w:ilvl='0']/w:startOverride", NS)}
+    assert (starts[first], starts[nested], starts[second]) == ("3", "1", "1")
+
+
+def test_list_numbering_check_can_fail(build_format, tmp_path):
+    path = build_format("docx", _lists_document(tmp_path))["lists.docx"]
+
+    def one_instance_for_all(root):
+        for num_id in root.iter(w("numId")):
+            num_id.set(w("val"), "1")
+
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(rewrite(path, "word/document.xml", one_instance_for_all))
+    assert len({number for _, _, number in _list_numbers(broken)}) == 1
+
+
+def test_thematic_break_draws_one_rule_and_whitespace_is_layout_D9(build_format, tmp_path):
+    path = build_format("docx", _lists_document(tmp_path))["lists.docx"]
+    body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml")).find("w:body", NS)
+    ruled = ["".join(p.itertext()) for p in body.iter(w("p")) if p.find("w:pPr/w:pBdr", NS) is not None]
+    assert ruled == ["one"]
+    texts = [t for t in body.iter(w("t")) if t.text and t.text.startswith("after")]
+    assert [t.text for t in texts] == ["after the lists end "]
+    assert texts[0].get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
+
+
+@pytest.mark.parametrize("text", ["plain words", "two  spaces", "tab\there", "line\nbreak", "no\u00a0break",
+                                  " edges ", "wide\u3000space", "", "\u2028"])
+def test_fast_plain_text_matches_the_whitespace_rule_D9(text):
+    import re
+
+    from formatforge.wordprocessing import _plain
+
+    assert _plain(text) == re.sub(r"\s+", " ", text)
