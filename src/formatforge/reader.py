@@ -251,9 +251,12 @@ THEMATIC_BREAK_RE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
 
 
 class _CaptureTree(Treeprocessor):
+    """Keeps the finished tree and hands Python-Markdown an empty one: we never use its HTML,
+    and serialising a long document would cost as much as a fifth of reading it."""
+
     def run(self, root):
         self.md.formatforge_root = root
-        return None
+        return etree.Element(self.md.doc_tag)
 
 
 class _Converter:
