@@ -12,8 +12,19 @@ TO_BRF = {chr(0x2800 + dots): ascii for dots, ascii in enumerate(NORTH_AMERICAN_
 FROM_BRF = {ascii: cell for cell, ascii in TO_BRF.items()}
 
 
+class _BrfTable(dict):
+    """For str.translate, which runs it in C: all 256 cells, dots 7 and 8 dropped; any
+    other character by its low six bits, as the cell arithmetic would give it."""
+
+    def __missing__(self, ordinal: int) -> str:
+        return NORTH_AMERICAN_BRAILLE_ASCII[ordinal & 0x3F]
+
+
+_BRF_TABLE = _BrfTable({0x2800 + dots: NORTH_AMERICAN_BRAILLE_ASCII[dots & 0x3F] for dots in range(0x100)})
+
+
 def cells_to_brf(cells: str) -> str:
-    return "".join(TO_BRF[chr(0x2800 + ((ord(c) - 0x2800) & 0x3F))] for c in cells)
+    return cells.translate(_BRF_TABLE)
 
 
 def brf_to_cells(text: str) -> str:

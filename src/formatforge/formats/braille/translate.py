@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import louis
-from anyascii import anyascii
 
 from ...errors import WriterError
 from ...model import Code, Emphasis, FootnoteRef, Inline, LineBreak, Link, Strong, Text
@@ -95,8 +94,19 @@ def _table_by_metadata(language: str, grade: int) -> str | None:
     return candidates[0][1]
 
 
+class _SixDotTable(dict):
+    """For str.translate, which runs it in C: every cell to its six-dot cell, anything
+    that is not a braille cell to a blank."""
+
+    def __missing__(self, ordinal: int) -> str:
+        return BLANK
+
+
+_SIX_DOT_TABLE = _SixDotTable({0x2800 + dots: chr(0x2800 + (dots & SIX_DOT_MASK)) for dots in range(0x100)})
+
+
 def six_dot(cells: str) -> str:
-    return "".join(chr(0x2800 + ((ord(c) - 0x2800) & SIX_DOT_MASK)) if "\u2800" <= c <= "\u28ff" else BLANK for c in cells)
+    return cells.translate(_SIX_DOT_TABLE)
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,8 @@ def describe(text: str) -> str:
     """Print for characters liblouis cannot write: letters of other scripts transliterated
     (anyascii) after the script's name, every other character by its Unicode name, as a
     braille reader's transcriber's note would give them."""
+    from anyascii import anyascii  # only a text with a transcriber's note needs it
+
     parts: list[str] = []
     index = 0
     chars = [c for c in text if not has_no_reading(c)]
@@ -238,12 +250,32 @@ class Translator:
         except RuntimeError as error:
             raise WriterError(f"braille: liblouis cannot load the table list {','.join(tables)}: {error}") from error
         self.tables = tables
+        # Characters already seen whose every occurrence liblouis can take as it is: a
+        # document uses few distinct characters, so most runs skip the per-character checks.
+        self._plain_chars: set[str] = set()
+        # Cells by (text, typeform or None, uncontracted): translation is a pure function of
+        # these, and page numbers and repeated phrases come back again and again.
+        self._cells: dict[tuple[str, tuple[int, ...] | None, bool], str] = {}
+
+    def _all_plain(self, text: str) -> bool:
+        unseen = set(text) - self._plain_chars
+        if not unseen:
+            return True
+        tables = tuple(self.tables)
+        if any(has_no_reading(char) or not liblouis_writes(tables, char) for char in unseen):
+            return False
+        self._plain_chars |= unseen
+        return True
 
     def translate(self, run: Run, uncontracted: bool = False) -> str:
         """Unicode braille cells for one run, blanks as U+2800. Characters liblouis has no
         rule for are never passed to it (it would write an escape or nothing): they become
         a transcriber's note that names or transliterates them."""
-        text, typeform = " ".join(run.text.split("\n")), run.typeform
+        text, typeform = run.text.replace("\n", " "), run.typeform
+        if self._all_plain(text):
+            if not text.strip():
+                return ""
+            return self._louis(text, typeform, uncontracted)
         if any(has_no_reading(char) for char in text):
             kept = [index for index, char in enumerate(text) if not has_no_reading(char)]
             text, typeform = "".join(text[i] for i in kept), tuple(typeform[i] for i in kept)
@@ -270,9 +302,17 @@ class Translator:
     def _louis(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
         if not text.strip():
             return ""
+        key = (text, typeform if any(typeform) else None, uncontracted)
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._cells[key] = self._liblouis(key)
+        return cells
+
+    def _liblouis(self, key: tuple[str, tuple[int, ...] | None, bool]) -> str:
+        text, forms, uncontracted = key
         mode = louis.dotsIO | louis.ucBrl | (louis.noContractions if uncontracted else 0)
-        forms = list(typeform) if any(typeform) else None
-        cells = louis.translate(self.tables, text, typeform=forms, mode=mode)[0]
+        # translateString, not translate: the same cells without the position arrays we never read.
+        cells = louis.translateString(self.tables, text, typeform=list(forms) if forms else None, mode=mode)
         return six_dot(cells).strip(BLANK)
 
     def text(self, text: str, uncontracted: bool = False) -> str:
