@@ -95,3 +95,50 @@ def test_untagged_pdf_would_be_caught(built_pdf, tmp_path):
         del pdf.Root["/Lang"]
         pdf.save(broken)
     assert pdfinfo(broken)["Tagged"] == "no"
+
+
+def _build_pdf(document, folder, cache_dir):
+    from formatforge.formats import BuildContext, get_writer
+
+    context = BuildContext(document=document, staging=folder, cache_dir=cache_dir)
+    (name,) = get_writer("large-print-pdf").write(context)
+    return folder / name
+
+
+def test_libreoffice_profile_is_kept_in_the_cache_and_reused(tmp_path, every_construct):
+    """A new LibreOffice profile costs about half a second a build, so the build cache keeps
+    one; a reused profile gives the same bytes as a new private one."""
+    cache = tmp_path / "cache"
+    first = _build_pdf(every_construct, tmp_path / "one", cache)
+    profile = cache / "libreoffice-profile"
+    assert (profile / "user").is_dir()
+    marker = profile / "user" / "formatforge-test-marker"
+    marker.write_text("kept")
+    second = _build_pdf(every_construct, tmp_path / "two", cache)
+    assert marker.exists(), "the second build made a new profile instead of reusing the cached one"
+    without_cache = _build_pdf(every_construct, tmp_path / "three", None)
+    assert first.read_bytes() == second.read_bytes() == without_cache.read_bytes()
+
+
+def test_broken_libreoffice_profile_is_replaced(tmp_path, every_construct):
+    """A profile LibreOffice cannot start with (a killed build may leave one) does not fail
+    the build: it converts with a private profile and removes the broken one."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "libreoffice-profile").write_text("not a LibreOffice profile")
+    pdf = _build_pdf(every_construct, tmp_path / "out", cache)
+    assert pdfinfo(pdf)["Tagged"] == "yes"
+    assert not (cache / "libreoffice-profile").exists()
+
+
+def test_profile_in_use_gives_a_private_profile(tmp_path, every_construct):
+    """Two conversions never share a profile: while one holds it, another uses its own."""
+    import fcntl
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with open(cache / "libreoffice-profile.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pdf = _build_pdf(every_construct, tmp_path / "out", cache)
+    assert pdfinfo(pdf)["Tagged"] == "yes"
+    assert not (cache / "libreoffice-profile").exists()

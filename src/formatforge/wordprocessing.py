@@ -967,28 +967,55 @@ def soffice_command() -> str | None:
 
 
 def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGGED_PDF_FILTER,
-                             timeout: float = 180) -> Path:
+                             timeout: float = 180, profile_dir: Path | None = None) -> Path:
     """Convert ``source`` with headless LibreOffice; returns the file it wrote.
 
-    Each call gets a private user profile, so conversions can run side by side and never
-    touch the user's own LibreOffice settings.
+    LibreOffice runs with its own user profile, never the user's. ``profile_dir`` (in the
+    build's cache) is kept from one build to the next, because making a new profile costs
+    LibreOffice about half a second on every start; a conversion that finds it in use by
+    another, or that fails with it, uses a new private profile instead.
     """
     # Imported here: building a .docx never runs a program, so it need not load these.
-    import subprocess
+    import fcntl
     import tempfile
 
-    command = soffice_command()
-    if command is None:
+    if soffice_command() is None:
         raise WriterError("LibreOffice is not installed; install it with: apt-get install libreoffice-writer-nogui")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if profile_dir is not None:
+        profile_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(profile_dir.with_name(profile_dir.name + ".lock"), "a+b") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another conversion has it: fall through to a private profile
+            else:
+                result = _run_libreoffice(source, out_dir, convert_to, timeout, profile_dir)
+                target = _converted(source, out_dir, convert_to)
+                if result.returncode == 0 and target.is_file():
+                    return target
+                # perhaps left broken by a killed build: the next build starts a new one
+                if profile_dir.is_dir():
+                    shutil.rmtree(profile_dir, ignore_errors=True)
+                else:
+                    profile_dir.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="formatforge-lo-") as profile:
-        result = subprocess.run(
-            [command, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-             "--nolockcheck", "--convert-to", convert_to, "--outdir", str(out_dir), str(source)],
-            capture_output=True, text=True, timeout=timeout, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
-    extension = convert_to.split(":", 1)[0]
-    target = out_dir / f"{source.stem}.{extension}"
+        result = _run_libreoffice(source, out_dir, convert_to, timeout, Path(profile))
+    target = _converted(source, out_dir, convert_to)
     if result.returncode != 0 or not target.is_file():
         raise WriterError(f"LibreOffice could not convert {source.name}: "
                           f"{(result.stderr or result.stdout).strip() or 'no output written'}")
     return target
+
+
+def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path):
+    import subprocess
+
+    return subprocess.run(
+        [soffice_command(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
+         "--nolockcheck", "--convert-to", convert_to, "--outdir", str(out_dir), str(source)],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
+
+
+def _converted(source: Path, out_dir: Path, convert_to: str) -> Path:
+    return out_dir / f"{source.stem}.{convert_to.split(':', 1)[0]}"

@@ -75,7 +75,8 @@ class LargePrintPdfWriter(Writer):
             context.progress(0.0, f"building the {size:g} pt large-print document")
             write_docx(context.document, large_print_profile(size), source)
             context.progress(0.3, "exporting a tagged PDF with LibreOffice")
-            exported = convert_with_libreoffice(source, work_dir / "pdf")
+            profile = context.cache_dir / "libreoffice-profile" if context.cache_dir else None
+            exported = convert_with_libreoffice(source, work_dir / "pdf", profile_dir=profile)
             context.progress(0.9, "stamping dates and identifiers")
             stamp_pdf(exported, context.path(name), context.document)
         context.progress(1.0, "large-print PDF written")
