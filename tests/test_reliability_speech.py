@@ -36,7 +36,8 @@ from formatforge.speech.engines import Speech
 
 job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 cache = SpeechCache(Path(job["cache"]))
-for key, text in job["items"]:
+
+def speak(key, text):
     if "HANG" in text:
         time.sleep(3600)
     if "CRASH" in text:
@@ -45,6 +46,19 @@ for key, text in job["items"]:
         raise RuntimeError("the engine rejected the sentence")
     cache.put(key, Speech(b"\\xe8\\x03\\x18\\xfc" * 1100, 22050))
     print("done", flush=True)
+
+if job["task"] == "serve":  # a pool worker: one task a line on stdin
+    while line := sys.stdin.readline():
+        message = json.loads(line)
+        if message[0] == "speak":
+            speak(message[1], message[2])
+        else:
+            from formatforge.speech.sections import encode_message
+            encode_message(message[1], cache)
+            print("encoded", flush=True)
+else:
+    for key, text in job["items"]:
+        speak(key, text)
 '''
 
 FRONT = "---\ntitle: Faults\nlanguage: en-GB\npublisher: Test\n---\n"

@@ -7,9 +7,26 @@ with every sentence's text, id, source block and its start and end in its sectio
 same cache; ``writer.SpeechWriter`` is the base of the three writers.
 """
 
-from .narration import OPTION_NAMES, Narration, NarratedSection, TimedSentence, narrate, voice_settings
-from .lexicon import lexicon_path
-from .script import Script, ScriptSection, Sentence, SourceRef, build_script
+# Imported on first use, so that a worker process (``python -m formatforge.speech.worker``)
+# starts without the narration, the script and the document model it never needs.
+_EXPORTS = {
+    "OPTION_NAMES": "narration", "Narration": "narration", "NarratedSection": "narration",
+    "TimedSentence": "narration", "narrate": "narration", "voice_settings": "narration",
+    "lexicon_path": "lexicon",
+    "Script": "script", "ScriptSection": "script", "Sentence": "script", "SourceRef": "script",
+    "build_script": "script",
+}
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "OPTION_NAMES",

@@ -64,7 +64,7 @@ def peak(pcm: bytes) -> int:
     if len(pcm) < 2:
         return 0
     samples = np.frombuffer(pcm, dtype="<i2")
-    return int(np.max(np.abs(samples.astype(np.int32))))
+    return max(int(samples.max()), -int(samples.min()))  # no widened copy of the audio
 
 
 def gain_for_peak(loudest: int, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> float:
@@ -72,6 +72,9 @@ def gain_for_peak(loudest: int, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> floa
     bringing the loudest sample to the ceiling or at most one step below it."""
     if loudest <= 0:
         return 1.0
+    # −32768 is full scale as much as 32767 is: counted as 32767, full scale always gets the
+    # same (lowest) gain, which a narration can then know from its first loud sentence.
+    loudest = min(loudest, 32767)
     exact_db = 20 * math.log10((10 ** (ceiling_dbfs / 20) * 32767) / loudest)
     return 10 ** (math.floor(exact_db / GAIN_STEP_DB) * GAIN_STEP_DB / 20)
 

@@ -119,6 +119,7 @@ class Narration:
     cache: SpeechCache
     synthesised: int = 0  # sentences synthesised in this run (the rest came from the cache)
     _temporary: Any = field(default=None, repr=False)
+    pool: Any = field(default=None, repr=False)  # the workers, still there for encoding
 
     @property
     def duration(self) -> float:
@@ -132,6 +133,9 @@ class Narration:
         return speech.pcm
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
         if self._temporary is not None:
             self._temporary.cleanup()
             self._temporary = None
@@ -158,9 +162,20 @@ def narrate(
     cache_dir: Path | None = None,
     progress: Progress = lambda fraction, message="": None,
     progress_share: float = 1.0,
+    bitrate: int | None = None,
 ) -> Narration:
-    """Synthesise the whole narration (cached sentences are not synthesised again)."""
+    """Synthesise the whole narration (cached sentences are not synthesised again). With a
+    ``bitrate``, sections are encoded into the cache as soon as their sentences are spoken
+    and the book's gain is certain, on the same workers, while the rest is being spoken;
+    the workers stay with the narration (``Narration.pool``) for ``sections`` to finish."""
     options = options or {}
+    reported = [0.0]  # the last fraction reported: encoding done early says what it does there
+    outer_progress = progress
+
+    def progress(fraction: float, message: str = "") -> None:
+        reported[0] = fraction
+        outer_progress(fraction, message)
+
     settings = voice_settings(document, options)
     lexicon = lexicon_for(document.source_dir, options.get("audio.lexicon"))
     temporary = None
@@ -178,6 +193,13 @@ def narrate(
     silent = silent_characters(document, body, settings, folder, version_text)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
     synthesised = 0
+    pool = synthesis.speech_pool(settings, cache, workers, timeout)
+    ceiling = PEAK_CEILING_DBFS + 20 * math.log10(min(settings.volume, 1.0))
+    # gain_for_peak only falls as the loudest sample rises: once one body sentence is loud
+    # enough for the lowest gain, the book's gain is known before the rest is spoken.
+    lowest_gain = gain_for_peak(32767, ceiling)
+    early = _EarlyEncoding(body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, lowest_gain,
+                           ceiling, lambda fraction, message="": progress(reported[0], message)) if bitrate else None
 
     def measure(sections: list[ScriptSection], label: str, start: float, end: float) -> None:
         nonlocal synthesised
@@ -197,15 +219,36 @@ def narrate(
                     facts[key] = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
         if missing:
             timer = _Timer(progress, len(missing), start * progress_share, end * progress_share)
+
+            def spoken_one(key: str, reported: tuple[int, int, int] | None) -> None:
+                if reported is not None:
+                    facts[key] = reported
+                    if early is not None:
+                        early.spoken(key)
+
+            # the body's longest sections first, so that their encoding starts early
+            order = {key: -len(section.sentences) for section in sorted(sections, key=lambda s: len(s.sentences))
+                     for key in (sentence_key(spoken_text(x.text, lexicon, silent), settings, version_text)
+                                 for x in section.sentences)}
+            items = sorted(missing.items(), key=lambda item: order.get(item[0], 0))
+            if early is not None:
+                synthesis.grow_for(pool, items)
+                early.start()
             try:
-                synthesis.synthesise(settings, cache, missing.items(), workers,
-                                     lambda count: timer.advance(count, label), timeout)
+                synthesis.synthesise(settings, cache, items, workers,
+                                     lambda count: timer.advance(count, label), timeout, pool=pool, spoken=spoken_one)
             except synthesis.SynthesisFailed as failure:
+                pool.close(kill=True)
                 sentence = sentence_for[failure.key]
                 raise WriterError(f"{failure.reason} while speaking the sentence {sentence.text[:60]!r}",
                                   document.source_path, sentence.source.line or None) from failure
+            except BaseException:
+                pool.close(kill=True)
+                raise
             synthesised += len(missing)
             for key in missing:
+                if key in facts:
+                    continue
                 speech = cache.get(key)
                 if speech is None:
                     raise RuntimeError("a synthesised sentence did not reach the speech cache")
@@ -231,7 +274,6 @@ def narrate(
     timed_sections = [opening_timed, *body_timed]
     used = {t.key for s in timed_sections for t in s.sentences}
     loudest = max((facts[key][1] for key in used), default=0)
-    ceiling = PEAK_CEILING_DBFS + 20 * math.log10(min(settings.volume, 1.0))
     progress(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
     return Narration(
         script=Script(tuple(s.section for s in timed_sections)),
@@ -243,6 +285,7 @@ def narrate(
         cache=cache,
         synthesised=synthesised,
         _temporary=temporary,
+        pool=pool if bitrate else _closed(pool),
     )
 
 
@@ -310,3 +353,77 @@ def _timed(section: ScriptSection, lexicon: Lexicon, silent: frozenset[str], set
     # file, made of the sections end to end, breathes between them.
     closing = max(previous.pause_after if previous else 0.0, HEADING_PAUSE_BEFORE)
     return NarratedSection(section, tuple(timed), position + round(closing * sample_rate), sample_rate)
+
+
+def _closed(pool):
+    pool.close()
+    return None
+
+
+class _EarlyEncoding:
+    """Hands each body section to the workers for encoding as soon as all its sentences
+    are spoken and the book's gain is certain (``encode_jobs`` without waiting); the job
+    is the very one ``sections.encoded_sections`` makes later, which then finds it done."""
+
+    def __init__(self, body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, lowest_gain,
+                 ceiling, progress):
+        self.progress = progress
+        self.body, self.lexicon, self.silent, self.settings = body, lexicon, silent, settings
+        self.version_text, self.facts, self.cache, self.pool = version_text, facts, cache, pool
+        self.bitrate, self.lowest_gain, self.ceiling = bitrate, lowest_gain, ceiling
+        self.keys = [{sentence_key(spoken_text(s.text, lexicon, silent), settings, version_text) for s in section.sentences}
+                     for section in body]
+        self.waiting: list[set[str]] = []
+        self.sections_of: dict[str, list[int]] = {}
+        self.certain = False
+        self.ready: list[int] = []
+        self.started = False
+
+    def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self.waiting = [{key for key in keys if key not in self.facts} for keys in self.keys]
+        for index, keys in enumerate(self.waiting):
+            for key in keys:
+                self.sections_of.setdefault(key, []).append(index)
+        self.ready = [index for index, keys in enumerate(self.waiting) if not keys]
+        self.certain = any(self._loud_enough(key) for keys in self.keys for key in keys if key in self.facts)
+        self._submit()
+
+    def _loud_enough(self, key: str) -> bool:
+        return gain_for_peak(self.facts[key][1], self.ceiling) == self.lowest_gain
+
+    def spoken(self, key: str) -> None:
+        if not self.started:
+            return
+        if not self.certain and key in self.sections_of and self._loud_enough(key):
+            self.certain = True
+        for index in self.sections_of.pop(key, []):
+            self.waiting[index].discard(key)
+            if not self.waiting[index]:
+                self.ready.append(index)
+        self._submit()
+
+    def _submit(self) -> None:
+        if not self.certain or not self.ready:
+            return
+        from . import sections
+
+        store = sections.section_store(self.cache)
+        rates = {self.facts[key][2] for index in self.ready for key in self.keys[index]}
+        if len(rates) != 1:
+            self.ready = []
+            return
+        rate = rates.pop()
+        jobs = []
+        for index in self.ready:
+            narrated = _timed(self.body[index], self.lexicon, self.silent, self.settings, self.version_text,
+                              self.facts, rate)
+            job = sections.section_job(narrated, rate, self.lowest_gain, self.bitrate)
+            if not store.path(job.key).exists():
+                jobs.append(job)
+        self.ready = []
+        if jobs:
+            reporter = sections._Reporter(self.progress, (0.0, 1.0), jobs)
+            sections.encode_jobs(jobs, self.cache, store, reporter=reporter, pool=self.pool, wait=False)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -160,3 +162,146 @@ def run_job(job: dict) -> dict:
         if result.returncode != 0:
             raise RuntimeError(result.stderr.decode(errors="replace").strip())
         return json.loads(result.stdout)
+
+
+class Task:
+    """One step for a pool worker: a JSON message, and what to do with its reply lines.
+    ``on_line`` returns True on the task's last line. ``watched`` tasks are stopped by the
+    stall timeout (an engine can hang; an encoder cannot)."""
+
+    def __init__(self, message: list, on_line: Callable[[str], bool], watched: bool, cost: float = 0.0):
+        self.message, self.on_line, self.watched, self.cost = message, on_line, watched, cost
+        self.finished = False
+
+
+class _PoolWorker:
+    def __init__(self, process: subprocess.Popen, errors):
+        self.process, self.errors = process, errors
+        self.outstanding: deque[Task] = deque()
+        self.pending = b""
+        self.heard = time.monotonic()
+
+
+class Pool:
+    """Long-lived workers, started once for a whole narration and fed task by task on
+    their standard input: sentences to speak, then sections to encode as soon as their
+    sentences are spoken, so one start-up serves both and encoding overlaps synthesis.
+
+    Each worker holds at most two tasks (the next is there when it finishes one); sections
+    to encode go before sentences, so that long encodes start early rather than last."""
+
+    DEPTH = 2
+
+    def __init__(self, job: dict, size: int):
+        self.job, self.size = job, max(1, size)
+        self._folder = tempfile.TemporaryDirectory(prefix="formatforge-jobs-")
+        self._workers: list[_PoolWorker] = []
+        self._speak: deque[Task] = deque()
+        self._encode: deque[Task] = deque()
+        self.stall_timeout: float | None = None
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close(kill=exc[0] is not None)
+
+    @property
+    def started(self) -> bool:
+        return bool(self._workers)
+
+    def grow(self, count: int) -> None:
+        """Start workers up to ``count`` (at most the pool's size)."""
+        while len(self._workers) < min(count, self.size):
+            index = len(self._workers)
+            job_file = Path(self._folder.name) / f"job-{index}.json"
+            job_file.write_text(json.dumps(self.job), encoding="utf-8")
+            errors = open(Path(self._folder.name) / f"job-{index}.err", "w+b")
+            process = subprocess.Popen(worker_command(job_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=errors, env=environment())
+            os.set_blocking(process.stdout.fileno(), False)
+            self._workers.append(_PoolWorker(process, errors))
+
+    def idle(self) -> bool:
+        """No task waiting or running."""
+        return not (self._encode or self._speak or any(worker.outstanding for worker in self._workers))
+
+    def submit(self, task: Task) -> None:
+        (self._encode if not task.watched else self._speak).append(task)
+
+    def _dispatch(self) -> None:
+        for worker in self._workers:
+            while len(worker.outstanding) < self.DEPTH and (self._encode or self._speak):
+                task = (self._encode or self._speak).popleft()
+                worker.outstanding.append(task)
+                try:
+                    worker.process.stdin.write(json.dumps(task.message).encode() + b"\n")
+                    worker.process.stdin.flush()
+                except BrokenPipeError:
+                    break  # its exit is reported when its output ends
+
+    def run(self, done: Callable[[], bool]) -> None:
+        """Feed and follow the workers until ``done()``; raises ``WorkerFailed`` (with
+        ``task``, the task the worker was on) if one crashes or stalls on a watched task."""
+        while not done():
+            self._dispatch()
+            if done():
+                return
+            busy = [worker for worker in self._workers if worker.outstanding]
+            if not busy:
+                raise RuntimeError("the worker pool has work it cannot hand out")
+            wait = None
+            if self.stall_timeout is not None:
+                now = time.monotonic()
+                watched = [(index, worker) for index, worker in enumerate(self._workers)
+                           if worker.outstanding and worker.outstanding[0].watched]
+                for index, worker in watched:
+                    if now - worker.heard >= self.stall_timeout:
+                        worker.process.kill()
+                        worker.process.wait()
+                        failure = WorkerFailed(f"made no progress for {self.stall_timeout:g} s and was stopped", index)
+                        failure.task = worker.outstanding[0]
+                        raise failure
+                if watched:
+                    wait = max(0.0, min(worker.heard + self.stall_timeout - now for _, worker in watched))
+            ready, _, _ = select.select([worker.process.stdout for worker in busy], [], [], wait)
+            for stream in ready:
+                index = next(i for i, worker in enumerate(self._workers) if worker.process.stdout is stream)
+                self._read(index, self._workers[index])
+
+    def _read(self, index: int, worker: _PoolWorker) -> None:
+        data = os.read(worker.process.stdout.fileno(), 65536)
+        if not data:
+            returncode = worker.process.wait()
+            worker.errors.seek(0)
+            stderr = worker.errors.read().decode(errors="replace").strip()
+            last = stderr.splitlines()[-1] if stderr else ""
+            failure = WorkerFailed(f"crashed ({exit_description(returncode)})" + (f": {last}" if last else ""), index)
+            failure.task = worker.outstanding[0] if worker.outstanding else None
+            raise failure
+        worker.heard = time.monotonic()
+        *lines, worker.pending = (worker.pending + data).split(b"\n")
+        for line in lines:
+            task = worker.outstanding[0]
+            if task.on_line(line.decode()):
+                task.finished = True
+                worker.outstanding.popleft()
+
+    def close(self, kill: bool = False) -> None:
+        for worker in self._workers:
+            try:
+                worker.process.stdin.close()
+            except OSError:
+                pass
+        for worker in self._workers:
+            if kill:
+                worker.process.kill()
+            try:
+                worker.process.wait(timeout=None if not kill else 5)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+            worker.process.stdout.close()
+            worker.errors.close()
+        self._workers = []
+        self._folder.cleanup()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from .cache import FORMAT_VERSION, EntryStore, SpeechCache
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_duration
-from .processes import WorkerFailed, Workers, default_workers, share_out
+from .processes import Pool, Task, WorkerFailed, Workers, default_workers, share_out
 
 if TYPE_CHECKING:
     from .narration import NarratedSection, Narration
@@ -110,19 +111,42 @@ def encode_job(job: SectionJob, cache: SpeechCache, store: EntryStore) -> None:
 
 
 def encoded_sections(narration: Narration, bitrate: int, progress: Progress = lambda fraction, message="": None,
-                     progress_range: tuple[float, float] = (0.0, 1.0), workers: int = 0) -> list[EncodedSection]:
-    """Every section of the narration as MP3 frames, encoding only those the cache lacks."""
+                     progress_range: tuple[float, float] = (0.0, 1.0), workers: int = 0,
+                     pool: Pool | None = None) -> list[EncodedSection]:
+    """Every section of the narration as MP3 frames, encoding only those the cache lacks
+    (on ``pool``'s workers if it has any, after the encodes it is already running)."""
     store = section_store(narration.cache)
+    if pool is not None:
+        try:
+            pool.run(pool.idle)
+        except WorkerFailed as failure:
+            raise RuntimeError(f"MP3 encoding failed: {failure}") from failure
     jobs = [section_job(section, narration.sample_rate, narration.gain, bitrate) for section in narration.sections]
 
     def seconds(job: SectionJob) -> float | None:
         payload = store.read(job.key)  # a corrupt entry is dropped here, and encoded again
-        return None if payload is None else mp3_duration(payload)
+        if payload is None:
+            return None
+        # Counting the frames of a long book takes longer than reading it: the count is kept
+        # beside the entry, under the digest of the frames it counts.
+        counted = store.path(job.key).with_suffix(".seconds")
+        digest = hashlib.sha256(payload).hexdigest()
+        try:
+            kept_digest, kept = counted.read_text(encoding="ascii").split()
+            if kept_digest == digest:
+                return float(kept)
+        except (OSError, ValueError):
+            pass
+        length = mp3_duration(payload)
+        staging = counted.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(f"{digest} {length!r}", encoding="ascii")
+        os.replace(staging, counted)
+        return length
 
     lengths = {job.key: seconds(job) for job in jobs}
     missing = list({job.key: job for job in jobs if lengths[job.key] is None}.values())
     if missing:
-        encode_jobs(missing, narration.cache, store, workers, _Reporter(progress, progress_range, missing))
+        encode_jobs(missing, narration.cache, store, workers, _Reporter(progress, progress_range, missing), pool=pool)
         for job in missing:
             lengths[job.key] = seconds(job)
             if lengths[job.key] is None:
@@ -150,9 +174,27 @@ class _Reporter:
 
 
 def encode_jobs(jobs: list[SectionJob], cache: SpeechCache, store: EntryStore, workers: int = 0,
-                reporter: _Reporter | None = None) -> None:
-    """Encode ``jobs`` into ``store``: this process takes the heaviest share, workers the rest."""
+                reporter: _Reporter | None = None, pool: Pool | None = None, wait: bool = True) -> None:
+    """Encode ``jobs`` into ``store``: on ``pool``'s workers if it has any (and, unless
+    ``wait``, without waiting for them: ``pool.run`` or a later call finishes them);
+    otherwise this process takes the heaviest share, new workers the rest."""
     reporter = reporter or _Reporter(lambda fraction, message="": None, (0.0, 1.0), jobs)
+    if pool is not None and pool.started:
+        tasks = []
+        for job in sorted(jobs, key=lambda job: -job.samples):  # the longest first: no long one left for last
+            def on_line(line: str, job=job) -> bool:
+                reporter.finished(job)
+                return True
+
+            tasks.append(Task(["encode", {**asdict(job), "store": str(store.folder)}], on_line, watched=False))
+            reporter.starting(job)
+            pool.submit(tasks[-1])
+        if wait:
+            try:
+                pool.run(lambda: all(task.finished for task in tasks))
+            except WorkerFailed as failure:
+                raise RuntimeError(f"MP3 encoding failed: {failure}") from failure
+        return
     shares = share_out(jobs, workers or default_workers(), lambda job: job.samples)
     # Parallel only pays when the work a worker would take off this process outlasts its start.
     if len(shares) > 1 and sum(job.samples / job.sample_rate for job in shares[1]) < PARALLEL_MIN_SECONDS:
@@ -178,6 +220,13 @@ def encode_jobs(jobs: list[SectionJob], cache: SpeechCache, store: EntryStore, w
             processes.follow(on_line)
         except WorkerFailed as failure:
             raise RuntimeError(f"MP3 encoding failed: {failure}") from failure
+
+
+def encode_message(fields: dict, cache: SpeechCache) -> None:
+    """A pool worker's side of ``encode_jobs``: one section."""
+    fields = dict(fields)
+    store = EntryStore(Path(fields.pop("store")), ".mp3")
+    encode_job(SectionJob(**{**fields, "pieces": tuple(tuple(piece) for piece in fields["pieces"])}), cache, store)
 
 
 def run_encode_task(task: dict, report: Callable[[str], None]) -> None:

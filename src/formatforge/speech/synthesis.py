@@ -14,12 +14,14 @@ from typing import Callable, Iterable
 
 from .cache import SpeechCache
 from .engines import VoiceSettings
-from .processes import WorkerFailed, Workers, default_workers, run_job, share_out
+from .processes import Pool, Task, WorkerFailed, default_workers, run_job
 
 
 # Seconds a worker may spend on one sentence before it is taken for hung: espeak speaks a
 # long sentence in well under a second, so a minute is only ever reached by a fault.
 DEFAULT_TIMEOUT = 60.0
+# Characters of text (about 25 ms of espeak's time each 100) that pay for starting a worker.
+MIN_CHARACTERS_A_WORKER = 1500
 
 
 class SynthesisFailed(RuntimeError):
@@ -30,34 +32,61 @@ class SynthesisFailed(RuntimeError):
         self.reason, self.key, self.text = reason, key, text
 
 
+Facts = tuple[int, int, int]  # (samples, peak, sample rate) of a sentence as cached
+
+
+def speech_pool(settings: VoiceSettings, cache: SpeechCache, workers: int = 0,
+                timeout: float | None = DEFAULT_TIMEOUT) -> Pool:
+    """Worker processes for a whole narration, started as work comes (see ``processes.Pool``)."""
+    pool = Pool({"task": "serve", "settings": asdict(settings), "cache": str(cache.folder)},
+                workers or default_workers())
+    pool.stall_timeout = timeout
+    return pool
+
+
+def grow_for(pool: Pool, items: list[tuple[str, str]]) -> None:
+    """Start as many workers as ``items`` are worth: a worker costs a start-up (Python, the
+    engine), which a handful of sentences does not pay for twice."""
+    pool.grow(max(1, sum(len(text) + 20 for _, text in items) // MIN_CHARACTERS_A_WORKER))
+
+
 def synthesise(settings: VoiceSettings, cache: SpeechCache, items: Iterable[tuple[str, str]],
                workers: int = 0, done: Callable[[int], None] = lambda count: None,
-               timeout: float | None = DEFAULT_TIMEOUT) -> None:
-    """Synthesise ``(key, spoken text)`` pairs into ``cache`` on ``workers`` processes; a
-    worker that spends more than ``timeout`` seconds on one sentence is stopped."""
-    # every sentence costs a little on its own, besides its length
-    shares = share_out(list(items), workers or default_workers(), lambda item: len(item[1]) + 20)
-    if not shares:
+               timeout: float | None = DEFAULT_TIMEOUT, pool: Pool | None = None,
+               spoken: Callable[[str, Facts | None], None] = lambda key, facts: None) -> None:
+    """Synthesise ``(key, spoken text)`` pairs into ``cache`` on ``workers`` processes (or
+    on ``pool``'s, which stay for more work); a worker that spends more than ``timeout``
+    seconds on one sentence is stopped. ``spoken(key, facts)`` is called for each sentence
+    as it reaches the cache (facts None if the worker did not report them)."""
+    items = list(items)
+    if not items:
         return
-    finished = [0] * len(shares)  # a worker speaks its share in order, so this points at its sentence
+    if pool is None:
+        with speech_pool(settings, cache, workers, timeout) as own:
+            return synthesise(settings, cache, items, workers, done, timeout, own, spoken)
+    grow_for(pool, items)
+    tasks = []
+    for key, text in items:
+        def on_line(line: str, key=key) -> bool:
+            fields = line.split()
+            facts = tuple(int(field) for field in fields[1:4]) if len(fields) == 4 else None
+            spoken(key, facts)
+            done(1)
+            return True
 
-    def on_line(worker: int, line: str) -> None:
-        finished[worker] += 1  # one "done" line per sentence
-        done(1)
-
-    with Workers() as processes:
-        for share in shares:
-            processes.start({"task": "synthesise", "settings": asdict(settings), "cache": str(cache.folder),
-                             "items": share})
-        try:
-            processes.follow(on_line, timeout)
-        except WorkerFailed as failure:
-            share = shares[failure.worker]
-            reason = f"the {settings.engine} speech engine {failure}"
-            if finished[failure.worker] < len(share):
-                key, text = share[finished[failure.worker]]
-                raise SynthesisFailed(reason, key, text) from failure
-            raise RuntimeError(f"speech synthesis failed ({settings.engine}): {failure}") from failure
+        task = Task(["speak", key, text], on_line, watched=True)
+        task.item = (key, text)
+        tasks.append(task)
+        pool.submit(task)
+    try:
+        pool.run(lambda: all(task.finished for task in tasks))
+    except WorkerFailed as failure:
+        task = getattr(failure, "task", None)
+        reason = f"the {settings.engine} speech engine {failure}"
+        if task is not None and hasattr(task, "item"):
+            key, text = task.item
+            raise SynthesisFailed(reason, key, text) from failure
+        raise RuntimeError(f"speech synthesis failed ({settings.engine}): {failure}") from failure
 
 
 def phonemes(settings: VoiceSettings, text: str) -> str:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .cache import SpeechCache
-from .encode import trim_silence
+from .encode import peak, trim_silence
 from .engines import VoiceSettings, make_engine
 
 
@@ -30,6 +30,8 @@ def main(job_path: str) -> int:
 
         run_encode_task(job, _report)
         return 0
+    if job["task"] == "serve":
+        return serve(job)
     engine = make_engine(VoiceSettings(**job["settings"]))
     if job["task"] == "phonemes":
         if not hasattr(engine, "phonemes"):
@@ -61,8 +63,32 @@ def main(job_path: str) -> int:
         if isolate:
             _speak_in_fork(engine, cache, key, text)
         else:
-            _speak(engine, cache, key, text)
-        _report("done")
+            _report(_speak(engine, cache, key, text))
+    return 0
+
+
+def serve(job: dict) -> int:
+    """A pool worker (``processes.Pool``): one task a line on standard input until it
+    closes; ``["speak", key, text]`` answers ``done SAMPLES PEAK RATE``, ``["encode", job]``
+    answers ``encoded``."""
+    engine = make_engine(VoiceSettings(**job["settings"]))
+    cache = SpeechCache(Path(job["cache"]))
+    isolate = engine.name == "espeak" and hasattr(os, "fork")
+    while line := sys.stdin.buffer.readline():
+        message = json.loads(line)
+        if message[0] == "speak":
+            _, key, text = message
+            if isolate:
+                _speak_in_fork(engine, cache, key, text)
+            else:
+                _report(_speak(engine, cache, key, text))
+        elif message[0] == "encode":
+            from .sections import encode_message
+
+            encode_message(message[1], cache)
+            _report("encoded")
+        else:
+            raise SystemExit(f"unknown task {message[0]!r}")
     return 0
 
 
@@ -79,10 +105,13 @@ def _says_nothing(engine, char: str) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def _speak(engine, cache: SpeechCache, key: str, text: str) -> None:
+def _speak(engine, cache: SpeechCache, key: str, text: str) -> str:
+    """Speaks ``text`` into the cache; returns the "done" line with what the parent needs to
+    lay the sentence out and set the book's gain, so it need not read the audio back."""
     speech = engine.synthesise(text)
     speech.pcm = trim_silence(speech.pcm, speech.sample_rate)
     cache.put(key, speech)
+    return f"done {len(speech.pcm) // 2} {peak(speech.pcm)} {speech.sample_rate}"
 
 
 def _speak_in_fork(engine, cache: SpeechCache, key: str, text: str) -> None:
@@ -90,7 +119,7 @@ def _speak_in_fork(engine, cache: SpeechCache, key: str, text: str) -> None:
     if pid == 0:
         code = 1
         try:
-            _speak(engine, cache, key, text)
+            _report(_speak(engine, cache, key, text))
             code = 0
         except BaseException:
             import traceback

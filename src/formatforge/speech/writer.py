@@ -49,12 +49,14 @@ class SpeechWriter(Writer):
         there inside the block (without a cache folder they live in a temporary one)."""
         bitrate = self.bitrate(context)
         try:
-            narration = narrate(context.document, context.options, context.cache_dir, context.progress, synthesis_share)
+            narration = narrate(context.document, context.options, context.cache_dir, context.progress, synthesis_share,
+                                bitrate)
         except ValueError as error:
             raise WriterError(str(error)) from error
         try:
             workers = int(context.options.get("audio.workers") or 0)
-            sections = encoded_sections(narration, bitrate, context.progress, (synthesis_share, encoding_share), workers)
+            sections = encoded_sections(narration, bitrate, context.progress, (synthesis_share, encoding_share), workers,
+                                        narration.pool)
             yield narration, sections
         finally:
             narration.close()
