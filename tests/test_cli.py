@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,26 @@ def test_progress_is_shown_per_format_while_a_build_works(tmp_path):
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     assert "html: built" in screen and "braille: built" in screen, screen
+
+
+def test_fast_exit_keeps_exit_status_output_and_exit_handlers(tmp_path):
+    """``leave`` skips the interpreter's teardown but not what an exit must do: buffered
+    output reaches the pipe, exit handlers run, and the status is what sys.exit gives."""
+    marker = tmp_path / "handler-ran"
+    program = (
+        "import atexit, sys\n"
+        "from formatforge.cli import leave\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "sys.stdout.write('buffered output')\n"
+        "leave(sys.argv[1] if sys.argv[1] != 'none' else None) if not sys.argv[1].isdigit() else leave(int(sys.argv[1]))\n"
+    )
+    for argument, status, stderr in (("3", 3, ""), ("none", 0, ""), ("a message", 1, "a message")):
+        marker.unlink(missing_ok=True)
+        # buffered as a pipe normally is, so that a missing flush would lose the output
+        environment = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+        result = subprocess.run([sys.executable, "-c", program, argument], capture_output=True, text=True,
+                                env=environment)
+        assert result.returncode == status
+        assert result.stdout == "buffered output"
+        assert result.stderr.strip() == stderr
+        assert marker.exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
 
@@ -297,9 +297,32 @@ def watch_command(
 def main() -> None:
     try:
         app()
+    except SystemExit as exit_request:
+        leave(exit_request.code)
     except KeyboardInterrupt:
         err.print("interrupted; previous outputs are intact")
-        sys.exit(130)
+        leave(130)
+    leave(0)
+
+
+def leave(code: int | str | None) -> NoReturn:
+    """Exits without Python's interpreter teardown. Freeing every module and object at exit
+    took about 40 ms, a sixth of a Word build, after every output was already written and
+    closed. The exit handlers still run (thread joins, temporary folder clean-up), and the
+    exit status is the one ``sys.exit(code)`` would give."""
+    import atexit
+    import os
+
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: nobody is reading
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":
