@@ -210,12 +210,18 @@ class LineLocator:
             found = self.line_words[index] = set(words(self.lines[index]))
         return found
 
+    def holds(self, index: int, tokens: set[str]) -> bool:
+        # Case folding goes character by character, so a word of the line is a substring of
+        # the folded line: the cheap test rules out most lines before splitting into words.
+        folded = self.lines[index].casefold().replace("’", "'")
+        return all(token in folded for token in tokens) and tokens <= self.words_of_line(index)
+
     def locate(self, hint: str, pattern: re.Pattern | None = None, heading: bool = False) -> int:
         tokens = set(first_words(hint, 3))
         for index in range(self.cursor, len(self.lines)):
             if pattern is not None and pattern.search(self.lines[index]):
                 break
-            if pattern is None and tokens and tokens <= self.words_of_line(index):
+            if pattern is None and tokens and self.holds(index, tokens):
                 if not heading or self.is_heading_line(index):
                     break
         else:
