@@ -330,3 +330,16 @@ def test_fast_plain_text_matches_the_whitespace_rule_D9(text):
     from formatforge.wordprocessing import _plain
 
     assert _plain(text) == re.sub(r"\s+", " ", text)
+
+
+def test_no_parts_left_from_the_template(built_docx):
+    """D5: nothing of python-docx's template that is not ours: no Word 2010 styles-with-
+    effects copy and no sample bibliography (customXml); every part the content types name
+    is in the package and every package member is named."""
+    with zipfile.ZipFile(built_docx) as package:
+        names = set(package.namelist())
+        types = etree.fromstring(package.read("[Content_Types].xml"))
+    assert not any("stylesWithEffects" in name or name.startswith("customXml/") for name in names), sorted(names)
+    overrides = {element.get("PartName").lstrip("/") for element in types
+                 if element.tag.endswith("Override")}
+    assert overrides <= names

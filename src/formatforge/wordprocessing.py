@@ -74,6 +74,14 @@ W_STYLE, W_NAME_ELEMENT = qn("w:style"), qn("w:name")
 R_ID = qn("r:id")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
+# Parts of python-docx's template that nothing reads: Word 2010's second copy of the styles
+# (later Word versions neither write nor need it) and an empty bibliography source list.
+# They are 800 KB of XML to deflate on every build.
+TEMPLATE_LEFTOVERS = frozenset({
+    "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml",
+})
+
 # The label above the table of contents, by primary language subtag.
 CONTENTS_LABEL = {"en": "Contents", "cy": "Cynnwys", "fr": "Table des matières", "de": "Inhalt",
                   "es": "Índice", "it": "Indice", "nl": "Inhoud", "ga": "Clár ábhair"}
@@ -241,6 +249,9 @@ class _Builder:
         self.doc = document
         self.profile = profile
         self.word = docx.Document()
+        for rid, relationship in list(self.word.part.rels.items()):
+            if relationship.reltype in TEMPLATE_LEFTOVERS:
+                self.word.part.rels.pop(rid)
         self.bookmark_id = 0
         self.pending_rule = False  # a thematic break draws a line above the next paragraph
         self.last_paragraph = None
