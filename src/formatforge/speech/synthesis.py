@@ -2,9 +2,9 @@
 
 libespeak-ng is neither thread safe nor able to hold two engines in one process, so each
 worker process (``processes``) owns one engine and the parent never starts the library.
-Workers get their share of the sentences in a job file, write every sentence straight
-into the speech cache and report only "done" lines, so the parent's memory does not grow
-with the book.
+A pool of workers (``processes.Pool``) takes the sentences one message at a time, writes
+every sentence straight into the speech cache and reports only a "done" line with its
+length and peak, so the parent's memory does not grow with the book.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A speech worker process: ``python -m formatforge.speech.worker JOB.json``.
 
-Runs one engine over its share of sentences, writing each into the speech cache and
-printing one "done" line per sentence for the parent's progress; or (task "encode")
-encodes its share of sections into the encoded-section store (see ``sections``).
+Task "serve": a pool worker that speaks sentences into the speech cache and encodes
+sections into the encoded-section store as the parent sends them, one line each, and
+answers one line per task. Task "encode": encodes a share of sections in one go, for a
+build with nothing to speak. Tasks "phonemes", "silent" and "time" ask the engine once.
 """
 
 from __future__ import annotations
@@ -51,20 +52,7 @@ def main(job_path: str) -> int:
             timings.append(time.perf_counter() - started)
         json.dump({"seconds": sorted(timings)[len(timings) // 2], "audio_seconds": speech.seconds}, sys.stdout)
         return 0
-    cache = SpeechCache(Path(job["cache"]))
-    # libespeak-ng carries state from one utterance to the next (the same sentence comes
-    # out a few samples different after another one), which would make the audio depend
-    # on which sentences a worker happened to get. Speaking each sentence in a fork of the
-    # freshly initialised engine gives every sentence the same starting state: a few
-    # milliseconds a sentence buys byte-identical books. The worker has no threads, so
-    # forking it is safe; pyttsx3 has threads of its own and runs in place.
-    isolate = engine.name == "espeak" and hasattr(os, "fork")
-    for key, text in job["items"]:
-        if isolate:
-            _speak_in_fork(engine, cache, key, text)
-        else:
-            _report(_speak(engine, cache, key, text))
-    return 0
+    raise SystemExit(f"unknown task {job['task']!r}")
 
 
 def serve(job: dict) -> int:
@@ -73,6 +61,12 @@ def serve(job: dict) -> int:
     answers ``encoded``."""
     engine = make_engine(VoiceSettings(**job["settings"]))
     cache = SpeechCache(Path(job["cache"]))
+    # libespeak-ng carries state from one utterance to the next (the same sentence comes
+    # out a few samples different after another one), which would make the audio depend
+    # on which sentences a worker happened to get. Speaking each sentence in a fork of the
+    # freshly initialised engine gives every sentence the same starting state: a few
+    # milliseconds a sentence buys byte-identical books. The worker has no threads, so
+    # forking it is safe; pyttsx3 has threads of its own and runs in place.
     isolate = engine.name == "espeak" and hasattr(os, "fork")
     while line := sys.stdin.buffer.readline():
         message = json.loads(line)
