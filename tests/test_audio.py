@@ -7,6 +7,7 @@ the narration timings cost only encoding.
 from __future__ import annotations
 
 import subprocess
+import time
 import wave
 from dataclasses import replace
 from pathlib import Path
@@ -346,3 +347,26 @@ def test_sections_encoded_by_worker_processes_are_the_same_frames(narration, bui
     reference = sections.section_store(narration.cache)
     for job in jobs:
         assert store.read(job.key) == reference.read(job.key), job.title
+
+
+def test_an_entry_is_checked_once_a_process_and_again_after_an_edit(tmp_path, monkeypatch):
+    """The three speech writers of a build read the same sentences: an entry whose digest
+    was checked is not hashed again, but an entry edited in place since is checked again
+    and, being corrupt, dropped."""
+    from formatforge.speech import cache as cache_module
+
+    store = cache_module.EntryStore(tmp_path, ".pcm")
+    key, payload = "ab" * 32, b"speech" * 1000
+    store.write(key, payload)
+    hashed = []
+    real_sha256 = cache_module.hashlib.sha256
+    monkeypatch.setattr(cache_module.hashlib, "sha256", lambda data=b"": hashed.append(1) or real_sha256(data))
+    assert store.read(key) == payload and len(hashed) == 1
+    assert store.read(key) == payload and len(hashed) == 1  # checked already: not hashed again
+    time.sleep(0.05)  # past the file system's timestamp granularity, as any later edit would be
+    entry = store.path(key)
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    entry.write_bytes(bytes(data))
+    assert store.read(key) is None and len(hashed) == 2
+    assert not entry.exists()

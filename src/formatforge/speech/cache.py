@@ -58,6 +58,17 @@ class _Hashing:
         self.stream.write(data)
 
 
+# Entries this process has already checked, with the file identity they had then. The three
+# speech writers of one build read the same sentences; an entry is only ever replaced whole
+# (a new file), and an edit in place changes its size or modification time, so either way
+# a changed entry is checked again.
+_checked: dict[Path, tuple[int, int, int, int]] = {}
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
 class EntryStore:
     """Digest-checked entries under ``folder/<first two of key>/<key><suffix>``."""
 
@@ -71,12 +82,16 @@ class EntryStore:
     def read(self, key: str) -> bytes | None:
         path = self.path(key)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as stream:
+                identity = _identity(os.fstat(stream.fileno()))
+                data = stream.read()
         except OSError:
             return None
-        if len(data) < _DIGEST or hashlib.sha256(data[_DIGEST:]).digest() != data[:_DIGEST]:
-            path.unlink(missing_ok=True)
-            return None
+        if _checked.get(path) != identity:
+            if len(data) < _DIGEST or hashlib.sha256(data[_DIGEST:]).digest() != data[:_DIGEST]:
+                path.unlink(missing_ok=True)
+                return None
+            _checked[path] = identity
         return data[_DIGEST:]
 
     def copy_payload(self, key: str, *targets: BinaryIO) -> None:

@@ -169,7 +169,7 @@ def name_silent_characters(text: str, silent: frozenset[str] | set[str] = frozen
     def unsaid(char: str) -> bool:
         return char in silent or always_silent(char)
 
-    if not any(unsaid(char) for char in text):
+    if not any(unsaid(char) for char in set(text)):  # each character once: most texts have none
         return text
     spoken = []
     for word in text.split():
