@@ -166,14 +166,16 @@ def name_silent_characters(text: str, silent: frozenset[str] | set[str] = frozen
     (those in ``silent``, and controls and private use always) after the word that holds
     them: "box █" → "box █ (full block)". The word itself stays whole, so the spoken text
     still holds every word as written."""
-    def unsaid(char: str) -> bool:
-        return char in silent or always_silent(char)
-
-    if not any(unsaid(char) for char in set(text)):  # each character once: most texts have none
+    distinct = set(text)
+    if text.isascii() and text.isprintable():
+        unsaid = distinct & silent  # no printable ASCII character is a control or private use
+    else:
+        unsaid = {char for char in distinct if char in silent or always_silent(char)}
+    if not unsaid:
         return text
     spoken = []
     for word in text.split():
-        names = [character_name(char) for char in word if unsaid(char)]
+        names = [character_name(char) for char in word if char in unsaid]
         spoken.append(f"{word} ({', '.join(names)})" if names else word)
     return " ".join(spoken)
 
