@@ -94,6 +94,13 @@ class EntryStore:
             _checked[path] = identity
         return data[_DIGEST:]
 
+    def identity(self, key: str) -> tuple[int, int, int, int] | None:
+        """Which file holds the entry now (device, inode, size, modification time)."""
+        try:
+            return _identity(os.stat(self.path(key)))
+        except OSError:
+            return None
+
     def copy_payload(self, key: str, *targets: BinaryIO) -> None:
         with open(self.path(key), "rb") as stream:
             stream.seek(_DIGEST)
@@ -135,6 +142,9 @@ class SpeechCache:
             return None
         (sample_rate,) = struct.unpack("<I", payload[:4])
         return Speech(payload[4:], sample_rate)
+
+    def identity(self, key: str) -> tuple[int, int, int, int] | None:
+        return self._entries.identity(key)
 
     def put(self, key: str, speech: Speech) -> None:
         self._entries.write(key, struct.pack("<I", speech.sample_rate) + speech.pcm)

@@ -156,6 +156,26 @@ class _Timer:
         self.progress(self.start + (self.end - self.start) * fraction, f"{label}: {self.done} of {self.total} sentences, about {math.ceil(left)} s left")
 
 
+# Samples, peak and sample rate of the sentences this process has measured, with the cache
+# file's identity then: the three speech writers of a build measure the same sentences, and
+# reading them all again cost DAISY and read-aloud each as much as the rest of their build.
+_measured: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int]]] = {}
+
+
+def _measure_entry(cache: SpeechCache, key: str) -> tuple[int, int, int] | None:
+    known = _measured.get(key)
+    if known is not None and known[0] == cache.identity(key):
+        return known[1]
+    speech = cache.get(key)
+    if speech is None:
+        return None
+    identity = cache.identity(key)
+    measured = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
+    if identity is not None:
+        _measured[key] = (identity, measured)
+    return measured
+
+
 def narrate(
     document: Document,
     options: dict[str, Any] | None = None,
@@ -211,12 +231,12 @@ def narrate(
                 key = sentence_key(spoken, settings, version_text)
                 if key in facts or key in missing:
                     continue
-                speech = cache.get(key)
-                if speech is None:
+                measured = _measure_entry(cache, key)
+                if measured is None:
                     missing[key] = spoken
                     sentence_for[key] = sentence
                 else:
-                    facts[key] = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
+                    facts[key] = measured
         if missing:
             timer = _Timer(progress, len(missing), start * progress_share, end * progress_share)
 
@@ -249,10 +269,10 @@ def narrate(
             for key in missing:
                 if key in facts:
                     continue
-                speech = cache.get(key)
-                if speech is None:
+                measured = _measure_entry(cache, key)
+                if measured is None:
                     raise RuntimeError("a synthesised sentence did not reach the speech cache")
-                facts[key] = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
+                facts[key] = measured
 
     measure(body, "Synthesising", 0.0, 0.9)
     sample_rate = _sample_rate(facts)
