@@ -370,3 +370,17 @@ def test_an_entry_is_checked_once_a_process_and_again_after_an_edit(tmp_path, mo
     entry.write_bytes(bytes(data))
     assert store.read(key) is None and len(hashed) == 2
     assert not entry.exists()
+
+
+def test_a_second_narration_in_one_process_measures_from_memory(every_construct, narration, cache_dir, monkeypatch):
+    """DAISY and read-aloud narrate after the audio edition in the same build: the sentences
+    are measured once, not read back from the cache again, and the timings are the same."""
+    from formatforge.speech.cache import SpeechCache
+
+    reads = []
+    real_get = SpeechCache.get
+    monkeypatch.setattr(SpeechCache, "get", lambda self, key: reads.append(key) or real_get(self, key))
+    again = narrate(every_construct, {"audio.rate": RATE}, cache_dir)
+    assert reads == [] and again.synthesised == 0
+    assert [[s.end for s in section.sentences] for section in again.sections] == \
+        [[s.end for s in section.sentences] for section in narration.sections]
