@@ -140,8 +140,8 @@ class _PackageEntries(dict):
 
 
 def package_bytes(word: docx.document.Document, date_time: tuple[int, ...]) -> bytes:
-    """The saved package, zipped once with fixed dates (``Document.save`` would deflate
-    every part only for ``reproducible_zip`` to inflate and deflate it again)."""
+    """The saved package, zipped once with fixed dates (``Document.save`` followed by a
+    rewrite with fixed dates would deflate every part twice)."""
     package = word.part.package
     parts = package.parts
     for part in parts:
@@ -174,14 +174,8 @@ def zip_date(iso_date: str) -> tuple[int, int, int, int, int, int]:
     return (when.year, when.month, when.day, when.hour, when.minute, when.second - when.second % 2)
 
 
-def reproducible_zip(data: bytes, date_time: tuple[int, ...]) -> bytes:
-    """The same package with fixed entry dates and a stable entry order."""
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        entries = {info.filename: source.read(info) for info in source.infolist()}
-    return _zip_entries(entries, date_time)
-
-
 def _zip_entries(entries: dict[str, bytes], date_time: tuple[int, ...]) -> bytes:
+    """The package's parts zipped with fixed entry dates and a stable entry order."""
     # [Content_Types].xml first: some consumers sniff the package from the first entry.
     first = [name for name in ("[Content_Types].xml", "_rels/.rels") if name in entries]
     order = first + sorted(name for name in entries if name not in first)
@@ -960,7 +954,7 @@ def _add_ppr_child(p, tag: str, attributes: dict[str, str] | None = None):
 
 
 __all__ = ["StyleProfile", "STANDARD", "large_print_profile", "build_document", "write_docx",
-           "reproducible_zip", "bookmark_name"]
+           "bookmark_name"]
 
 
 # ---------------------------------------------------------------- LibreOffice
