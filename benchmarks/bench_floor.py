@@ -47,6 +47,7 @@ from common import (  # noqa: E402
     print_header,
     print_table,
     timed,
+    timed_runs,
     version_of,
 )
 from bench_build import FILE2BRL_SETTINGS  # noqa: E402
@@ -66,13 +67,6 @@ def probe(python: str, source: Path, runs: int) -> dict[str, float]:
         for name, seconds in json.loads(completed.stdout).items():
             samples.setdefault(name, []).append(seconds)
     return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def median_of(runs: int, command: list[str], cwd: Path | None = None) -> Timing:
-    timing = Timing()
-    for _ in range(runs):
-        timing.add(*timed(command, cwd=cwd))
-    return timing
 
 
 def verdict(floor: float, target: float | None) -> str:
@@ -104,7 +98,7 @@ def main() -> int:
             copy = copy_source(source, folder / "source")
             plain = plain_text(copy, folder / "plain.txt")
 
-            interpreter = median_of(args.runs, [python, "-c", "pass"])
+            interpreter = timed_runs([python, "-c", "pass"], args.runs)
             steps = probe(python, copy, args.runs)
             start_up = (interpreter.median or 0.0) + steps["imports"]
 
@@ -116,12 +110,12 @@ def main() -> int:
                 continue
             docx = large_print / f"{copy.stem}-large-print.docx"
             profile = (folder / "lo-profile").as_uri()
-            libreoffice = median_of(args.runs, [args.soffice, f"-env:UserInstallation={profile}", "--headless",
-                                                "--convert-to", "pdf", "--outdir", str(folder / "pdf"), str(docx)])
+            libreoffice = timed_runs([args.soffice, f"-env:UserInstallation={profile}", "--headless",
+                                      "--convert-to", "pdf", "--outdir", str(folder / "pdf"), str(docx)], args.runs)
 
-            pandoc = median_of(args.runs, pandoc_command(args.pandoc, copy, "docx", folder / "pandoc.docx"),
-                               cwd=copy.parent)
-            file2brl = median_of(args.runs, file2brl_command(plain, folder / "file2brl.brf"))
+            pandoc = timed_runs(pandoc_command(args.pandoc, copy, "docx", folder / "pandoc.docx"), args.runs,
+                                cwd=copy.parent)
+            file2brl = timed_runs(file2brl_command(plain, folder / "file2brl.brf"), args.runs)
             cold_audio, cold_all = Timing(), Timing()
             for number in range(args.runs):
                 cold_audio.add(*timed(build_command(args.formatforge, copy, folder / f"audio-{number}",

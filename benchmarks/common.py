@@ -143,11 +143,17 @@ def version_of(command: list[str]) -> str:
     return lines[0] if completed.returncode == 0 and lines else "unknown"
 
 
-def startup_note(formatforge: str, runs: int) -> str:
-    """How long the program takes just to start, so that short builds can be read against it."""
+def timed_runs(command: list[str], runs: int, cwd: Path | None = None) -> Timing:
+    """The command run ``runs`` times (at least once), one after another."""
     timing = Timing()
     for _ in range(max(runs, 1)):
-        timing.add(*timed([formatforge, "--version"]))
+        timing.add(*timed(command, cwd=cwd))
+    return timing
+
+
+def startup_note(formatforge: str, runs: int) -> str:
+    """How long the program takes just to start, so that short builds can be read against it."""
+    timing = timed_runs([formatforge, "--version"], runs)
     return f"formatforge start-up alone (`formatforge --version`, median): {timing.cell()} s"
 
 
