@@ -63,8 +63,8 @@ W_HYPERLINK, W_BOOKMARK_START, W_BOOKMARK_END, W_FOOTNOTE_REFERENCE, W_FLD_CHAR,
                                   "fldChar", "instrText"))
 W_TR, W_TC, W_TRPR, W_TBL_HEADER, W_SECTPR, W_SDT_CONTENT = (
     qn(f"w:{name}") for name in ("tr", "tc", "trPr", "tblHeader", "sectPr", "sdtContent"))
-W_NUM, W_ABSTRACT_NUM_ID, W_LVL_OVERRIDE, W_START_OVERRIDE, W_NUM_ID_MAC_AT_CLEANUP = (
-    qn(f"w:{name}") for name in ("num", "abstractNumId", "lvlOverride", "startOverride", "numIdMacAtCleanup"))
+W_ABSTRACT_NUM_ID, W_LVL_OVERRIDE, W_START_OVERRIDE, W_NUM_ID_MAC_AT_CLEANUP = (
+    qn(f"w:{name}") for name in ("abstractNumId", "lvlOverride", "startOverride", "numIdMacAtCleanup"))
 W_VAL, W_ID, W_NAME, W_LEFT, W_AFTER, W_ANCHOR, W_HISTORY, W_TOOLTIP, W_FLD_CHAR_TYPE = (
     qn(f"w:{name}") for name in ("val", "id", "name", "left", "after", "anchor", "history", "tooltip",
                                   "fldCharType"))
