@@ -43,6 +43,13 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Strikethrough:
+    """Deleted text (GFM ``~~old~~``): shown struck through, said and brailled as deleted."""
+
+    children: tuple["Inline", ...]
+
+
+@dataclass(frozen=True)
 class LineBreak:
     pass
 
@@ -55,7 +62,7 @@ class FootnoteRef:
     label: str
 
 
-Inline = Union[Text, Emphasis, Strong, Code, Link, LineBreak, FootnoteRef]
+Inline = Union[Text, Emphasis, Strong, Strikethrough, Code, Link, LineBreak, FootnoteRef]
 
 # ---------------------------------------------------------------- blocks
 
@@ -76,8 +83,12 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class ListItem:
+    """One item of a list. ``checked`` is None for an ordinary item; True or False for a
+    task list item (GFM ``- [x]`` / ``- [ ]``), done or not done."""
+
     blocks: tuple["Block", ...]
     line: int = 0
+    checked: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +147,54 @@ class ThematicBreak:
     line: int = 0
 
 
-Block = Union[Heading, Paragraph, ListBlock, BlockQuote, Table, Image, CodeBlock, ThematicBreak]
+ADMONITION_LABELS = {
+    "note": "Note",
+    "tip": "Tip",
+    "important": "Important",
+    "warning": "Warning",
+    "caution": "Caution",
+    "attention": "Attention",
+    "danger": "Danger",
+    "error": "Error",
+    "hint": "Hint",
+    "seealso": "See also",
+    "admonition": "Note",
+}
+
+
+@dataclass(frozen=True)
+class Admonition:
+    """A labelled note set apart from the text: a GitHub alert (``> [!NOTE]``), a MyST
+    ```` ```{note} ```` directive or a ``:::`` fence.
+
+    ``kind`` is one of ``ADMONITION_LABELS``' keys; ``title`` is the label readers see
+    (the kind's label unless the author gave a title of their own).
+    """
+
+    kind: str
+    title: tuple["Inline", ...]
+    blocks: tuple["Block", ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DefinitionItem:
+    """A term and its definitions (each definition a run of blocks)."""
+
+    term: tuple["Inline", ...]
+    definitions: tuple[tuple["Block", ...], ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DefinitionList:
+    items: tuple[DefinitionItem, ...]
+    line: int = 0
+
+
+Block = Union[
+    Heading, Paragraph, ListBlock, BlockQuote, Table, Image, CodeBlock, ThematicBreak, Admonition, DefinitionList
+]
 
 
 @dataclass(frozen=True)
@@ -239,8 +297,12 @@ def walk_blocks(blocks: tuple[Block, ...] | list[Block]) -> Iterator[Block]:
         if isinstance(block, ListBlock):
             for item in block.items:
                 yield from walk_blocks(item.blocks)
-        elif isinstance(block, BlockQuote):
+        elif isinstance(block, (BlockQuote, Admonition)):
             yield from walk_blocks(block.blocks)
+        elif isinstance(block, DefinitionList):
+            for entry in block.items:
+                for definition in entry.definitions:
+                    yield from walk_blocks(definition)
 
 
 def inline_text(inlines: tuple[Inline, ...] | list[Inline], footnote_marks: bool = False) -> str:
@@ -251,7 +313,7 @@ def inline_text(inlines: tuple[Inline, ...] | list[Inline], footnote_marks: bool
             parts.append(node.text)
         elif isinstance(node, Code):
             parts.append(node.text)
-        elif isinstance(node, (Emphasis, Strong, Link)):
+        elif isinstance(node, (Emphasis, Strong, Strikethrough, Link)):
             parts.append(inline_text(node.children, footnote_marks))
         elif isinstance(node, LineBreak):
             parts.append("\n")
@@ -268,6 +330,13 @@ def block_text(block: Block) -> str:
         return "\n".join(block_text(b) for item in block.items for b in item.blocks)
     if isinstance(block, BlockQuote):
         return "\n".join(block_text(b) for b in block.blocks)
+    if isinstance(block, Admonition):
+        return "\n".join([inline_text(block.title)] + [block_text(b) for b in block.blocks])
+    if isinstance(block, DefinitionList):
+        return "\n".join(
+            "\n".join([inline_text(entry.term)] + [block_text(b) for d in entry.definitions for b in d])
+            for entry in block.items
+        )
     if isinstance(block, Table):
         rows = (block.header,) + block.rows
         return "\n".join(" ".join(inline_text(c.children) for c in row) for row in rows)
