@@ -44,14 +44,17 @@ def new_constructs_document() -> Document:
         True,
         (
             ListItem((p("Fill in the claim"), nested_numbers)),
-            ListItem((p("Attach receipts"), nested_bullets)),
+            ListItem((p("Attach receipts"),)),
         ),
     )
+    keep = ListBlock(False, (ListItem((p("Receipts"), nested_bullets)),))
     blocks = (
         Heading(1, (Text("Staff handbook"),), "staff-handbook", 9),
         Heading(2, (Text("Claiming expenses"),), "claiming-expenses", 14),
         p("To claim expenses:"),
         steps,
+        p("Keep these:"),
+        keep,
         BlockQuote((p("Working here changed how I see my own town."),)),
         BlockQuote((p("The team listened to every one of us."),)),
         ListBlock(
