@@ -26,7 +26,8 @@ from formatforge.model import (
     document_text,
     words,
 )
-from formatforge.speech.lexicon import Lexicon
+from formatforge.speech.lexicon import Lexicon, lexicon_for, lexicon_path
+from conftest import STRATEGY
 from formatforge.speech.script import OPENING_TITLE, body_sections, build_script, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,3 +250,13 @@ def test_a6_a_broken_lexicon_is_reported_with_its_file(tmp_path):
     with pytest.raises(SourceError):
         write_lexicon(tmp_path, "[say\n")
     assert not Lexicon.load(tmp_path / "absent.toml")
+
+
+def test_a6_the_lexicon_beside_a_master_named_by_a_relative_path_is_found(monkeypatch):
+    """scripts/build runs `formatforge build` from the repository root with the master as
+    source/strategy.md: its lexicon is source/pronunciation.toml, not source/source/…"""
+    monkeypatch.chdir(STRATEGY.parent.parent)
+    relative_dir = STRATEGY.relative_to(STRATEGY.parent.parent).parent
+    assert lexicon_path(relative_dir) == relative_dir / "pronunciation.toml"
+    assert lexicon_path(relative_dir).is_file()
+    assert lexicon_for(relative_dir).apply("our EPUB") == "our ee-pub"

@@ -94,7 +94,10 @@ class Lexicon:
 
 def lexicon_path(source_dir: Path, override: str | Path | None = None) -> Path:
     """The lexicon beside the source, or the one named by the ``audio.lexicon`` option."""
-    path = Path(override) if override else source_dir / LEXICON_FILE
+    if not override:
+        return source_dir / LEXICON_FILE
+    # A relative override is read beside the master, like the images it names.
+    path = Path(override)
     return path if path.is_absolute() else source_dir / path
 
 
