@@ -56,10 +56,13 @@ def audio_length(path: Path) -> str:
     try:
         from mutagen.mp3 import MP3
 
-        seconds = int(round(MP3(path).info.length))
+        info = MP3(path).info
+        if info is None:
+            return ""
+        total = int(round(info.length))
     except Exception:  # a page without the length is better than no page
         return ""
-    hours, rest = divmod(seconds, 3600)
+    hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s"
 

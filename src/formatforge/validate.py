@@ -294,7 +294,7 @@ def run_axe_and_layout(path: Path) -> tuple[ValidationResult, ValidationResult]:
         else "chromium is not installed (apt-get install chromium)" if browser is None
         else ""
     )
-    if why:
+    if why or node is None or browser is None:
         return _not_run(path, "axe-core", why), _not_run(path, "layout", why)
     completed = subprocess.run(
         [node, "-e", AXE_RUNNER, str(path.resolve()), browser, json.dumps(CHROMIUM_FLAGS), json.dumps(AXE_TAGS), str(NARROW_VIEWPORT)],

@@ -66,7 +66,8 @@ class Book:
         """Seconds of audio in ``name``, or None when it is missing or not MP3."""
         if name not in self._lengths:
             try:
-                self._lengths[name] = MP3(str(self.folder / name)).info.length
+                info = MP3(str(self.folder / name)).info
+                self._lengths[name] = None if info is None else info.length
             except (OSError, MutagenError):
                 self._lengths[name] = None
         return self._lengths[name]

@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 
 from ..errors import FormatforgeError, MissingDependency
 from ..model import Document
+from ..progress import Progress, no_progress
 
 # name → module under formatforge.formats; imported only when the format is asked for.
 BUILTIN_FORMATS: dict[str, str] = {
@@ -65,7 +66,7 @@ class BuildContext:
     staging: Path  # write here only; the build moves finished files into the output folder
     options: dict[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None
-    progress: Callable[[float, str], None] = lambda fraction, message="": None
+    progress: Progress = no_progress
 
     def option(self, name: str, default: Any) -> Any:
         value = self.options.get(name)

@@ -7,7 +7,7 @@ for frame into the whole-book file: chapter times then equal the section lengths
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Iterator, Protocol
 
 import math
 from importlib.metadata import version
@@ -33,10 +33,14 @@ ENCODER_VERSION = f"lameenc {version('lameenc')} q{_QUALITY} cbr mono"
 MP3_DELAY_SAMPLES = 1105
 
 
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
 class Mp3Writer:
     """Feeds 16-bit mono PCM to LAME as it arrives and writes the frames straight out."""
 
-    def __init__(self, stream: BinaryIO, sample_rate: int, bitrate: int = DEFAULT_BITRATE, gain: float = 1.0):
+    def __init__(self, stream: Writable, sample_rate: int, bitrate: int = DEFAULT_BITRATE, gain: float = 1.0):
         self.stream = stream
         self.gain = gain
         self.samples = 0

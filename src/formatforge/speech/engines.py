@@ -277,7 +277,7 @@ def _keep_the_last_chunk_of_each_utterance() -> None:
             numsamples = 0
         return original(self, wav, numsamples, events)
 
-    on_synth.keeps_last_chunk = True
+    on_synth.keeps_last_chunk = True  # type: ignore[attr-defined]  # a mark on pyttsx3's patched method
     driver.EspeakDriver._onSynth = on_synth
 
 
@@ -297,7 +297,7 @@ def _quieten_pyttsx3_espeak_driver() -> None:
 
     driver = sys.modules.get("pyttsx3.drivers.espeak")
     if driver is not None:
-        driver.print = lambda *args, **kwargs: None
+        driver.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]  # shadows the builtin
 
 
 def pyttsx3_voice(voices, wanted: str) -> str | None:

@@ -79,10 +79,10 @@ class Lexicon:
             object.__setattr__(self, "_spoken", self._spoken_forms())
         return cached
 
-    def _spoken_forms(self) -> dict[str, str]:
+    def _spoken_forms(self) -> dict[str, dict[str, str]]:
         exact = {written: spoken for written, spoken in self.entries if written != written.lower()}
         folded = {written.casefold(): spoken for written, spoken in self.entries if written == written.lower()}
-        return {"exact": exact, "folded": folded}  # type: ignore[return-value]
+        return {"exact": exact, "folded": folded}
 
     def _replacement(self, match: re.Match[str]) -> str:
         found = " ".join(match.group(0).split())

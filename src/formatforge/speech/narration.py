@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import WriterError
+from ..progress import Progress, no_progress
 from ..model import Document
 from .cache import SpeechCache, sentence_key
 from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
@@ -43,7 +44,6 @@ OPTION_NAMES = (
     "audio.timeout",  # seconds one sentence may take before the engine is taken for hung
 )
 
-Progress = Callable[[float, str], None]
 
 
 def voice_settings(document: Document, options: dict[str, Any]) -> VoiceSettings:
@@ -180,7 +180,7 @@ def narrate(
     document: Document,
     options: dict[str, Any] | None = None,
     cache_dir: Path | None = None,
-    progress: Progress = lambda fraction, message="": None,
+    progress: Progress = no_progress,
     progress_share: float = 1.0,
     bitrate: int | None = None,
 ) -> Narration:
@@ -190,11 +190,10 @@ def narrate(
     the workers stay with the narration (``Narration.pool``) for ``sections`` to finish."""
     options = options or {}
     reported = [0.0]  # the last fraction reported: encoding done early says what it does there
-    outer_progress = progress
 
-    def progress(fraction: float, message: str = "") -> None:
+    def report(fraction: float, message: str = "") -> None:
         reported[0] = fraction
-        outer_progress(fraction, message)
+        progress(fraction, message)
 
     settings = voice_settings(document, options)
     lexicon = lexicon_for(document.source_dir, options.get("audio.lexicon"))
@@ -219,7 +218,7 @@ def narrate(
     # enough for the lowest gain, the book's gain is known before the rest is spoken.
     lowest_gain = gain_for_peak(32767, ceiling)
     early = _EarlyEncoding(body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, lowest_gain,
-                           ceiling, lambda fraction, message="": progress(reported[0], message)) if bitrate else None
+                           ceiling, lambda fraction, message="": report(reported[0], message)) if bitrate else None
 
     def measure(sections: list[ScriptSection], label: str, start: float, end: float) -> None:
         nonlocal synthesised
@@ -238,7 +237,7 @@ def narrate(
                 else:
                     facts[key] = measured
         if missing:
-            timer = _Timer(progress, len(missing), start * progress_share, end * progress_share)
+            timer = _Timer(report, len(missing), start * progress_share, end * progress_share)
 
             def spoken_one(key: str, reported: tuple[int, int, int] | None) -> None:
                 if reported is not None:
@@ -294,7 +293,7 @@ def narrate(
     timed_sections = [opening_timed, *body_timed]
     used = {t.key for s in timed_sections for t in s.sentences}
     loudest = max((facts[key][1] for key in used), default=0)
-    progress(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
+    report(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
     return Narration(
         script=Script(tuple(s.section for s in timed_sections)),
         sections=timed_sections,

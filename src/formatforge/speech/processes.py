@@ -18,18 +18,27 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import IO, Callable, TypeVar
 
 T = TypeVar("T")
 
 
 class WorkerFailed(RuntimeError):
     """A worker that exited with an error, was killed by a signal, or stalled and was
-    killed; ``worker`` is its index in the order the workers were started."""
+    killed; ``worker`` is its index in the order the workers were started, ``task`` the
+    pool task it was on (None outside a pool, or when it had none)."""
 
-    def __init__(self, message: str, worker: int):
+    def __init__(self, message: str, worker: int, task: Task | None = None):
         super().__init__(message)
         self.worker = worker
+        self.task = task
+
+
+def pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """A child's standard stream that was opened as a pipe (Popen types them optional)."""
+    if stream is None:
+        raise RuntimeError("a worker's pipe was not opened")
+    return stream
 
 
 def exit_description(returncode: int) -> str:
@@ -76,7 +85,7 @@ class Workers:
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="formatforge-jobs-")
-        self._processes: list[tuple[subprocess.Popen, object]] = []
+        self._processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
 
     def __enter__(self) -> "Workers":
         return self
@@ -100,8 +109,8 @@ class Workers:
         pending: dict[int, bytes] = {}
         last_heard: dict[int, float] = {}
         for index, (process, _) in enumerate(self._processes):
-            selector.register(process.stdout.fileno(), selectors.EVENT_READ, index)
-            pending[process.stdout.fileno()] = b""
+            selector.register(pipe(process.stdout).fileno(), selectors.EVENT_READ, index)
+            pending[pipe(process.stdout).fileno()] = b""
             last_heard[index] = time.monotonic()
         try:
             while pending:
@@ -148,7 +157,7 @@ class Workers:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-            process.stdout.close()
+            pipe(process.stdout).close()
             errors.close()
         self._folder.cleanup()
 
@@ -167,15 +176,18 @@ def run_job(job: dict) -> dict:
 class Task:
     """One step for a pool worker: a JSON message, and what to do with its reply lines.
     ``on_line`` returns True on the task's last line. ``watched`` tasks are stopped by the
-    stall timeout (an engine can hang; an encoder cannot)."""
+    stall timeout (an engine can hang; an encoder cannot). ``item`` is the (key, text) a
+    speaking task says, for the error when its engine fails."""
 
-    def __init__(self, message: list, on_line: Callable[[str], bool], watched: bool, cost: float = 0.0):
+    def __init__(self, message: list, on_line: Callable[[str], bool], watched: bool, cost: float = 0.0,
+                 item: tuple[str, str] | None = None):
         self.message, self.on_line, self.watched, self.cost = message, on_line, watched, cost
+        self.item = item
         self.finished = False
 
 
 class _PoolWorker:
-    def __init__(self, process: subprocess.Popen, errors):
+    def __init__(self, process: subprocess.Popen[bytes], errors: IO[bytes]):
         self.process, self.errors = process, errors
         self.outstanding: deque[Task] = deque()
         self.pending = b""
@@ -219,7 +231,7 @@ class Pool:
             errors = open(Path(self._folder.name) / f"job-{index}.err", "w+b")
             process = subprocess.Popen(worker_command(job_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        stderr=errors, env=environment())
-            os.set_blocking(process.stdout.fileno(), False)
+            os.set_blocking(pipe(process.stdout).fileno(), False)
             self._workers.append(_PoolWorker(process, errors))
 
     def idle(self) -> bool:
@@ -235,8 +247,9 @@ class Pool:
                 task = (self._encode or self._speak).popleft()
                 worker.outstanding.append(task)
                 try:
-                    worker.process.stdin.write(json.dumps(task.message).encode() + b"\n")
-                    worker.process.stdin.flush()
+                    stdin = pipe(worker.process.stdin)
+                    stdin.write(json.dumps(task.message).encode() + b"\n")
+                    stdin.flush()
                 except BrokenPipeError:
                     break  # its exit is reported when its output ends
 
@@ -259,26 +272,24 @@ class Pool:
                     if now - worker.heard >= self.stall_timeout:
                         worker.process.kill()
                         worker.process.wait()
-                        failure = WorkerFailed(f"made no progress for {self.stall_timeout:g} s and was stopped", index)
-                        failure.task = worker.outstanding[0]
-                        raise failure
+                        raise WorkerFailed(f"made no progress for {self.stall_timeout:g} s and was stopped", index,
+                                           worker.outstanding[0])
                 if watched:
                     wait = max(0.0, min(worker.heard + self.stall_timeout - now for _, worker in watched))
-            ready, _, _ = select.select([worker.process.stdout for worker in busy], [], [], wait)
+            ready, _, _ = select.select([pipe(worker.process.stdout) for worker in busy], [], [], wait)
             for stream in ready:
                 index = next(i for i, worker in enumerate(self._workers) if worker.process.stdout is stream)
                 self._read(index, self._workers[index])
 
     def _read(self, index: int, worker: _PoolWorker) -> None:
-        data = os.read(worker.process.stdout.fileno(), 65536)
+        data = os.read(pipe(worker.process.stdout).fileno(), 65536)
         if not data:
             returncode = worker.process.wait()
             worker.errors.seek(0)
             stderr = worker.errors.read().decode(errors="replace").strip()
             last = stderr.splitlines()[-1] if stderr else ""
-            failure = WorkerFailed(f"crashed ({exit_description(returncode)})" + (f": {last}" if last else ""), index)
-            failure.task = worker.outstanding[0] if worker.outstanding else None
-            raise failure
+            raise WorkerFailed(f"crashed ({exit_description(returncode)})" + (f": {last}" if last else ""), index,
+                               worker.outstanding[0] if worker.outstanding else None)
         worker.heard = time.monotonic()
         *lines, worker.pending = (worker.pending + data).split(b"\n")
         for line in lines:
@@ -290,7 +301,7 @@ class Pool:
     def close(self, kill: bool = False) -> None:
         for worker in self._workers:
             try:
-                worker.process.stdin.close()
+                pipe(worker.process.stdin).close()
             except OSError:
                 pass
         for worker in self._workers:
@@ -301,7 +312,7 @@ class Pool:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
-            worker.process.stdout.close()
+            pipe(worker.process.stdout).close()
             worker.errors.close()
         self._workers = []
         self._folder.cleanup()

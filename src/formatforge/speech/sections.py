@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from ..progress import Progress, no_progress
 from .cache import FORMAT_VERSION, EntryStore, SpeechCache
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_duration
 from .processes import Pool, Task, WorkerFailed, Workers, default_workers, share_out
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 # this much audio for a worker, this process encodes it sooner itself.
 PARALLEL_MIN_SECONDS = 60.0
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def encode_job(job: SectionJob, cache: SpeechCache, store: EntryStore) -> None:
         mp3.close()
 
 
-def encoded_sections(narration: Narration, bitrate: int, progress: Progress = lambda fraction, message="": None,
+def encoded_sections(narration: Narration, bitrate: int, progress: Progress = no_progress,
                      progress_range: tuple[float, float] = (0.0, 1.0), workers: int = 0,
                      pool: Pool | None = None) -> list[EncodedSection]:
     """Every section of the narration as MP3 frames, encoding only those the cache lacks
@@ -143,14 +143,16 @@ def encoded_sections(narration: Narration, bitrate: int, progress: Progress = la
         os.replace(staging, counted)
         return length
 
-    lengths = {job.key: seconds(job) for job in jobs}
-    missing = list({job.key: job for job in jobs if lengths[job.key] is None}.values())
+    known = {job.key: seconds(job) for job in jobs}
+    lengths = {key: length for key, length in known.items() if length is not None}
+    missing = list({job.key: job for job in jobs if job.key not in lengths}.values())
     if missing:
         encode_jobs(missing, narration.cache, store, workers, _Reporter(progress, progress_range, missing), pool=pool)
         for job in missing:
-            lengths[job.key] = seconds(job)
-            if lengths[job.key] is None:
+            length = seconds(job)
+            if length is None:
                 raise RuntimeError(f"the section {job.title!r} did not reach the speech cache")
+            lengths[job.key] = length
     return [EncodedSection(section, job.key, lengths[job.key], store) for section, job in zip(narration.sections, jobs)]
 
 
@@ -178,7 +180,7 @@ def encode_jobs(jobs: list[SectionJob], cache: SpeechCache, store: EntryStore, w
     """Encode ``jobs`` into ``store``: on ``pool``'s workers if it has any (and, unless
     ``wait``, without waiting for them: ``pool.run`` or a later call finishes them);
     otherwise this process takes the heaviest share, new workers the rest."""
-    reporter = reporter or _Reporter(lambda fraction, message="": None, (0.0, 1.0), jobs)
+    reporter = reporter or _Reporter(no_progress, (0.0, 1.0), jobs)
     if pool is not None and pool.started:
         tasks = []
         for job in sorted(jobs, key=lambda job: -job.samples):  # the longest first: no long one left for last
@@ -200,7 +202,7 @@ def encode_jobs(jobs: list[SectionJob], cache: SpeechCache, store: EntryStore, w
     if len(shares) > 1 and sum(job.samples / job.sample_rate for job in shares[1]) < PARALLEL_MIN_SECONDS:
         shares = [[job for share in shares for job in share]]
 
-    def on_line(worker: int, line: str) -> None:
+    def on_worker_line(worker: int, line: str) -> None:
         word, _, number = line.partition(" ")
         job = shares[1 + worker][int(number)]
         if word == "start":
@@ -217,7 +219,7 @@ def encode_jobs(jobs: list[SectionJob], cache: SpeechCache, store: EntryStore, w
             encode_job(job, cache, store)
             reporter.finished(job)
         try:
-            processes.follow(on_line)
+            processes.follow(on_worker_line)
         except WorkerFailed as failure:
             raise RuntimeError(f"MP3 encoding failed: {failure}") from failure
 

@@ -69,22 +69,20 @@ def synthesise(settings: VoiceSettings, cache: SpeechCache, items: Iterable[tupl
     for key, text in items:
         def on_line(line: str, key=key) -> bool:
             fields = line.split()
-            facts = tuple(int(field) for field in fields[1:4]) if len(fields) == 4 else None
+            facts = (int(fields[1]), int(fields[2]), int(fields[3])) if len(fields) == 4 else None
             spoken(key, facts)
             done(1)
             return True
 
-        task = Task(["speak", key, text], on_line, watched=True)
-        task.item = (key, text)
+        task = Task(["speak", key, text], on_line, watched=True, item=(key, text))
         tasks.append(task)
         pool.submit(task)
     try:
         pool.run(lambda: all(task.finished for task in tasks))
     except WorkerFailed as failure:
-        task = getattr(failure, "task", None)
         reason = f"the {settings.engine} speech engine {failure}"
-        if task is not None and hasattr(task, "item"):
-            key, text = task.item
+        if failure.task is not None and failure.task.item is not None:
+            key, text = failure.task.item
             raise SynthesisFailed(reason, key, text) from failure
         raise RuntimeError(f"speech synthesis failed ({settings.engine}): {failure}") from failure
 
