@@ -98,9 +98,10 @@ TASK_STATE_LABELS = {"en": ("Done: ", "Not done: "), "cy": ("Wedi'i wneud: ", "H
 W_STRIKE, W_KEEP_NEXT, W_BOTTOM, W_RIGHT = (qn(f"w:{name}") for name in ("strike", "keepNext", "bottom", "right"))
 # The box round an admonition: a 1.5 pt line, 4 pt from the text, on all four sides. Word and
 # LibreOffice draw consecutive paragraphs bordered alike as one box, so a note that directly
-# follows another takes the second, 5 pt from the text: two boxes, not one.
-ADMONITION_BORDERS = tuple({W_VAL: "single", qn("w:sz"): "12", qn("w:space"): space, qn("w:color"): "auto"}
-                           for space in ("4", "5"))
+# follows another is drawn with a 2¼ pt line: two boxes, not one. (A different distance from
+# the text is not enough: LibreOffice still joins the boxes.)
+ADMONITION_BORDERS = tuple({W_VAL: "single", qn("w:sz"): size, qn("w:space"): "4", qn("w:color"): "auto"}
+                           for size in ("12", "18"))
 
 
 @dataclass(frozen=True)
@@ -751,12 +752,12 @@ class _Builder:
             border = ppr.find(W_PBDR) if ppr is not None else None
             if border is None:
                 border = _add_ppr_child(p, W_PBDR)
-            # A side already there (a thematic break's rule just before the note) is kept;
-            # appending each side in turn puts them in the schema's order.
-            present = {side.tag: side for side in border}
+            else:
+                # A thematic break's rule just before the note: the box's top line stands for
+                # it, as a rule of its own would split the label from the note.
+                border.clear()
             for side in (W_TOP, W_LEFT, W_BOTTOM, W_RIGHT):
-                node = present.get(side)
-                border.append(node if node is not None else SubElement(border, side, ADMONITION_BORDERS[style]))
+                SubElement(border, side, ADMONITION_BORDERS[style])
         self._last_note = (story.element[-1], style)
 
     def _definition_list(self, block: model.DefinitionList, story: _Story, quote: bool, list_level: int) -> None:
@@ -771,6 +772,10 @@ class _Builder:
                     if isinstance(child, model.Paragraph) and not quote:
                         p = self._paragraph(story, None, indent_level=list_level + 1)
                         self._inlines(child.children, story.part, p)
+                    elif isinstance(child, model.ListBlock):
+                        # Not a nested list (its level is the lists around it, D11); a first
+                        # level's text is indented as far as the definition's.
+                        self._block(child, story, quote, list_level)
                     else:
                         self._block(child, story, quote, list_level + 1)
 
