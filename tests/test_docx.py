@@ -175,6 +175,10 @@ def click_here(root):
     next(link.iter(w("t"))).text = "click here"
 
 
+def dangling_internal_link(root):
+    _first(root, ".//w:hyperlink[@w:anchor]").set(w("anchor"), "no_such_heading")
+
+
 def floating_picture(root):
     inline = next(root.iter(f"{{{NS['wp']}}}inline"))
     inline.tag = f"{{{NS['wp']}}}anchor"
@@ -223,6 +227,7 @@ BREAKAGES = [
     ("D6", "word/styles.xml", no_language),
     ("D7", "word/document.xml", url_as_link_text),
     ("D7", "word/document.xml", click_here),
+    ("D7", "word/document.xml", dangling_internal_link),
     ("D8", "word/document.xml", floating_picture),
     ("D9", "word/document.xml", empty_paragraph_spacing),
     ("D9", "word/document.xml", spaces_for_layout),

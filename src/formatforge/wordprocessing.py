@@ -86,6 +86,23 @@ TEMPLATE_LEFTOVERS = frozenset({
 CONTENTS_LABEL = {"en": "Contents", "cy": "Cynnwys", "fr": "Table des matières", "de": "Inhalt",
                   "es": "Índice", "it": "Indice", "nl": "Inhoud", "ga": "Clár ábhair"}
 
+# A task list item's state, said in words before its text. Not "☑"/"☐": those are U+2611
+# BALLOT BOX WITH CHECK and U+2610 BALLOT BOX, which NVDA's English symbol list does not
+# name (only ✓ "check"), so a screen reader may say nothing for them, or "ballot box",
+# which is not a state; a word is read by every screen reader, braille display and eye.
+TASK_STATE_LABELS = {"en": ("Done: ", "Not done: "), "cy": ("Wedi'i wneud: ", "Heb ei wneud: "),
+                     "fr": ("Fait : ", "À faire : "), "de": ("Erledigt: ", "Offen: "),
+                     "es": ("Hecho: ", "Pendiente: "), "it": ("Fatto: ", "Da fare: "),
+                     "nl": ("Klaar: ", "Open: "), "ga": ("Déanta: ", "Gan déanamh: ")}
+
+W_STRIKE, W_KEEP_NEXT, W_BOTTOM, W_RIGHT = (qn(f"w:{name}") for name in ("strike", "keepNext", "bottom", "right"))
+# The box round an admonition: a 1.5 pt line, 4 pt from the text, on all four sides. Word and
+# LibreOffice draw consecutive paragraphs bordered alike as one box, so a note that directly
+# follows another is drawn with a 2¼ pt line: two boxes, not one. (A different distance from
+# the text is not enough: LibreOffice still joins the boxes.)
+ADMONITION_BORDERS = tuple({W_VAL: "single", qn("w:sz"): size, qn("w:space"): "4", qn("w:color"): "auto"}
+                           for size in ("12", "18"))
+
 
 @dataclass(frozen=True)
 class StyleProfile:
@@ -680,15 +697,26 @@ class _Builder:
                     SubElement(r, W_BR)
         elif isinstance(block, model.ThematicBreak):
             self.pending_rule = True
+        elif isinstance(block, model.Admonition):
+            self._admonition(block, story, quote, list_level)
+        elif isinstance(block, model.DefinitionList):
+            self._definition_list(block, story, quote, list_level)
 
     def _list(self, block: model.ListBlock, story: _Story, quote: bool, list_level: int) -> None:
         num_id = str(self._new_num(block.ordered, block.start))
         level = str(min(list_level, 8))
         for item in block.items:
             first = True
+            if item.checked is not None and not (item.blocks and isinstance(item.blocks[0], model.Paragraph)):
+                # A task item that opens with no paragraph still gets its number and its state.
+                p = self._paragraph(story, "List Paragraph", numbering=(level, num_id))
+                _text_run(p, self._task_state(item.checked).rstrip())
+                first = False
             for child in item.blocks:
                 if first and isinstance(child, model.Paragraph):
                     p = self._paragraph(story, "List Paragraph", numbering=(level, num_id))
+                    if item.checked is not None:
+                        _text_run(p, self._task_state(item.checked))
                     self._inlines(child.children, story.part, p)
                 else:
                     self._block(child, story, quote, list_level + 1)
@@ -696,6 +724,60 @@ class _Builder:
         if list_level == 0 and self.last_paragraph is not None:
             # List Paragraph packs items together; the list as a whole keeps its space after.
             _add_ppr_child(self.last_paragraph, W_CONTEXTUAL_SPACING, {W_VAL: "0"})
+
+    def _task_state(self, checked: bool) -> str:
+        language = (self.doc.metadata.language or "en").split("-")[0].casefold()
+        done, not_done = TASK_STATE_LABELS.get(language, TASK_STATE_LABELS["en"])
+        return done if checked else not_done
+
+    def _admonition(self, block: model.Admonition, story: _Story, quote: bool, list_level: int) -> None:
+        """A labelled note in a box: every paragraph of it bordered on all sides, which Word
+        and LibreOffice draw as one box round consecutive paragraphs bordered alike. Paragraph
+        borders, not a one-cell table: a table would be announced as a data table, and a table
+        in the note would be a nested table (D3). The label is the first paragraph, bold and
+        kept with the text it labels; not a heading, so the document's outline is unchanged."""
+        start = len(story.element)
+        previous_note = self.__dict__.get("_last_note")  # (its last element, its border number)
+        follows_note = previous_note is not None and start and story.element[start - 1] is previous_note[0]
+        style = 1 - previous_note[1] if follows_note else 0
+        label = self._paragraph(story, "Quote" if quote else None, indent_level=list_level if not quote else 0)
+        self._inlines(block.title or (model.Text(model.ADMONITION_LABELS.get(block.kind, "Note")),),
+                      story.part, label, bold=True)
+        _add_ppr_child(label, W_KEEP_NEXT)
+        self._blocks(block.blocks, story, quote, list_level)
+        for p in story.element[start:]:
+            if p.tag != W_P:
+                continue  # a table inside the note keeps its own grid
+            ppr = p.find(W_PPR)
+            border = ppr.find(W_PBDR) if ppr is not None else None
+            if border is None:
+                border = _add_ppr_child(p, W_PBDR)
+            else:
+                # A thematic break's rule just before the note: the box's top line stands for
+                # it, as a rule of its own would split the label from the note.
+                border.clear()
+            for side in (W_TOP, W_LEFT, W_BOTTOM, W_RIGHT):
+                SubElement(border, side, ADMONITION_BORDERS[style])
+        self._last_note = (story.element[-1], style)
+
+    def _definition_list(self, block: model.DefinitionList, story: _Story, quote: bool, list_level: int) -> None:
+        """Each term a bold paragraph kept with its definitions, which follow it indented one
+        step: Word has no definition-list structure, and this is how a printed glossary looks."""
+        for entry in block.items:
+            term = self._paragraph(story, "Quote" if quote else None, indent_level=list_level if not quote else 0)
+            self._inlines(entry.term, story.part, term, bold=True)
+            _add_ppr_child(term, W_KEEP_NEXT)
+            for definition in entry.definitions:
+                for child in definition:
+                    if isinstance(child, model.Paragraph) and not quote:
+                        p = self._paragraph(story, None, indent_level=list_level + 1)
+                        self._inlines(child.children, story.part, p)
+                    elif isinstance(child, model.ListBlock):
+                        # Not a nested list (its level is the lists around it, D11); a first
+                        # level's text is indented as far as the definition's.
+                        self._block(child, story, quote, list_level)
+                    else:
+                        self._block(child, story, quote, list_level + 1)
 
     def _table(self, block: model.Table, story: _Story) -> None:
         columns = len(block.header) or max((len(row) for row in block.rows), default=1)
@@ -833,13 +915,13 @@ class _Builder:
     # ------------------------------------------------------------ inlines
 
     def _run(self, parent, bold: bool, italic: bool, link: bool, style_id: str | None = None,
-             content: str | None = None):
+             content: str | None = None, strike: bool = False):
         """A w:r with its properties and, if given, one empty ``content`` element (w:t, w:br …)
         last; inside a link every run takes the Hyperlink style. Copied from a prototype,
         as paragraphs are."""
         if link:
             style_id = self._style_id("Hyperlink")
-        key = (style_id, bold, italic, content)
+        key = (style_id, bold, italic, content, strike)
         prototype = self._run_prototypes.get(key)
         if prototype is None:
             prototype = self._run_prototypes[key] = _run_prototype(*key)
@@ -847,35 +929,39 @@ class _Builder:
         parent.append(r)
         return r
 
-    def _inlines(self, inlines, part, parent, bold=False, italic=False, link=False) -> None:
+    def _inlines(self, inlines, part, parent, bold=False, italic=False, link=False, strike=False) -> None:
         """Runs for ``inlines`` appended to ``parent``; ``part`` owns any hyperlink relationship."""
         for node in inlines:
             if isinstance(node, model.Text):
                 text = _plain(node.text)
-                t = self._run(parent, bold, italic, link, content=W_T)[-1]
+                t = self._run(parent, bold, italic, link, content=W_T, strike=strike)[-1]
                 t.text = text
                 if text != text.strip():
                     t.set(XML_SPACE, "preserve")
             elif isinstance(node, model.Strong):
-                self._inlines(node.children, part, parent, True, italic, link)
+                self._inlines(node.children, part, parent, True, italic, link, strike)
             elif isinstance(node, model.Emphasis):
                 if self.profile.emphasis_as_bold:
-                    self._inlines(node.children, part, parent, True, False, link)
+                    self._inlines(node.children, part, parent, True, False, link, strike)
                 else:
-                    self._inlines(node.children, part, parent, bold, True, link)
+                    self._inlines(node.children, part, parent, bold, True, link, strike)
+            elif isinstance(node, model.Strikethrough):
+                # Deleted text stays in the text, struck through (w:strike), in large print too:
+                # a strike is not one of the emphases UKAAF rules out (L4).
+                self._inlines(node.children, part, parent, bold, italic, link, True)
             elif isinstance(node, model.Code):
-                r = self._run(parent, bold, italic, link, self._style_id("Verbatim Char"))
+                r = self._run(parent, bold, italic, link, self._style_id("Verbatim Char"), strike=strike)
                 r.text = node.text  # python-docx's CT_R setter: tabs become w:tab
             elif isinstance(node, model.LineBreak):
                 self._run(parent, False, False, link, content=W_BR)
             elif isinstance(node, model.Link):
-                self._link(node, part, parent, bold, italic)
+                self._link(node, part, parent, bold, italic, strike)
             elif isinstance(node, model.FootnoteRef):
                 r = self._run(parent, False, False, link, self._style_id("footnote reference"),
                               W_FOOTNOTE_REFERENCE)
                 r[-1].set(W_ID, str(node.number))
 
-    def _link(self, node: model.Link, part, parent, bold: bool, italic: bool) -> None:
+    def _link(self, node: model.Link, part, parent, bold: bool, italic: bool, strike: bool = False) -> None:
         if node.url.startswith("#"):
             target = self._bookmark_for(node.url[1:])
             hyperlink = SubElement(parent, W_HYPERLINK, {W_ANCHOR: target, W_HISTORY: "1"})
@@ -884,7 +970,7 @@ class _Builder:
             hyperlink = SubElement(parent, W_HYPERLINK, {R_ID: rel_id, W_HISTORY: "1"})
         if node.title:
             hyperlink.set(W_TOOLTIP, node.title)
-        self._inlines(node.children, part, hyperlink, bold, italic, link=True)
+        self._inlines(node.children, part, hyperlink, bold, italic, link=True, strike=strike)
 
     def _bookmark_for(self, anchor_id: str) -> str:
         return self.bookmarks.get(anchor_id) or bookmark_name(anchor_id)
@@ -911,9 +997,9 @@ def _add_text(r, text: str) -> None:
         t.set(XML_SPACE, "preserve")
 
 
-def _run_prototype(style_id: str | None, bold: bool, italic: bool, content: str | None):
+def _run_prototype(style_id: str | None, bold: bool, italic: bool, content: str | None, strike: bool = False):
     r = _element("w:r")
-    if style_id or bold or italic:
+    if style_id or bold or italic or strike:
         rpr = SubElement(r, W_RPR)
         if style_id:
             SubElement(rpr, W_RSTYLE, {W_VAL: style_id})
@@ -921,6 +1007,8 @@ def _run_prototype(style_id: str | None, bold: bool, italic: bool, content: str 
             SubElement(rpr, W_B)
         if italic:
             SubElement(rpr, W_I)
+        if strike:
+            SubElement(rpr, W_STRIKE)
     if content:
         SubElement(r, content)
     return r

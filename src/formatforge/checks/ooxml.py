@@ -339,6 +339,8 @@ def check_docx(source: Path | bytes) -> Findings:
         failures["D6"].append(f"core language {core_language.text!r} differs from the document's {value!r}")
 
     # D7 link text that makes sense out of context
+    # "_top" is Word's own name for the start of the document.
+    bookmarks = {"_top"} | {b.get(w("name")) for story in stories for b in story.iter(w("bookmarkStart"))}
     for story, part in zip(stories, ("word/document.xml", "word/footnotes.xml")):
         targets = package.relationships(part)
         for link in story.iter(w("hyperlink")):
@@ -347,6 +349,8 @@ def check_docx(source: Path | bytes) -> Findings:
             url = targets.get(rel_id, "") if rel_id else ""
             if rel_id is None and link.get(w("anchor")) is None:
                 failures["D7"].append(f"link {text!r} goes nowhere")
+            elif rel_id is None and link.get(w("anchor")) not in bookmarks:
+                failures["D7"].append(f"link {text!r} goes to a bookmark that is not there: {link.get(w('anchor'))!r}")
             elif rel_id is not None and not url:
                 failures["D7"].append(f"link {text!r} has a broken relationship {rel_id}")
             if not text:
