@@ -442,8 +442,7 @@ class Layout:
             gap = max(pending_blank, chunk.blank_before) if page else 0
             need = gap + (self.kept_height(chunks, index) if chunk.keep_with_next else 1)
             if page and need > self.body_height - len(page):
-                carried = [page.pop()] if chunk.keep_with_previous and page[-1].cells.strip(BLANK) else []
-                pages.append(carried)
+                pages.append(self.carried(page) if chunk.keep_with_previous else [])
                 gap = 0
             for _ in range(gap):
                 pages[-1].append(Line("", "blank"))
@@ -453,6 +452,30 @@ class Layout:
                 pages[-1].append(line)
             pending_blank = chunk.blank_after
         return pages
+
+    @staticmethod
+    def carried(page: list[Line]) -> list[Line]:
+        """The lines a bottom box line takes with it to a new page (BANA Formats §7.3: it is
+        never a page's first line): back to the last line of text, with the bottom lines of
+        boxes inside it; and the box's top line and label too when that text was all the
+        box held on the page, with a heading left above them (B5)."""
+        cut = len(page)
+        while cut and page[cut - 1].kind in ("box", "blank"):
+            cut -= 1
+        cut -= 1
+        if cut > 0 and page[cut - 1].kind == "label":
+            while cut > 0 and page[cut - 1].kind == "label":
+                cut -= 1
+            cut -= 1  # the top box line above the label
+            while cut > 0 and page[cut - 1].kind in ("heading", "blank"):
+                cut -= 1
+        if cut <= 0:
+            return []  # the page is all one box: nothing better can be done
+        carried = page[cut:]
+        del page[cut:]
+        while carried and not carried[0].cells.strip(BLANK):
+            carried.pop(0)
+        return carried
 
     def kept_height(self, chunks: list[Chunk], index: int) -> int:
         """Lines a heading needs on its page: itself, any headings straight after it, and
