@@ -62,6 +62,7 @@ from ..model import (
     ThematicBreak,
     inline_text,
     slugify,
+    words,
 )
 
 # Pauses in seconds; between two sentences the longer of the two pauses is kept.
@@ -249,10 +250,6 @@ def footnote_numbers(inlines) -> list[int]:
 TASK_STATES = {True: "Done:", False: "Not done:"}
 
 
-def words_of(text: str) -> list[str]:
-    return [w.casefold() for w in re.findall(r"\w+", text)]
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -364,7 +361,7 @@ class _SectionBuilder:
         title = spoken_inline(block.title).strip()
         if not title:
             title = label
-        elif words_of(title) != words_of(label):
+        elif words(title) != words(label):
             title = f"{label}: {title}"
         self.say(title if title[-1] in ".!?" else title + ".", "note", path, block.line, footnote=footnote,
                  pause_after=PARAGRAPH_PAUSE, kind=INTRO)
