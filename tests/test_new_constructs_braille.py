@@ -117,12 +117,12 @@ def test_admonitions_are_boxed_with_their_label_first(document):
 def test_box_checker_catches_a_missing_bottom_line_a_missing_label_and_a_gap(document):
     book = make_book(document, {})
     assert box_errors(book.body, CELLS) == []
-    without_bottom = [replace(p, body=[l for l in p.body if l.cells.strip(BLANK)[:1] != BOX_BOTTOM]) for p in book.body]
+    without_bottom = [replace(p, body=[x for x in p.body if x.cells.strip(BLANK)[:1] != BOX_BOTTOM]) for p in book.body]
     assert box_errors(without_bottom, CELLS)
-    without_label = [replace(p, body=[l for l in p.body if l.kind != "label"]) for p in book.body]
+    without_label = [replace(p, body=[x for x in p.body if x.kind != "label"]) for p in book.body]
     assert box_errors(without_label, CELLS)
-    gap = [replace(p, body=[x for l in p.body for x in ([Line("", "blank"), l] if l.cells.strip(BLANK)[:1] == BOX_BOTTOM
-                                                         else [l])]) for p in book.body]
+    gap = [replace(p, body=[x for line in p.body for x in ([Line("", "blank"), line] if line.cells.strip(BLANK)[:1] == BOX_BOTTOM
+                                                            else [line])]) for p in book.body]
     assert box_errors(gap, CELLS)
 
 

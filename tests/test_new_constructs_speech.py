@@ -8,7 +8,6 @@ nothing said twice" is the same yardstick as test_speech_script's.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pytest
 
@@ -22,7 +21,6 @@ from formatforge.model import (
     FootnoteRef,
     ListBlock,
     ListItem,
-    Paragraph,
     Strikethrough,
     Text,
     document_text,

@@ -454,7 +454,8 @@ def _with_ids(heading_key: str, sentences: list[Sentence]) -> tuple[Sentence, ..
 
 
 def _unique_slugs(titles: list[str]) -> list[str]:
-    slugs, used = [], Counter()
+    slugs: list[str] = []
+    used: Counter[str] = Counter()
     for title in titles:
         slug = slugify(title)[:60].strip("-") or "section"
         used[slug] += 1
