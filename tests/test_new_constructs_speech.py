@@ -12,6 +12,7 @@ import re
 
 from formatforge.model import (
     Admonition,
+    BlockQuote,
     DefinitionItem,
     DefinitionList,
     Document,
@@ -25,7 +26,6 @@ from formatforge.model import (
     document_text,
     words,
 )
-from formatforge.sentences import _follow
 from formatforge.speech.script import INTRO, OUTRO, TEXT, build_script, spoken_inline
 from test_new_constructs_braille import document as new_constructs_documents
 from test_speech_script import para, small_document
@@ -154,6 +154,28 @@ def test_footnotes_in_a_term_or_a_note_title_are_read_in_their_section():
     assert "Cuppa (footnote 1)." in section_texts(doc, "First")
 
 
+def follow(blocks, path: tuple[int, ...]):
+    """The node a sentence's path names, as SourceRef documents it: indexes into blocks, then
+    list items and their blocks, a quote's or a note's blocks, or a definition list's entry
+    (the entry itself for its term), definition and block. (sentences._follow, on the xhtml
+    branch, reads paths the same way for the DAISY and read-aloud editions.)"""
+    node = blocks[path[0]]
+    rest = list(path[1:])
+    while rest:
+        if isinstance(node, ListBlock):
+            node, rest = node.items[rest[0]].blocks[rest[1]], rest[2:]
+        elif isinstance(node, (BlockQuote, Admonition)):
+            node = node.blocks[rest.pop(0)]
+        elif isinstance(node, DefinitionList):
+            entry = node.items[rest[0]]
+            if len(rest) == 1:
+                return entry
+            node, rest = entry.definitions[rest[1]][rest[2]], rest[3:]
+        else:
+            return None
+    return node
+
+
 def test_sentences_of_notes_and_definitions_point_back_to_their_model_nodes(document):
     """What the DAISY and read-aloud editions highlight: each sentence's path finds the
     node it reads (a definition list's term finds its entry)."""
@@ -164,7 +186,7 @@ def test_sentences_of_notes_and_definitions_point_back_to_their_model_nodes(docu
         for sentence in section.sentences:
             if sentence.kind != TEXT:
                 continue
-            node = _follow(blocks, sentence.source.block)
+            node = follow(blocks, sentence.source.block)
             assert node is not None, sentence.text
             spoken = set(words(NARRATOR_WORDS.sub(" ", sentence.text)))
             assert spoken <= set(words(str(node))), sentence.text

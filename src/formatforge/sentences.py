@@ -22,12 +22,10 @@ from lxml import etree
 
 from .model import (
     WORD_RE,
-    Admonition,
     Block,
     BlockQuote,
     Code,
     CodeBlock,
-    DefinitionList,
     Document,
     Emphasis,
     Footnote,
@@ -38,7 +36,6 @@ from .model import (
     Link,
     ListBlock,
     Paragraph,
-    Strikethrough,
     Strong,
     Table,
     Text,
@@ -51,7 +48,7 @@ from .xhtml import XhtmlRenderer, append_text, sub, tag
 
 # Roles whose sentences read words that are displayed in the block they come from.
 TEXT_ROLES = {"text", "list-item", "heading"}
-_CONTAINERS = (Emphasis, Strong, Strikethrough, Link)
+_CONTAINERS = (Emphasis, Strong, Link)
 
 def clip_seconds(timed: TimedSentence, sample_rate: int) -> tuple[float, float]:
     """Where a sentence is heard in its section's MP3 file, in seconds: shifted by the
@@ -87,8 +84,7 @@ def sentences_by_node(document: Document, narrated: Iterable[NarratedSection]) -
 
 def _follow(blocks: tuple[Block, ...], path: tuple[int, ...]) -> object | None:
     """The node at ``path``: indexes into blocks, then list items and their blocks, quote
-    or note blocks, table rows, or a definition list's entries (the entry itself for its
-    term), their definitions and those blocks (as the narration script writes them)."""
+    blocks or table rows (as the narration script writes them)."""
     if not path or path[0] >= len(blocks):
         return None
     node: object = blocks[path[0]]
@@ -97,16 +93,8 @@ def _follow(blocks: tuple[Block, ...], path: tuple[int, ...]) -> object | None:
         if isinstance(node, ListBlock) and len(rest) >= 2:
             node = node.items[rest[0]].blocks[rest[1]]
             rest = rest[2:]
-        elif isinstance(node, (BlockQuote, Admonition)):
+        elif isinstance(node, BlockQuote):
             node = node.blocks[rest.pop(0)]
-        elif isinstance(node, DefinitionList):
-            entry = node.items[rest[0]]
-            if len(rest) == 1:
-                return entry
-            if len(rest) < 3:
-                return None
-            node = entry.definitions[rest[1]][rest[2]]
-            rest = rest[3:]
         elif isinstance(node, Table):
             node = node.rows[rest.pop(0)]
         else:
