@@ -142,20 +142,45 @@ def test_a_box_line_never_stands_alone_at_a_page_edge(document, lines):
     assert box_errors(book.body, CELLS) == []
 
 
-def test_keeping_the_bottom_box_line_is_what_keeps_it_off_a_page_top(document, monkeypatch):
+def boxes_everywhere(document: model.Document) -> model.Document:
+    """Boxes in a box, after a heading, in a list item and in a quote, long and short."""
+    def para(text: str) -> Paragraph:
+        return Paragraph((Text(text),))
+
+    long = para("Claims close on the last Friday of the month and late claims wait for the next run. " * 2)
+    inner = Admonition("tip", (Text("Tip"),), (para("Inner words here."), long))
+    blocks = document.blocks[:2] + (
+        Admonition("note", (Text("Note"),), (para("Outer words."), inner, para("After the inner box."))),
+        model.Heading(3, (Text("Smaller heading"),), "smaller-heading"),
+        Admonition("note", (Text("Note"),), (para("Short."),)),
+        model.ListBlock(False, (model.ListItem((para("An item with a box"),
+                                                 Admonition("warning", (Text("Warning"),), (para("Careful."),)))),)),
+        model.BlockQuote((Admonition("caution", (Text("Caution"),), (long,)),)),
+        para("The end."),
+    )
+    return replace(document, blocks=blocks)
+
+
+@pytest.mark.parametrize("cells", [20, 40])
+@pytest.mark.parametrize("lines", range(8, 26))
+def test_boxes_anywhere_keep_their_lines_at_page_edges(document, cells, lines):
+    """B5 and BANA §7 on every page length: no box line alone at a page's edge, no blank
+    line inside a box's edges (even in a quote, where paragraphs are parted by blank
+    lines), and no heading left at a page's foot by lines moved over."""
+    from test_braille import heading_at_page_end_errors
+
+    book = make_book(boxes_everywhere(document), {"braille.cells": cells, "braille.lines": lines})
+    assert box_errors(book.body, cells) == []
+    assert heading_at_page_end_errors(book.body) == []
+
+
+def test_moving_lines_over_is_what_keeps_a_bottom_box_line_off_a_page_top(document, monkeypatch):
     """At 25 lines the Note's last line would end page 1 and leave its bottom box line alone
-    at the top of page 2; without keep_with_previous the checker sees it."""
+    at the top of page 2; without moving lines over, the checker sees it."""
     from formatforge.formats.braille import layout
 
     assert box_errors(make_book(document, {}).body, CELLS) == []
-    boxed = layout.Layout.boxed
-
-    def unkept(self, block, base):
-        chunks = boxed(self, block, base)
-        chunks[-1].keep_with_previous = False
-        return chunks
-
-    monkeypatch.setattr(layout.Layout, "boxed", unkept)
+    monkeypatch.setattr(layout.Layout, "moved_over", staticmethod(lambda page, following: []))
     assert box_errors(make_book(document, {}).body, CELLS)
 
 

@@ -30,7 +30,7 @@ from ...model import (
     inline_text,
     walk_blocks,
 )
-from .translate import BLANK, TN_CLOSE, TN_OPEN, Run, Translator, inline_runs
+from .translate import BLANK, TN_CLOSE, TN_OPEN, Translator, inline_runs
 
 # UEB line continuation indicator (dot 5), only for a sequence too long for any line.
 CONTINUATION = "\u2810"
@@ -110,8 +110,8 @@ class Chunk:
     blank_before: int = 0
     blank_after: int = 0
     keep_with_next: bool = False
-    # A bottom box line never starts a page alone: the line before it goes over with it.
-    keep_with_previous: bool = False
+    # Follows the chunk before with no blank line, wherever it stands (inside a box, §7.2).
+    attached: bool = False
 
 
 @dataclass
@@ -241,7 +241,9 @@ class Layout:
         if isinstance(block, ListBlock):
             return [Chunk(self.list_lines(block, 0, list_depth(block), base))]
         if isinstance(block, BlockQuote):
-            chunks = [Chunk(c.lines, 1) for c in self.blocks(block.blocks, base + 2)]
+            # Blocks in a quote are parted by a blank line, but a box's inside keeps to its lines.
+            chunks = [Chunk(c.lines, 0 if c.attached else 1, keep_with_next=c.keep_with_next, attached=c.attached)
+                      for c in self.blocks(block.blocks, base + 2)]
             return self.blocked(chunks, base + 2)
         if isinstance(block, CodeBlock):
             return [Chunk(self.code_lines(block, base + 2), 1, 1)]
@@ -268,15 +270,18 @@ class Layout:
         nested = any(isinstance(inner, Admonition) for inner in walk_blocks(block.blocks))
         top, bottom = (BOX_OUTER, BOX_OUTER) if nested else (BOX_TOP, BOX_BOTTOM)
         length = self.width - base
-        head = [Line(BLANK * base + top * length, "box")]
+        # The top box line is the first line of the box, the bottom one is not: pagination
+        # tells them apart by ``first`` (BOX_OUTER draws both).
+        head = [Line(BLANK * base + top * length, "box", first=True)]
         label = BLANK.join(c for c in self.runs(block.title) if c)
         if label:
             head += as_lines(wrap(label, self.width, base + 4, base + 4), "label")
         inner = self.blocks(block.blocks, base)
         if inner:
             inner[0].blank_before = 0
+            inner[0].attached = True
             inner[-1].blank_after = 0
-        foot = Chunk([Line(BLANK * base + bottom * length, "box")], 0, 1, keep_with_previous=True)
+        foot = Chunk([Line(BLANK * base + bottom * length, "box")], 0, 1, attached=True)
         return [Chunk(head, 1, 0, keep_with_next=True), *inner, foot]
 
     def definition_lines(self, block: DefinitionList, base: int) -> list[Line]:
@@ -442,37 +447,48 @@ class Layout:
             gap = max(pending_blank, chunk.blank_before) if page else 0
             need = gap + (self.kept_height(chunks, index) if chunk.keep_with_next else 1)
             if page and need > self.body_height - len(page):
-                pages.append(self.carried(page) if chunk.keep_with_previous else [])
+                pages.append(self.moved_over(page, chunk.lines[0]))
                 gap = 0
             for _ in range(gap):
                 pages[-1].append(Line("", "blank"))
             for line in chunk.lines:
                 if len(pages[-1]) >= self.body_height:
-                    pages.append([])
+                    pages.append(self.moved_over(pages[-1], line))
                 pages[-1].append(line)
             pending_blank = chunk.blank_after
         return pages
 
     @staticmethod
-    def carried(page: list[Line]) -> list[Line]:
-        """The lines a bottom box line takes with it to a new page (BANA Formats §7.3: it is
-        never a page's first line): back to the last line of text, with the bottom lines of
-        boxes inside it; and the box's top line and label too when that text was all the
-        box held on the page, with a heading left above them (B5)."""
+    def moved_over(page: list[Line], following: Line) -> list[Line]:
+        """The lines of a full ``page`` that go over to the next page with ``following``, the
+        first line there, so that no box line stands alone at a page edge (BANA Formats
+        §7.3): a bottom box line takes the last line of text with it (and the bottom lines
+        of boxes inside, and the box's top line and label when that text was all the box
+        had on the page); a top box line and label left at a page's foot go over too. A
+        heading left above lines that move goes with them (B5)."""
         cut = len(page)
-        while cut and page[cut - 1].kind in ("box", "blank"):
+        while cut and not page[cut - 1].cells.strip(BLANK):
             cut -= 1
-        cut -= 1
-        if cut > 0 and page[cut - 1].kind == "label":
+        closing = following.kind == "box" and not following.first
+        if closing:
+            while cut and (page[cut - 1].kind == "box" and not page[cut - 1].first or not page[cut - 1].cells.strip(BLANK)):
+                cut -= 1
+            cut -= 1  # the last line of text
+        if cut > 0 and (page[cut - 1].kind == "label" or page[cut - 1].kind == "box" and page[cut - 1].first):
             while cut > 0 and page[cut - 1].kind == "label":
                 cut -= 1
-            cut -= 1  # the top box line above the label
-            while cut > 0 and page[cut - 1].kind in ("heading", "blank"):
+            if cut > 0 and page[cut - 1].kind == "box" and page[cut - 1].first:
                 cut -= 1
+            while cut > 0 and (page[cut - 1].kind == "heading" or not page[cut - 1].cells.strip(BLANK)):
+                cut -= 1
+        elif not closing:
+            return []
         if cut <= 0:
             return []  # the page is all one box: nothing better can be done
         carried = page[cut:]
         del page[cut:]
+        while page and not page[-1].cells.strip(BLANK):
+            page.pop()
         while carried and not carried[0].cells.strip(BLANK):
             carried.pop(0)
         return carried
