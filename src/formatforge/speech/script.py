@@ -80,7 +80,9 @@ OPENING_TITLE = "About this recording"
 class SourceRef:
     """Where a sentence comes from: ``section`` indexes ``Document.sections()`` (-1 for the
     opening announcement); ``block`` is the path of indexes into that section's blocks,
-    then into list items, their blocks, quote blocks or table rows; ``footnote`` is the
+    then into list items, their blocks, quote or note blocks or table rows, or into a
+    definition list's entries (the entry alone for its term), then the entry's definition
+    and that definition's blocks; ``footnote`` is the
     footnote's number when the sentence reads a note (then ``block`` indexes its blocks)."""
 
     section: int
