@@ -18,6 +18,12 @@ How things are read:
 - images: "Image: " and their alt text (decorative images are skipped);
 - links: their text, never the address;
 - block quotes: "Quotation." … "End of quotation.";
+- task list items: "Done:" or "Not done:" before the item's text (after its number);
+- labelled notes (admonitions): their title ("Note.", "Warning.", or "Note: " and the
+  author's own title), the note, then "End of note." (or of warning, tip …);
+- definition lists: "Definition list of 2 terms.", then each term and its definition;
+- deleted (struck-through) text: "deleted: … , end deleted," so the listener knows where
+  the deletion stops, as braille's closing transcriber's note indicator shows it;
 - code blocks: "Code example in Python." line by line, "End of code.";
 - footnotes: the reference says "footnote 1" where it stands; the notes themselves are
   read at the end of the section that first refers to them.
@@ -33,9 +39,12 @@ from dataclasses import dataclass, field, replace
 
 from ..characters import character_name
 from ..model import (
+    ADMONITION_LABELS,
+    Admonition,
     BlockQuote,
     Code,
     CodeBlock,
+    DefinitionList,
     Document,
     Emphasis,
     FootnoteRef,
@@ -46,12 +55,14 @@ from ..model import (
     Link,
     ListBlock,
     Paragraph,
+    Strikethrough,
     Strong,
     Table,
     Text,
     ThematicBreak,
     inline_text,
     slugify,
+    words,
 )
 
 # Pauses in seconds; between two sentences the longer of the two pauses is kept.
@@ -69,7 +80,9 @@ OPENING_TITLE = "About this recording"
 class SourceRef:
     """Where a sentence comes from: ``section`` indexes ``Document.sections()`` (-1 for the
     opening announcement); ``block`` is the path of indexes into that section's blocks,
-    then into list items, their blocks, quote blocks or table rows; ``footnote`` is the
+    then into list items, their blocks, quote or note blocks or table rows, or into a
+    definition list's entries (the entry alone for its term), then the entry's definition
+    and that definition's blocks; ``footnote`` is the
     footnote's number when the sentence reads a note (then ``block`` indexes its blocks)."""
 
     section: int
@@ -81,9 +94,9 @@ class SourceRef:
 # What a sentence is to the text it belongs to (``Sentence.kind``): it reads the text
 # itself, or it is framing the narrator adds around a block, or the opening announcement.
 TEXT = "text"
-INTRO = "intro"  # "List of 3 items.", "Quotation.", "Table with …", "Code example.", "Footnote 1."
+INTRO = "intro"  # "List of 3 items.", "Quotation.", "Table with …", "Code example.", "Footnote 1.", "Note."
 COLUMN_HEADINGS = "column-headings"  # a table's "Column headings: …"
-OUTRO = "outro"  # "End of quotation.", "End of table.", "End of code."
+OUTRO = "outro"  # "End of quotation.", "End of table.", "End of code.", "End of note."
 ANNOUNCEMENT = "announcement"  # the opening announcement (A1)
 
 
@@ -91,7 +104,8 @@ ANNOUNCEMENT = "announcement"  # the opening announcement (A1)
 class Sentence:
     id: str
     text: str  # as written, before the pronunciation lexicon
-    role: str  # title, heading, text, list, list-item, table, table-row, image, quote, code, footnote, announcement
+    role: str  # title, heading, text, list, list-item, table, table-row, image, quote, code, footnote, announcement,
+    # note (a labelled note's framing), definitions (a definition list's framing), term
     source: SourceRef
     pause_before: float = 0.0
     pause_after: float = SENTENCE_PAUSE
@@ -183,11 +197,20 @@ def name_silent_characters(text: str, silent: frozenset[str] | set[str] = frozen
 _REF_OPEN, _REF_CLOSE = "\ue000", "\ue001"
 _REF_AFTER_PUNCTUATION = re.compile(rf"([.!?,;:]+)\s*{_REF_OPEN}(\d+){_REF_CLOSE}")
 _REF = re.compile(rf"\s*{_REF_OPEN}(\d+){_REF_CLOSE}")
+# Deleted text is marked while the inlines are walked and worded afterwards, when what
+# stands around it is known: "Deleted:" starting a sentence, "deleted:" inside one, and
+# ", end deleted" then a comma, or the punctuation or line end that follows the deletion.
+_DELETED_START, _DELETED_END = "\ue002", "\ue003"
+_DELETED_AT_SENTENCE_START = re.compile(rf"(^\s*|[.!?…][\"'”’)\]]*\s+|\n\s*){_DELETED_START}")
+_DELETED_END_BEFORE_PUNCTUATION = re.compile(rf"{_DELETED_END}[ \t]*(?=[.!?,;:\n]|$)")
+DELETED_OPENING = "deleted: "
+DELETED_CLOSING = ", end deleted"
 
 
 def spoken_inline(inlines: tuple[Inline, ...] | list[Inline]) -> str:
     """Inline text as it is read: links by their text, footnote references as
-    "(footnote N)" placed before the punctuation they follow."""
+    "(footnote N)" placed before the punctuation they follow, deleted text between
+    "deleted:" and "end deleted"."""
 
     def walk(nodes) -> str:
         parts = []
@@ -196,6 +219,10 @@ def spoken_inline(inlines: tuple[Inline, ...] | list[Inline]) -> str:
                 parts.append(node.text)
             elif isinstance(node, (Emphasis, Strong, Link)):
                 parts.append(walk(node.children))
+            elif isinstance(node, Strikethrough):
+                inner = walk(node.children)
+                if inner.strip():
+                    parts.append(f"{_DELETED_START}{inner}{_DELETED_END}")
             elif isinstance(node, LineBreak):
                 parts.append("\n")
             elif isinstance(node, FootnoteRef):
@@ -203,6 +230,11 @@ def spoken_inline(inlines: tuple[Inline, ...] | list[Inline]) -> str:
         return "".join(parts)
 
     text = walk(inlines)
+    if _DELETED_END in text:
+        text = _DELETED_AT_SENTENCE_START.sub(lambda m: m.group(1) + DELETED_OPENING.capitalize(), text)
+        text = text.replace(_DELETED_START, DELETED_OPENING)
+        text = _DELETED_END_BEFORE_PUNCTUATION.sub(DELETED_CLOSING, text)
+        text = text.replace(_DELETED_END, DELETED_CLOSING + ",")
     text = _REF_AFTER_PUNCTUATION.sub(lambda m: f" (footnote {m.group(2)}){m.group(1)}", text)
     return _REF.sub(lambda m: f" (footnote {m.group(1)})", text)
 
@@ -212,9 +244,12 @@ def footnote_numbers(inlines) -> list[int]:
     for node in inlines:
         if isinstance(node, FootnoteRef):
             numbers.append(node.number)
-        elif isinstance(node, (Emphasis, Strong, Link)):
+        elif isinstance(node, (Emphasis, Strong, Strikethrough, Link)):
             numbers.extend(footnote_numbers(node.children))
     return numbers
+
+
+TASK_STATES = {True: "Done:", False: "Not done:"}
 
 
 def _plural(count: int, noun: str) -> str:
@@ -314,8 +349,54 @@ class _SectionBuilder:
             self.say("End of code.", "code", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE, kind=OUTRO)
         elif isinstance(block, ThematicBreak):
             self.pending_pause = max(self.pending_pause, BREAK_PAUSE)
+        elif isinstance(block, Admonition):
+            self.admonition(block, path, footnote)
+        elif isinstance(block, DefinitionList):
+            self.definition_list(block, path, footnote)
+
+    def admonition(self, block: Admonition, path, footnote: int) -> None:
+        """A labelled note between its title and "End of note." (of warning, tip …). An
+        author's own title is said after the kind's label, so the listener still hears
+        what kind of note it is."""
+        self.note_footnotes(block.title)
+        label = ADMONITION_LABELS.get(block.kind, "Note")
+        title = spoken_inline(block.title).strip()
+        if not title:
+            title = label
+        elif words(title) != words(label):
+            title = f"{label}: {title}"
+        self.say(title if title[-1] in ".!?" else title + ".", "note", path, block.line, footnote=footnote,
+                 pause_after=PARAGRAPH_PAUSE, kind=INTRO)
+        self.blocks(block.blocks, path, footnote)
+        self.say(f"End of {label.lower()}.", "note", path, block.line, footnote=footnote,
+                 pause_after=PARAGRAPH_PAUSE, kind=OUTRO)
+
+    def definition_list(self, block: DefinitionList, path, footnote: int) -> None:
+        """Announced like a list with its number of terms; each term on its own, then its
+        definition; a term with several definitions numbers them."""
+        self.say(f"Definition list of {_plural(len(block.items), 'term')}.", "definitions", path, block.line,
+                 footnote=footnote, kind=INTRO)
+        for item_index, entry in enumerate(block.items):
+            item_path = path + (item_index,)
+            self.note_footnotes(entry.term)
+            term = spoken_inline(entry.term)
+            self.say(term if term.rstrip()[-1:] in ".!?:" else term.rstrip() + ".", "term", item_path,
+                     entry.line, footnote=footnote)
+            for number, definition in enumerate(entry.definitions, start=1):
+                if len(entry.definitions) > 1:
+                    self.say(f"Definition {number}.", "definitions", item_path, entry.line, footnote=footnote,
+                             kind=INTRO)
+                self.blocks(definition, item_path + (number - 1,), footnote)
+        self.pending_pause = max(self.pending_pause, PARAGRAPH_PAUSE)
 
     def list_item(self, item, path, number: str, footnote: int) -> None:
+        # A task item's state comes first, after the number, as the check box does in print.
+        state = TASK_STATES.get(item.checked, "")
+        lead = f"{number} {state.lower()}" if number and state else number or state
+        if lead and not (item.blocks and isinstance(item.blocks[0], Paragraph)):
+            alone = lead.rstrip(":")
+            self.say(alone if alone.endswith(".") else alone + ".", "list-item", path + (0,), item.line,
+                     footnote=footnote)
         for index, block in enumerate(item.blocks):
             block_path = path + (index,)
             if index == 0 and isinstance(block, Paragraph):
@@ -323,8 +404,8 @@ class _SectionBuilder:
                 text = spoken_inline(block.children)
                 parts = split_sentences(text) or [""]
                 for part_index, sentence in enumerate(parts):
-                    if part_index == 0 and number:
-                        sentence = f"{number} {sentence}"
+                    if part_index == 0 and lead:
+                        sentence = f"{lead} {sentence}"
                     self.say(sentence, "list-item", block_path, block.line, footnote=footnote)
             else:
                 self.block(block, block_path, footnote)
@@ -375,7 +456,8 @@ def _with_ids(heading_key: str, sentences: list[Sentence]) -> tuple[Sentence, ..
 
 
 def _unique_slugs(titles: list[str]) -> list[str]:
-    slugs, used = [], Counter()
+    slugs: list[str] = []
+    used: Counter[str] = Counter()
     for title in titles:
         slug = slugify(title)[:60].strip("-") or "section"
         used[slug] += 1

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...model import (
+    Admonition,
     BlockQuote,
     CodeBlock,
+    DefinitionList,
     Document,
     FootnoteRef,
     Heading,
@@ -25,15 +27,23 @@ from ...model import (
     Table,
     Text,
     ThematicBreak,
+    inline_text,
     walk_blocks,
 )
-from .translate import BLANK, TN_CLOSE, TN_OPEN, Run, Translator, inline_runs
+from .translate import BLANK, TN_CLOSE, TN_OPEN, Translator, inline_runs
 
 # UEB line continuation indicator (dot 5), only for a sequence too long for any line.
 CONTINUATION = "\u2810"
 GUIDE_DOT = "\u2810"  # dot 5, the guide dots of a contents line
 NOTE_SEPARATOR = "\u2824" * 12  # dots 36: a line between a section and its notes
 THEMATIC_BREAK = "\u2812" * 6  # dots 25, centred: print's section break
+# Box lines, BANA Braille Formats 2016 §7: a full line of dots 2356 above boxed material and
+# of dots 1245 below it; a box that holds another box is drawn with full cells instead.
+BOX_TOP = "\u2836"
+BOX_BOTTOM = "\u281b"
+BOX_OUTER = "\u283f"
+# A task list item's state, given in words: print's check box is a picture, not text.
+TASK_STATES = {True: "done", False: "not done"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,8 @@ PROFILES = {
 @dataclass
 class Line:
     cells: str  # no trailing blanks
-    kind: str = "text"  # heading, paragraph, list, quote, code, table, note, tn, break, title, contents, number
+    kind: str = "text"  # heading, paragraph, list, quote, code, table, note, tn, break, title, contents, number,
+    # box (a box line), label (a boxed note's label), definition
     first: bool = False  # the first line of its paragraph, item or heading
     heading_id: str = ""
     level: int = 0
@@ -99,6 +110,8 @@ class Chunk:
     blank_before: int = 0
     blank_after: int = 0
     keep_with_next: bool = False
+    # Follows the chunk before with no blank line, wherever it stands (inside a box, §7.2).
+    attached: bool = False
 
 
 @dataclass
@@ -188,9 +201,12 @@ class Layout:
     def runs(self, inlines, uncontracted: bool = False) -> list[str]:
         return [self.tr.translate(run, uncontracted) for run in inline_runs(inlines)]
 
-    def paragraph(self, inlines, first: int, runover: int, kind: str = "paragraph") -> list[Line]:
+    def paragraph(self, inlines, first: int, runover: int, kind: str = "paragraph", prefix: str = "") -> list[Line]:
+        """Lines of a run of inlines; ``prefix`` (cells) goes before the first word."""
         lines: list[Line] = []
         for cells in self.runs(inlines):
+            if prefix:
+                cells, prefix = BLANK.join(c for c in (prefix, cells) if c), ""
             if not cells and lines:
                 continue
             # After a hard line break the text goes on at the runover position.
@@ -225,7 +241,9 @@ class Layout:
         if isinstance(block, ListBlock):
             return [Chunk(self.list_lines(block, 0, list_depth(block), base))]
         if isinstance(block, BlockQuote):
-            chunks = [Chunk(c.lines, 1) for c in self.blocks(block.blocks, base + 2)]
+            # Blocks in a quote are parted by a blank line, but a box's inside keeps to its lines.
+            chunks = [Chunk(c.lines, 0 if c.attached else 1, keep_with_next=c.keep_with_next, attached=c.attached)
+                      for c in self.blocks(block.blocks, base + 2)]
             return self.blocked(chunks, base + 2)
         if isinstance(block, CodeBlock):
             return [Chunk(self.code_lines(block, base + 2), 1, 1)]
@@ -237,7 +255,63 @@ class Layout:
             return [Chunk(self.transcriber_note(f"Image: {block.alt}", base), 0, 0)]
         if isinstance(block, ThematicBreak):
             return [Chunk(centred(THEMATIC_BREAK, self.width, "break"), 1, 1)]
+        if isinstance(block, Admonition):
+            return self.boxed(block, base)
+        if isinstance(block, DefinitionList):
+            return [Chunk(self.definition_lines(block, base))]
         return []
+
+    def boxed(self, block: Admonition, base: int) -> list[Chunk]:
+        """A labelled note as boxed material (BANA Braille Formats 2016 §7): a blank line,
+        the top box line, the label as the box's heading in cell 5, the note's blocks
+        formatted as they are outside a box, the bottom box line, a blank line. No blank
+        line follows the top box line or precedes the bottom one (§7.2), and the top box
+        line keeps with the label and the first line of text (§7.3)."""
+        nested = any(isinstance(inner, Admonition) for inner in walk_blocks(block.blocks))
+        top, bottom = (BOX_OUTER, BOX_OUTER) if nested else (BOX_TOP, BOX_BOTTOM)
+        length = self.width - base
+        # The top box line is the first line of the box, the bottom one is not: pagination
+        # tells them apart by ``first`` (BOX_OUTER draws both).
+        head = [Line(BLANK * base + top * length, "box", first=True)]
+        label = BLANK.join(c for c in self.runs(block.title) if c)
+        if label:
+            head += as_lines(wrap(label, self.width, base + 4, base + 4), "label")
+        inner = self.blocks(block.blocks, base)
+        if inner:
+            inner[0].blank_before = 0
+            inner[0].attached = True
+            inner[-1].blank_after = 0
+        foot = Chunk([Line(BLANK * base + bottom * length, "box")], 0, 1, attached=True)
+        return [Chunk(head, 1, 0, keep_with_next=True), *inner, foot]
+
+    def definition_lines(self, block: DefinitionList, base: int) -> list[Line]:
+        """A definition list as a glossary (BANA Braille Formats, glossaries): each entry
+        1-3, the term first and its definition running on after a colon, since the run-in
+        entry loses the print's layout that parted them; a further paragraph or definition
+        of the same term blocked in cell 3."""
+        lines: list[Line] = []
+        for entry in block.items:
+            term_text = inline_text(entry.term).rstrip()
+            separator = "" if not term_text or term_text[-1] in ".:;?!" else ":"
+            term = tuple(entry.term) + ((Text(separator),) if separator else ())
+            leading = True
+            for definition in entry.definitions:
+                for inner in definition:
+                    if isinstance(inner, Paragraph):
+                        if leading:
+                            children = term + (Text(" "),) + tuple(inner.children)
+                            lines += self.paragraph(children, base, base + 2, "definition")
+                        else:
+                            lines += self.paragraph(inner.children, base + 2, base + 2, "definition")
+                    else:
+                        if leading:
+                            lines += self.paragraph(term, base, base + 2, "definition")
+                        for chunk in self.block(inner, base + 2):
+                            lines += chunk.lines
+                    leading = False
+            if leading:  # a term with no definition is still read
+                lines += self.paragraph(term, base, base + 2, "definition")
+        return lines
 
     def blocked(self, chunks: list[Chunk], indent: int) -> list[Chunk]:
         """Displayed material (block quotes): a blank line before and after, and each
@@ -265,10 +339,19 @@ class Layout:
         lines: list[Line] = []
         for number, item in enumerate(block.items, start=block.start):
             label = f"{number}. " if block.ordered else ""
+            # A task item's state, after its number, as a transcriber's note: the words
+            # stand for print's check box and must not be read as the item's own text.
+            state = self.task_state(item.checked, label)
             leading = True
+            if state and not (item.blocks and isinstance(item.blocks[0], Paragraph)):
+                lines += as_lines(wrap(state, self.width, first, runover), "list")
+                leading = False
             for inner in item.blocks:
                 if isinstance(inner, ListBlock):
                     lines += self.list_lines(inner, depth + 1, total_depth, base)
+                elif isinstance(inner, Paragraph) and leading and state:
+                    lines += self.paragraph(inner.children, first, runover, "list", prefix=state)
+                    leading = False
                 elif isinstance(inner, Paragraph):
                     children = ((Text(label),) if leading and label else ()) + tuple(inner.children)
                     lines += self.paragraph(children, first if leading else runover, runover, "list")
@@ -278,6 +361,13 @@ class Layout:
                         lines += chunk.lines
                     leading = False
         return lines
+
+    def task_state(self, checked: bool | None, label: str) -> str:
+        """Cells for a task item's number (if any) and state; "" for an ordinary item."""
+        if checked is None:
+            return ""
+        note = TN_OPEN + self.tr.text(TASK_STATES[checked]) + TN_CLOSE
+        return BLANK.join(c for c in (self.tr.text(label.strip()) if label else "", note) if c)
 
     def code_lines(self, block: CodeBlock, indent: int) -> list[Line]:
         lines: list[Line] = []
@@ -357,16 +447,51 @@ class Layout:
             gap = max(pending_blank, chunk.blank_before) if page else 0
             need = gap + (self.kept_height(chunks, index) if chunk.keep_with_next else 1)
             if page and need > self.body_height - len(page):
-                pages.append([])
+                pages.append(self.moved_over(page, chunk.lines[0]))
                 gap = 0
             for _ in range(gap):
                 pages[-1].append(Line("", "blank"))
             for line in chunk.lines:
                 if len(pages[-1]) >= self.body_height:
-                    pages.append([])
+                    pages.append(self.moved_over(pages[-1], line))
                 pages[-1].append(line)
             pending_blank = chunk.blank_after
         return pages
+
+    @staticmethod
+    def moved_over(page: list[Line], following: Line) -> list[Line]:
+        """The lines of a full ``page`` that go over to the next page with ``following``, the
+        first line there, so that no box line stands alone at a page edge (BANA Formats
+        §7.3): a bottom box line takes the last line of text with it (and the bottom lines
+        of boxes inside, and the box's top line and label when that text was all the box
+        had on the page); a top box line and label left at a page's foot go over too. A
+        heading left above lines that move goes with them (B5)."""
+        cut = len(page)
+        while cut and not page[cut - 1].cells.strip(BLANK):
+            cut -= 1
+        closing = following.kind == "box" and not following.first
+        if closing:
+            while cut and (page[cut - 1].kind == "box" and not page[cut - 1].first or not page[cut - 1].cells.strip(BLANK)):
+                cut -= 1
+            cut -= 1  # the last line of text
+        if cut > 0 and (page[cut - 1].kind == "label" or page[cut - 1].kind == "box" and page[cut - 1].first):
+            while cut > 0 and page[cut - 1].kind == "label":
+                cut -= 1
+            if cut > 0 and page[cut - 1].kind == "box" and page[cut - 1].first:
+                cut -= 1
+            while cut > 0 and (page[cut - 1].kind == "heading" or not page[cut - 1].cells.strip(BLANK)):
+                cut -= 1
+        elif not closing:
+            return []
+        if cut <= 0:
+            return []  # the page is all one box: nothing better can be done
+        carried = page[cut:]
+        del page[cut:]
+        while page and not page[-1].cells.strip(BLANK):
+            page.pop()
+        while carried and not carried[0].cells.strip(BLANK):
+            carried.pop(0)
+        return carried
 
     def kept_height(self, chunks: list[Chunk], index: int) -> int:
         """Lines a heading needs on its page: itself, any headings straight after it, and
@@ -485,6 +610,11 @@ def footnote_numbers(blocks) -> list[int]:
     for block in walk_blocks(blocks):
         if hasattr(block, "children"):
             visit(block.children)
+        if isinstance(block, Admonition):
+            visit(block.title)
+        if isinstance(block, DefinitionList):
+            for entry in block.items:
+                visit(entry.term)
         if isinstance(block, Table):
             for row in (block.header,) + block.rows:
                 for cell in row:

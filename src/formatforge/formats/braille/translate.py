@@ -17,13 +17,20 @@ from pathlib import Path
 import louis
 
 from ...errors import WriterError
-from ...model import Code, Emphasis, FootnoteRef, Inline, LineBreak, Link, Strong, Text
+from ...model import Code, Emphasis, FootnoteRef, Inline, LineBreak, Link, Strikethrough, Strong, Text
 from ...characters import character_name
 
 BLANK = "\u2800"
 # UEB transcriber's note indicators (Rules of UEB §3.27): opening dots 4, 46, 126; closing 4, 46, 345.
 TN_OPEN = "\u2808\u2828\u2823"
 TN_CLOSE = "\u2808\u2828\u281c"
+# Deleted (struck-through) print text. UEB has no strikethrough indicator, so the deleted
+# words go inside the transcriber's note indicators after the label "deleted:": the label
+# says what print shows, the closing indicator says where the deletion ends, and the words
+# are the print's own (same contractions and emphasis). A typeform bit of our own, above
+# every liblouis typeform and taken off before liblouis sees the text, marks them in a Run.
+DELETED = 0x8000
+DELETED_LABEL = "deleted:"
 UEB_TABLES = {1: "en-ueb-g1.ctb", 2: "en-ueb-g2.ctb"}
 # Tables the liblouis metadata search may not rank well; checked before the search.
 KNOWN_TABLES = {
@@ -147,6 +154,8 @@ def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -
                 walk(node.children, form | louis.bold)
             elif isinstance(node, Link):
                 walk(node.children, form)
+            elif isinstance(node, Strikethrough):
+                walk(node.children, form | DELETED)
             elif isinstance(node, LineBreak):
                 runs.append(Run.plain(""))
             elif isinstance(node, FootnoteRef):
@@ -272,6 +281,9 @@ class Translator:
         rule for are never passed to it (it would write an escape or nothing): they become
         a transcriber's note that names or transliterates them."""
         text, typeform = run.text.replace("\n", " "), run.typeform
+        # DELETED is the highest typeform bit: the largest value shows whether any is set.
+        if typeform and max(typeform) & DELETED:
+            return self._with_deleted(text, typeform, uncontracted)
         if self._all_plain(text):
             if not text.strip():
                 return ""
@@ -297,6 +309,30 @@ class Translator:
             cells += core
             if piece[-1:].isspace() and core:
                 cells += BLANK
+        return cells.strip(BLANK)
+
+    def _with_deleted(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
+        """A run holding deleted text: each stretch of deleted words as a transcriber's note
+        labelled "deleted:", the text around it translated as usual."""
+        cells = ""
+        start = 0
+        while start < len(text):
+            deleted = bool(typeform[start] & DELETED)
+            end = start
+            while end < len(text) and bool(typeform[end] & DELETED) == deleted:
+                end += 1
+            piece = text[start:end]
+            forms = tuple(form & ~DELETED for form in typeform[start:end])
+            core = self.translate(Run(piece, forms), uncontracted)
+            if deleted and core:
+                core = TN_OPEN + self.text(DELETED_LABEL) + BLANK + core + TN_CLOSE
+            # Spaces at a stretch's edges are dropped by translation: put them back as blank cells.
+            if piece[:1].isspace() and cells and not cells.endswith(BLANK):
+                cells += BLANK
+            cells += core
+            if piece[-1:].isspace() and cells and not cells.endswith(BLANK):
+                cells += BLANK
+            start = end
         return cells.strip(BLANK)
 
     def _louis(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
