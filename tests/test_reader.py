@@ -126,12 +126,23 @@ def test_bad_image_paths_are_refused(tmp_path, src, message):
     assert message in diagnostics[0].message
 
 
-def test_raw_html_stays_text(tmp_path):
+def test_raw_html_loses_its_tags_keeps_its_text_and_is_warned_about(tmp_path):
+    # Issue 13, rule 4: raw HTML is never passed through; its words stay, with file:line.
     body = '# Title\n\n<script>alert(1)</script>\n\nSome <b onclick="x()">bold</b> text.\n'
-    doc = read(tmp_path, body).document
+    result = read(tmp_path, body)
+    doc = result.document
     text = document_text(doc)
-    assert "<script>alert(1)</script>" in text and '<b onclick="x()">' in text
+    assert "alert(1)" in text and "Some bold text." in text
+    assert "<" not in text and "onclick" not in text
     assert all(isinstance(n, Text) for b in doc.blocks[1:] for n in b.children)
+    assert [(d.rule, d.severity, d.line) for d in result.diagnostics] == [("S3", "warning", 7), ("S3", "warning", 9)]
+
+
+def test_html_comments_are_dropped_silently(tmp_path):
+    body = "# Title\n\n<!-- EDITOR NOTE: check the dates -->\n\nText <!-- inline note --> here.\n"
+    result = read(tmp_path, body)
+    assert document_text(result.document) == "Title\nText here."
+    assert result.diagnostics == []
 
 
 def test_javascript_links_are_not_linked(tmp_path):
