@@ -25,7 +25,7 @@ from formatforge.model import (
     walk_blocks,
     words,
 )
-from formatforge.reader import read_source
+from formatforge.reader import MAX_NESTING, read_source
 
 FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
 
@@ -167,3 +167,41 @@ def test_image_in_running_text_becomes_a_figure(tmp_path):
 def test_heading_line_is_the_heading_not_earlier_text(tmp_path):
     doc = read(tmp_path, "# Title\n\nSee part two below.\n\n## Part two\n\nText.\n").document
     assert doc.blocks[2].line == 9
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- " * 10_000 + "x\n",  # 10,000 nested list levels
+        "> " * 10_000 + "x\n",  # 10,000 nested quotations
+        "*" * 5_000 + "x" + "*" * 5_000 + "\n",  # 5,000 nested emphasis
+        "*a " * 5_000 + "x" + " b*" * 5_000 + "\n",
+        "".join("  " * level + "- x\n" for level in range(1_000)),  # indented, a line a level
+    ],
+    ids=["lists", "quotes", "stars", "words-and-stars", "indented-lists"],
+)
+def test_deep_nesting_is_a_clear_error_quickly(tmp_path, body):
+    import time
+
+    started = time.perf_counter()
+    result = read(tmp_path, "# Title\n\n" + body + "\nAfter the deep part.\n")
+    elapsed = time.perf_counter() - started
+    deep = [d for d in result.diagnostics if d.rule == "M11"]
+    # one error, on the line where the nesting passes the limit (line 7 when all on one line)
+    assert [d.severity for d in deep] == ["error"]
+    assert deep[0].line == (7 + MAX_NESTING if body.startswith("- x") else 7)
+    assert "levels deep" in deep[0].message and "doc.md" in str(deep[0])
+    assert elapsed < 5, f"{elapsed:.1f} s"
+    text = document_text(result.document)
+    assert text.startswith("Title")  # what is not too deep is still read
+
+
+def test_nesting_within_the_limit_is_kept(tmp_path):
+    body = "".join("  " * level + "- level " + str(level) + "\n" for level in range(10))
+    result = read(tmp_path, "# Title\n\n" + body)
+    assert not [d for d in result.diagnostics if d.rule == "M11"]
+    depth, block = 0, result.document.blocks[1]
+    while isinstance(block, ListBlock):
+        depth += 1
+        block = block.items[0].blocks[-1]
+    assert depth == 10

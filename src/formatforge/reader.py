@@ -187,22 +187,29 @@ class _Converter:
             close = matching_close(tokens, index) if token.nesting == 1 else index
             handler = BLOCK_HANDLERS.get(token.type)
             if handler is not None:
-                result.extend(handler(self, tokens, index, close))
+                try:
+                    result.extend(handler(self, tokens, index, close))
+                except DepthError:
+                    if self.depth:
+                        raise
+                    # the too-deep block is left out (its error is reported); the rest is read
             index = close + 1
         return result
 
     def nested(self, token: Token) -> None:
-        self.depth += 1
-        if self.depth > MAX_NESTING or token.level >= PARSER_MAX_NESTING - 2:
+        """Counts one more level of nesting; the caller undoes it in a ``finally``."""
+        if self.depth >= MAX_NESTING or token.level >= PARSER_MAX_NESTING - 2:
             self.report_depth(self.line_of(token, self.offset))
+        self.depth += 1
 
     def report_depth(self, line: int) -> None:
+        """Reports the error once, and stops reading the block that is too deep."""
         if not self.too_deep:
             self.too_deep = True
             self.diagnose(
                 "M11", "error",
-                f"lists, quotations or emphasis are nested more than {MAX_NESTING} levels deep here; "
-                "no reader can follow that: flatten the structure",
+                f"lists, quotations or emphasis are put inside each other more than {MAX_NESTING} levels deep "
+                "here, which no reader can follow; use fewer levels (a list inside a list is enough)",
                 line,
             )
         raise DepthError
@@ -346,7 +353,11 @@ class _Converter:
         kind = ADMONITION_ALIASES.get(name.lower(), name.lower())
         if name.lower() in CODE_DIRECTIVES:
             return [CodeBlock(content.rstrip("\n"), argument.split()[0] if argument else "", line)]
-        blocks = self.parse_nested(content, line + 1 + skipped)
+        self.nested(token)
+        try:
+            blocks = self.parse_nested(content, line + 1 + skipped)
+        finally:
+            self.depth -= 1
         if kind in ADMONITION_LABELS:
             if kind == "admonition" and argument:
                 title = tuple(trim(self.parse_inline(argument, line)))
@@ -710,12 +721,8 @@ def read_text(text: str, path: Path, sha256: str = "") -> ReadResult:
     tokens = parser().parse(body, {})
     converter = _Converter(path, body_start)
     converter.collect_headings(tokens)
-    try:
-        blocks = converter.blocks(tokens, 0, len(tokens))
-        footnotes = converter.footnotes(tokens)
-    except DepthError:
-        # the error is reported; the rest is not worth modelling
-        blocks, footnotes = [], []
+    blocks = converter.blocks(tokens, 0, len(tokens))
+    footnotes = converter.footnotes(tokens)
     document = Document(metadata, tuple(blocks), tuple(footnotes), path, sha256)
     return ReadResult(document, converter.diagnostics, source_lines, body_start)
 
