@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import unescapeAll
 from markdown_it.token import Token
 from mdit_py_plugins.colon_fence import colon_fence_plugin
 from mdit_py_plugins.deflist import deflist_plugin
@@ -69,9 +70,17 @@ SAFE_LINK_SCHEMES = {"http", "https", "mailto", "tel", ""}
 MAX_NESTING = 32
 PARSER_MAX_NESTING = 2 * MAX_NESTING + 8
 
-COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
-TAG_RE = re.compile(r"<[^>]*>", re.S)
-TAG_NAME_RE = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9-]*)")
+# CommonMark 0.31.2's comment (``<!-->`` and ``<!--->`` included); one left open runs to the
+# end of its HTML block, as the parser read it.
+COMMENT_RE = re.compile(r"<!--(?:-?>|.*?-->)|<!--.*\Z", re.S)
+# What is never text for a reader: tags, processing instructions, declarations, CDATA.
+ATTRIBUTE = r"""(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)"""
+HTML_MARKUP_RE = re.compile(
+    r"<[A-Za-z][A-Za-z0-9-]*" + ATTRIBUTE + r"*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>"
+    r"|<\?.*?\?>|<![A-Za-z][^>]*>|<!\[CDATA\[.*?\]\]>",
+    re.S,
+)
+TAG_NAME_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
 # Python-Markdown's attribute list after an image, which the README documents:
 # ``![alt](x.png){: .decorative}``; ``{.decorative}`` is the attributes plugins' form.
 ATTR_LIST_RE = re.compile(r"^\{:?\s*([^{}\n]*)\}")
@@ -143,6 +152,7 @@ class _Converter:
         self.targets: dict[str, tuple[str, str]] = {}  # MyST label → (heading id, heading text)
         self.depth = 0
         self.too_deep = False
+        self.html_warned: set[int] = set()
 
     def diagnose(self, rule: str, severity: str, message: str, line: int) -> None:
         self.diagnostics.append(Diagnostic(rule, severity, message, self.path, line))
@@ -264,7 +274,8 @@ class _Converter:
                 child = item_close + 1
         finally:
             self.depth -= 1
-        start = int(token.attrGet("start") or 1) if token.type == "ordered_list_open" else 1
+        start = token.attrGet("start")
+        start = int(start) if token.type == "ordered_list_open" and start is not None else 1
         return [ListBlock(token.type == "ordered_list_open", tuple(items), start, line)]
 
     def blockquote(self, tokens, index, close) -> list[Block]:
@@ -317,7 +328,8 @@ class _Converter:
 
     def code(self, tokens, index, close) -> list[Block]:
         token = tokens[index]
-        language = token.info.strip().split()[0] if token.info.strip() else ""
+        info = unescapeAll(token.info).strip()
+        language = info.split()[0] if info else ""
         return [CodeBlock(token.content.rstrip("\n"), language, self.line_of(token))]
 
     def fence(self, tokens, index, close) -> list[Block]:
@@ -427,16 +439,18 @@ class _Converter:
     def strip_html(self, raw: str, line: int) -> str:
         """Raw HTML's text without its tags; comments go silently, tags with a warning."""
         without_comments = COMMENT_RE.sub("", raw)
-        # an unclosed comment runs to the end of the block, as the parser read it
-        without_comments = re.sub(r"<!--.*\Z", "", without_comments, flags=re.S)
-        tag = TAG_NAME_RE.search(without_comments)
-        if tag is not None:
-            self.warn_html(tag.group(0) + ">", line)
-        return html.unescape(TAG_RE.sub("", without_comments))
+        markup = HTML_MARKUP_RE.search(without_comments)
+        if markup is not None:
+            self.warn_html(markup.group(0), line)
+        return html.unescape(HTML_MARKUP_RE.sub("", without_comments))
 
-    def warn_html(self, tag: str, line: int) -> None:
-        name = TAG_NAME_RE.search(tag)
-        shown = "<" + name.group(1) + ">" if name else tag  # for the message, never markup
+    def warn_html(self, markup: str, line: int) -> None:
+        """One warning a line, naming the first piece of HTML on it."""
+        if line in self.html_warned:
+            return
+        self.html_warned.add(line)
+        name = TAG_NAME_RE.match(markup)
+        shown = "<" + name.group(1) + ">" if name else markup[:20]  # for the message, never markup
         self.diagnose(
             "S3", "warning",
             f"raw HTML {shown} is not published: the tag is removed and only its text is kept; "
@@ -581,8 +595,8 @@ class _Converter:
         return index + 1
 
     def html_inline(self, raw: str, line: int) -> None:
-        if raw.startswith("<!--") or raw.startswith("</"):
-            return  # comments are editors' notes; a closing tag was warned about when opened
+        if raw.startswith("<!--"):
+            return  # comments are editors' notes, never published and never warned about
         self.warn_html(raw, line)
 
     def role(self, token: Token, line: int) -> list[Inline]:
