@@ -155,7 +155,7 @@ class _Converter:
         self.html_warned: set[int] = set()
 
     def diagnose(self, rule: str, severity: str, message: str, line: int) -> None:
-        self.diagnostics.append(Diagnostic(rule, severity, message, self.path, line))
+        self.diagnostics.append(Diagnostic(rule, severity, message[:1].upper() + message[1:], self.path, line))
 
     def line_of(self, token: Token, default: int = 0) -> int:
         return self.offset + token.map[0] if token.map else default
@@ -563,8 +563,9 @@ class _Converter:
             if scheme not in SAFE_LINK_SCHEMES:
                 self.diagnose(
                     "S2", "warning",
-                    f"the link to {url[:60]!r} uses the {scheme}: scheme, which could harm a reader's device, "
-                    "so it is not linked in any output; link to a web page (https://) instead",
+                    f"the link to {url[:60]!r} is not linked in any output, because {scheme}: addresses can run "
+                    "code or open files on a reader's device; its words are kept. Link to a web page (https://), "
+                    "an e-mail address (mailto:) or a phone number (tel:) instead",
                     line,
                 )
                 return inner
