@@ -205,3 +205,34 @@ def test_nesting_within_the_limit_is_kept(tmp_path):
         depth += 1
         block = block.items[0].blocks[-1]
     assert depth == 10
+
+
+def test_footnotes_are_numbered_by_first_reference_wherever_they_are_cited(tmp_path):
+    body = (
+        "# Title\n\nFirst.[^b] Second.[^a]\n\n```{note}\nInside a note.[^c]\n```\n\n"
+        "[^a]: Note A.\n[^b]: Note B.\n[^c]: Note C.\n[^unused]: Never cited, still kept.\n"
+    )
+    result = read(tmp_path, body)
+    footnotes = result.document.footnotes
+    assert [(fn.number, fn.label, fn.line) for fn in footnotes] == [(1, "b", 14), (2, "a", 13), (3, "c", 15), (4, "unused", 16)]
+    assert result.diagnostics == []
+
+
+def test_a_footnote_reference_with_no_footnote_is_an_error_with_its_line(tmp_path):
+    result = read(tmp_path, "# Title\n\nText\nwith a reference.[^missing]\n")
+    assert [(d.rule, d.severity, d.line) for d in result.diagnostics] == [("M9", "error", 8)]
+    assert "[^missing]" in result.diagnostics[0].message
+
+
+def test_unknown_myst_roles_and_directives_keep_their_words_as_plain_text(tmp_path):
+    body = "# Title\n\nSay {abbr}`RNIB` here.\n\n```{figure} images/team.png\nOur team\n```\n"
+    result = read(tmp_path, body)
+    text = document_text(result.document)
+    assert "Say RNIB here." in text and "Our team" in text
+    assert "{" not in text and "`" not in text
+    assert [(d.rule, d.severity, d.line) for d in result.diagnostics] == [("M10", "warning", 7), ("M10", "warning", 9)]
+
+
+def test_inline_diagnostics_take_the_line_of_their_soft_break(tmp_path):
+    result = read(tmp_path, "# Title\n\nA first line\nand a [bad](javascript:x) one\nthen <b>bold</b>.\n")
+    assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 8), ("S3", 9)]

@@ -110,6 +110,7 @@ def new_parser() -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     md.use(gfm_autolink_plugin)
     md.use(footnote_plugin, inline=False)
+    md.core.ruler.before("footnote_tail", "formatforge_footnotes", keep_footnote_definitions)
     md.use(deflist_plugin)
     md.use(colon_fence_plugin)
     md.use(myst_role_plugin)
@@ -122,6 +123,26 @@ def new_parser() -> MarkdownIt:
     # a javascript: link otherwise stays literal text with its address shown to readers.
     md.validateLink = lambda url: True
     return md
+
+
+FOOTNOTE_DEFINITIONS = "formatforge_footnotes"
+
+
+def keep_footnote_definitions(state) -> None:
+    """Keeps each footnote definition's tokens by label before the footnote plugin moves the
+    referenced ones to the end and drops the rest: the reader numbers them itself, keeps an
+    unreferenced one's words, and finds a definition cited from inside a directive."""
+    definitions = state.env.setdefault(FOOTNOTE_DEFINITIONS, {})
+    current: list[Token] | None = None
+    label = ""
+    for token in state.tokens:
+        if token.type == "footnote_reference_open":
+            current, label = [], str(token.meta.get("label"))
+        elif token.type == "footnote_reference_close":
+            definitions.setdefault(label, current)
+            current = None
+        elif current is not None:
+            current.append(token)
 
 
 _PARSER: MarkdownIt | None = None
@@ -153,6 +174,8 @@ class _Converter:
         self.depth = 0
         self.too_deep = False
         self.html_warned: set[int] = set()
+        self.env: dict = {}
+        self.footnote_offsets: dict[str, int] = {}  # label → the offset of the text it was parsed in
 
     def diagnose(self, rule: str, severity: str, message: str, line: int) -> None:
         self.diagnostics.append(Diagnostic(rule, severity, message[:1].upper() + message[1:], self.path, line))
@@ -394,13 +417,13 @@ class _Converter:
         saved = self.offset
         self.offset = first_line
         try:
-            tokens = parser().parse(text, {})
+            tokens = self.parse(text)
             return self.blocks(tokens, 0, len(tokens))
         finally:
             self.offset = saved
 
     def parse_inline(self, text: str, line: int) -> list[Inline]:
-        tokens = parser().parseInline(text, {})
+        tokens = parser().parseInline(text, self.env)
         return self.inlines(tokens[0], line) if tokens else [Text(text)]
 
     def definition_list(self, tokens, index, close) -> list[Block]:
@@ -466,20 +489,41 @@ class _Converter:
 
     # -- footnotes
 
-    def footnotes(self, tokens: list[Token]) -> list[Footnote]:
+    def footnotes(self) -> list[Footnote]:
+        """Every footnote: those referenced, in order of first reference, then any never
+        referenced (so that no words are lost), each from its definition's own tokens."""
+        definitions = self.env.get(FOOTNOTE_DEFINITIONS, {})
+        for label in definitions:
+            self.footnote_numbers.setdefault(label, len(self.footnote_numbers) + 1)
         result: list[Footnote] = []
-        for index, token in enumerate(tokens):
-            if token.type != "footnote_open":
-                continue
-            close = matching_close(tokens, index)
-            label = str(token.meta.get("label") or token.meta.get("id"))
-            number = self.footnote_numbers.setdefault(label, len(self.footnote_numbers) + 1)
-            first = next((t for t in tokens[index + 1 : close] if t.map), None)
-            line = self.line_of(first, self.offset) if first is not None else self.offset
-            blocks = self.blocks(tokens, index + 1, close)
-            result.append(Footnote(number, label, tuple(blocks), line))
+        done: set[str] = set()
+        while len(done) < len(self.footnote_numbers):  # a footnote may cite another
+            for label, number in list(self.footnote_numbers.items()):
+                if label in done:
+                    continue
+                done.add(label)
+                tokens = definitions.get(label)
+                if tokens is None:
+                    continue  # reported by check_missing_footnote
+                saved = self.offset
+                self.offset = self.footnote_offsets.get(label, saved)
+                try:
+                    first = next((t for t in tokens if t.map), None)
+                    line = self.line_of(first, self.offset) if first is not None else self.offset
+                    blocks = self.blocks(tokens, 0, len(tokens))
+                finally:
+                    self.offset = saved
+                result.append(Footnote(number, label, tuple(blocks), line))
         result.sort(key=lambda fn: fn.number)
         return result
+
+    def parse(self, text: str) -> list[Token]:
+        """Parses with the document's one environment, so that footnotes and link
+        definitions are shared between the body and the content of directives."""
+        tokens = parser().parse(text, self.env)
+        for label in self.env.get(FOOTNOTE_DEFINITIONS, {}):
+            self.footnote_offsets.setdefault(label, self.offset)
+        return tokens
 
     # -- inlines
 
@@ -733,11 +777,11 @@ def read_text(text: str, path: Path, sha256: str = "") -> ReadResult:
     front, body, body_start = split_front_matter(text, path)
     source_lines = text.split("\n")
     metadata = build_metadata(front, path, source_lines)
-    tokens = parser().parse(body, {})
     converter = _Converter(path, body_start)
+    tokens = converter.parse(body)
     converter.collect_headings(tokens)
     blocks = converter.blocks(tokens, 0, len(tokens))
-    footnotes = converter.footnotes(tokens)
+    footnotes = converter.footnotes()
     document = Document(metadata, tuple(blocks), tuple(footnotes), path, sha256)
     return ReadResult(document, converter.diagnostics, source_lines, body_start)
 
