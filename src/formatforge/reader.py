@@ -369,7 +369,9 @@ class _Converter:
         if directive is not None:
             return self.directive(token, directive.group(1), directive.group(2).strip())
         name, _, argument = info.partition(" ")
-        return self.directive(token, name or "note", argument.strip())
+        if not name:  # a bare ':::' fence only groups its content
+            return self.parse_nested(token.content, self.line_of(token) + 1)
+        return self.directive(token, name, argument.strip())
 
     def directive(self, token: Token, name: str, argument: str) -> list[Block]:
         """A MyST directive: an admonition, code, or (unknown) its content as plain text."""
