@@ -236,3 +236,8 @@ def test_unknown_myst_roles_and_directives_keep_their_words_as_plain_text(tmp_pa
 def test_inline_diagnostics_take_the_line_of_their_soft_break(tmp_path):
     result = read(tmp_path, "# Title\n\nA first line\nand a [bad](javascript:x) one\nthen <b>bold</b>.\n")
     assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 8), ("S3", 9)]
+
+
+def test_a_link_over_two_lines_is_reported_on_the_line_it_starts(tmp_path):
+    result = read(tmp_path, "# Title\n\nA [bad link over\ntwo lines](javascript:x) here.\n")
+    assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 7)]

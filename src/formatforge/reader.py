@@ -541,7 +541,7 @@ class _Converter:
         """
         children = inline.children or []
         root: list = []
-        stack: list[tuple[str, list, Token | None]] = [("root", root, None)]
+        stack: list[tuple[str, list, Token | None, int]] = [("root", root, None, line)]
         current_line = line
         skip_depth = 0  # opening tokens past the limit, dropped with their closers
         index = 0
@@ -570,13 +570,13 @@ class _Converter:
                         except DepthError:
                             pass
                 else:
-                    stack.append((kind, [], token))
+                    stack.append((kind, [], token, current_line))
             elif kind.endswith("_close"):
                 if skip_depth:
                     skip_depth -= 1
                 elif len(stack) > 1:
-                    opened, nodes, open_token = stack.pop()
-                    stack[-1][1].extend(self.close_inline(opened, nodes, open_token, current_line))
+                    opened, nodes, open_token, opened_line = stack.pop()
+                    stack[-1][1].extend(self.close_inline(opened, nodes, open_token, opened_line))
             elif kind == "image":
                 image = self.image(token, current_line)
                 index = self.take_attributes(children, index, image, out, current_line)
@@ -591,7 +591,7 @@ class _Converter:
                 out.extend(self.role(token, current_line))
             index += 1
         while len(stack) > 1:  # unbalanced (never from the parser): keep the words
-            _, nodes, _ = stack.pop()
+            _, nodes, _, _ = stack.pop()
             stack[-1][1].extend(nodes)
         return root
 
