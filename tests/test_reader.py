@@ -241,3 +241,12 @@ def test_inline_diagnostics_take_the_line_of_their_soft_break(tmp_path):
 def test_a_link_over_two_lines_is_reported_on_the_line_it_starts(tmp_path):
     result = read(tmp_path, "# Title\n\nA [bad link over\ntwo lines](javascript:x) here.\n")
     assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 7)]
+
+
+def test_an_email_address_with_an_underscore_links_to_the_whole_address(tmp_path):
+    doc = read(tmp_path, "# Title\n\nWrite to first_last@example.org or <help@example.org>.\n").document
+    links = [n for n in doc.blocks[1].children if isinstance(n, Link)]
+    assert [(link.url, link.children) for link in links] == [
+        ("mailto:first_last@example.org", (Text("first_last@example.org"),)),
+        ("mailto:help@example.org", (Text("help@example.org"),)),
+    ]

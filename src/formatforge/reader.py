@@ -109,6 +109,7 @@ def new_parser() -> MarkdownIt:
     )
     md.enable(["table", "strikethrough"])
     md.use(gfm_autolink_plugin)
+    md.core.ruler.push("formatforge_email", join_email_local_parts)
     md.use(footnote_plugin, inline=False)
     md.core.ruler.before("footnote_tail", "formatforge_footnotes", keep_footnote_definitions)
     md.use(deflist_plugin)
@@ -143,6 +144,31 @@ def keep_footnote_definitions(state) -> None:
             current = None
         elif current is not None:
             current.append(token)
+
+
+EMAIL_LOCAL_TAIL_RE = re.compile(r"[A-Za-z0-9._+-]+$")
+
+
+def join_email_local_parts(state) -> None:
+    """Gives a bare e-mail address back the start of its name: the autolink plugin scans
+    back only over plain text, so in ``first_last@example.org`` it links ``last@...``
+    (an underscore starts an emphasis run) and would send mail to the wrong person."""
+    for block in state.tokens:
+        children = block.children
+        if block.type != "inline" or not children:
+            continue
+        for index in range(1, len(children) - 1):
+            link = children[index]
+            if link.type != "link_open" or link.info != "auto" or not str(link.attrGet("href") or "").startswith("mailto:"):
+                continue
+            before, text = children[index - 1], children[index + 1]
+            tail = EMAIL_LOCAL_TAIL_RE.search(before.content) if before.type == "text" else None
+            # only where the source has the whole address (not '<d@a.b>' after a word)
+            if tail is None or text.type != "text" or tail.group() + text.content not in block.content:
+                continue
+            before.content = before.content[: tail.start()]
+            text.content = tail.group() + text.content
+            link.attrSet("href", "mailto:" + text.content)
 
 
 _PARSER: MarkdownIt | None = None
