@@ -250,3 +250,8 @@ def test_an_email_address_with_an_underscore_links_to_the_whole_address(tmp_path
         ("mailto:first_last@example.org", (Text("first_last@example.org"),)),
         ("mailto:help@example.org", (Text("help@example.org"),)),
     ]
+
+
+def test_an_escaped_footnote_mark_is_text_not_an_error(tmp_path):
+    result = read(tmp_path, "# Title\n\nWrite \\[^1] for a footnote.\n")
+    assert result.diagnostics == [] and "Write [^1] for a footnote." in document_text(result.document)

@@ -584,7 +584,7 @@ class _Converter:
                     if out[-1].text.endswith((" ", "\n")):
                         text = text.lstrip(" ")  # "a <!-- note --> b" reads "a b"
                 out.append(Text(text))
-                self.check_missing_footnote(token.content, current_line)
+                self.check_missing_footnote(token.content, inline.content, current_line)
             elif kind == "code_inline":
                 out.append(Code(token.content))
             elif kind.endswith("_open"):
@@ -690,10 +690,12 @@ class _Converter:
         )
         return [Text(content)]
 
-    def check_missing_footnote(self, text: str, line: int) -> None:
+    def check_missing_footnote(self, text: str, source: str, line: int) -> None:
         if "[^" not in text:
             return
         for match in MISSING_FOOTNOTE_RE.finditer(text):
+            if not re.search(r"(?<!\\)\[\^" + re.escape(match.group(1)) + r"\]", source):
+                continue  # written as \[^x], meant as text
             self.diagnose(
                 "M9", "error",
                 f"the footnote reference [^{match.group(1)}] has no footnote; add a line "
