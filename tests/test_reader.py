@@ -25,7 +25,7 @@ from formatforge.model import (
     walk_blocks,
     words,
 )
-from formatforge.reader import read_source
+from formatforge.reader import MAX_NESTING, read_source
 
 FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
 
@@ -126,12 +126,23 @@ def test_bad_image_paths_are_refused(tmp_path, src, message):
     assert message in diagnostics[0].message
 
 
-def test_raw_html_stays_text(tmp_path):
+def test_raw_html_loses_its_tags_keeps_its_text_and_is_warned_about(tmp_path):
+    # Issue 13, rule 4: raw HTML is never passed through; its words stay, with file:line.
     body = '# Title\n\n<script>alert(1)</script>\n\nSome <b onclick="x()">bold</b> text.\n'
-    doc = read(tmp_path, body).document
+    result = read(tmp_path, body)
+    doc = result.document
     text = document_text(doc)
-    assert "<script>alert(1)</script>" in text and '<b onclick="x()">' in text
+    assert "alert(1)" in text and "Some bold text." in text
+    assert "<" not in text and "onclick" not in text
     assert all(isinstance(n, Text) for b in doc.blocks[1:] for n in b.children)
+    assert [(d.rule, d.severity, d.line) for d in result.diagnostics] == [("S3", "warning", 7), ("S3", "warning", 9)]
+
+
+def test_html_comments_are_dropped_silently(tmp_path):
+    body = "# Title\n\n<!-- EDITOR NOTE: check the dates -->\n\nText <!-- inline note --> here.\n"
+    result = read(tmp_path, body)
+    assert document_text(result.document) == "Title\nText here."
+    assert result.diagnostics == []
 
 
 def test_javascript_links_are_not_linked(tmp_path):
@@ -156,3 +167,91 @@ def test_image_in_running_text_becomes_a_figure(tmp_path):
 def test_heading_line_is_the_heading_not_earlier_text(tmp_path):
     doc = read(tmp_path, "# Title\n\nSee part two below.\n\n## Part two\n\nText.\n").document
     assert doc.blocks[2].line == 9
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- " * 10_000 + "x\n",  # 10,000 nested list levels
+        "> " * 10_000 + "x\n",  # 10,000 nested quotations
+        "*" * 5_000 + "x" + "*" * 5_000 + "\n",  # 5,000 nested emphasis
+        "*a " * 5_000 + "x" + " b*" * 5_000 + "\n",
+        "".join("  " * level + "- x\n" for level in range(1_000)),  # indented, a line a level
+    ],
+    ids=["lists", "quotes", "stars", "words-and-stars", "indented-lists"],
+)
+def test_deep_nesting_is_a_clear_error_quickly(tmp_path, body):
+    import time
+
+    started = time.perf_counter()
+    result = read(tmp_path, "# Title\n\n" + body + "\nAfter the deep part.\n")
+    elapsed = time.perf_counter() - started
+    deep = [d for d in result.diagnostics if d.rule == "M11"]
+    # one error, on the line where the nesting passes the limit (line 7 when all on one line)
+    assert [d.severity for d in deep] == ["error"]
+    assert deep[0].line == (7 + MAX_NESTING if body.startswith("- x") else 7)
+    assert "levels deep" in deep[0].message and "doc.md" in str(deep[0])
+    assert elapsed < 5, f"{elapsed:.1f} s"
+    text = document_text(result.document)
+    assert text.startswith("Title")  # what is not too deep is still read
+
+
+def test_nesting_within_the_limit_is_kept(tmp_path):
+    body = "".join("  " * level + "- level " + str(level) + "\n" for level in range(10))
+    result = read(tmp_path, "# Title\n\n" + body)
+    assert not [d for d in result.diagnostics if d.rule == "M11"]
+    depth, block = 0, result.document.blocks[1]
+    while isinstance(block, ListBlock):
+        depth += 1
+        block = block.items[0].blocks[-1]
+    assert depth == 10
+
+
+def test_footnotes_are_numbered_by_first_reference_wherever_they_are_cited(tmp_path):
+    body = (
+        "# Title\n\nFirst.[^b] Second.[^a]\n\n```{note}\nInside a note.[^c]\n```\n\n"
+        "[^a]: Note A.\n[^b]: Note B.\n[^c]: Note C.\n[^unused]: Never cited, still kept.\n"
+    )
+    result = read(tmp_path, body)
+    footnotes = result.document.footnotes
+    assert [(fn.number, fn.label, fn.line) for fn in footnotes] == [(1, "b", 14), (2, "a", 13), (3, "c", 15), (4, "unused", 16)]
+    assert result.diagnostics == []
+
+
+def test_a_footnote_reference_with_no_footnote_is_an_error_with_its_line(tmp_path):
+    result = read(tmp_path, "# Title\n\nText\nwith a reference.[^missing]\n")
+    assert [(d.rule, d.severity, d.line) for d in result.diagnostics] == [("M9", "error", 8)]
+    assert "[^missing]" in result.diagnostics[0].message
+
+
+def test_unknown_myst_roles_and_directives_keep_their_words_as_plain_text(tmp_path):
+    body = "# Title\n\nSay {abbr}`RNIB` here.\n\n```{figure} images/team.png\nOur team\n```\n"
+    result = read(tmp_path, body)
+    text = document_text(result.document)
+    assert "Say RNIB here." in text and "Our team" in text
+    assert "{" not in text and "`" not in text
+    assert [(d.rule, d.severity, d.line) for d in result.diagnostics] == [("M10", "warning", 7), ("M10", "warning", 9)]
+
+
+def test_inline_diagnostics_take_the_line_of_their_soft_break(tmp_path):
+    result = read(tmp_path, "# Title\n\nA first line\nand a [bad](javascript:x) one\nthen <b>bold</b>.\n")
+    assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 8), ("S3", 9)]
+
+
+def test_a_link_over_two_lines_is_reported_on_the_line_it_starts(tmp_path):
+    result = read(tmp_path, "# Title\n\nA [bad link over\ntwo lines](javascript:x) here.\n")
+    assert [(d.rule, d.line) for d in result.diagnostics] == [("S2", 7)]
+
+
+def test_an_email_address_with_an_underscore_links_to_the_whole_address(tmp_path):
+    doc = read(tmp_path, "# Title\n\nWrite to first_last@example.org or <help@example.org>.\n").document
+    links = [n for n in doc.blocks[1].children if isinstance(n, Link)]
+    assert [(link.url, link.children) for link in links] == [
+        ("mailto:first_last@example.org", (Text("first_last@example.org"),)),
+        ("mailto:help@example.org", (Text("help@example.org"),)),
+    ]
+
+
+def test_an_escaped_footnote_mark_is_text_not_an_error(tmp_path):
+    result = read(tmp_path, "# Title\n\nWrite \\[^1] for a footnote.\n")
+    assert result.diagnostics == [] and "Write [^1] for a footnote." in document_text(result.document)

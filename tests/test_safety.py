@@ -70,7 +70,9 @@ def test_html_holds_the_text_but_no_markup_from_the_source(hostile, tmp_path):
     root = html.parse(str(page)).getroot()
     assert markup_problems(root.find("body")) == []  # the head holds our own stylesheet
     text = root.text_content()
-    assert "<script>alert('block')</script>" in text and 'onerror="alert' in text
+    # Issue 13, rule 4: the tags are removed, the words between them are kept
+    assert "alert('block')" in text and "an inline link" in text
+    assert "<script" not in text and "onerror" not in text and "<iframe" not in text
     assert [a.text_content() for a in root.iter("a") if a.get("href") == "https://example.org/"] == ["fine link to the site"]
 
 
@@ -92,7 +94,13 @@ def test_docx_links_only_web_addresses(hostile, tmp_path):
 
 def test_unsafe_link_schemes_are_reported(hostile):
     result = read_source(hostile.source_path)
-    assert sorted(d.rule for d in result.diagnostics) == ["S2", "S2", "S2"]
+    assert sorted(d.rule for d in result.diagnostics if d.rule == "S2") == ["S2", "S2", "S2"]
+
+
+def test_raw_html_is_reported_with_its_line(hostile):
+    result = read_source(hostile.source_path)
+    # a warning on each line that holds raw HTML (once for the two tags on line 14)
+    assert [d.line for d in result.diagnostics if d.rule == "S3"] == [6, 8, 10, 12, 14]
 
 
 def calls_in(path: Path) -> list[ast.Call]:

@@ -21,7 +21,7 @@ from . import __version__
 from .build import BuildReport, CheckFailed, FormatResult, build
 from .errors import FormatforgeError
 from .formats import available_formats, get_writer
-from .lint import check, errors
+from .lint import RULES, check, errors, explain
 from .model import Document, Metadata
 from .reader import Diagnostic, read_source
 
@@ -194,8 +194,19 @@ def build_command(
 
 
 @app.command("check")
-def check_command(source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master.")) -> None:
-    """Check the source against the rules M1–M8; exit 1 if any error is found."""
+def check_command(
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master."),
+    explain_rule: Optional[str] = typer.Option(
+        None, "--explain", metavar="RULE", help="Explain a rule (such as M1): why it matters and how to fix it."
+    ),
+) -> None:
+    """Check the source against the rules (M1–M11, S1–S3); exit 1 if any error is found."""
+    if explain_rule is not None:
+        if explain_rule.upper() not in RULES:
+            err.print(f"no rule {explain_rule!r}; the rules are {', '.join(RULES)}", highlight=False)
+            raise typer.Exit(2)
+        print(explain(explain_rule), end="")
+        return
     try:
         diagnostics = check(read_source(source))
     except FormatforgeError as exc:
