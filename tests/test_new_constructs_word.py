@@ -243,8 +243,6 @@ def test_large_print_pdf_carries_every_construct(document, tmp_path):
     assert len(internal) == 4  # the three contents entries and "See Claiming expenses"
 
 
-@pytest.mark.xfail(reason="until issue 13's CommonMark reader lands, fixtures/github-style.md is read "
-                          "with nested lists flattened and task boxes as text", strict=False)
 def test_the_fixture_through_the_reader_gives_the_same_word_file(document, tmp_path):
     """End to end: the Markdown fixture read and written gives what the hand-built model gives
     (the same text, the same D11 list levels, internal links to bookmarks that exist)."""
