@@ -28,6 +28,7 @@ from formatforge.model import (
     DefinitionItem,
     DefinitionList,
     Document,
+    Emphasis,
     Footnote,
     FootnoteRef,
     Link,
@@ -37,7 +38,7 @@ from formatforge.model import (
     Strikethrough,
     Text,
 )
-from formatforge.sentences import _follow
+from formatforge.sentences import _follow, split_inlines
 from formatforge.speech import script as speech_script
 from formatforge.xhtml import XhtmlRenderer, footnote_numbers_in, footnotes_by_section, page, reading_text, tag
 from new_constructs import new_constructs_document, p
@@ -186,6 +187,15 @@ def test_sentence_paths_into_notes_and_definition_lists(doc):
     assert _follow(blocks, (dl_index, 0, 3, 0)) is dl.items[0]
 
 
+def test_deleted_text_goes_with_the_sentence_that_reads_it():
+    """Sentence spans cut through deleted text as through emphasis: "Paper forms" belongs to
+    the second sentence, which the narrator reads with it, not to the first."""
+    inlines = (Text("Forms are old. "), Strikethrough((Text("Paper forms"),)), Text(" are gone."))
+    groups = split_inlines(inlines, ["Forms are old.", "Deleted: Paper forms are gone."])
+    assert [index for index, _ in groups] == [0, -1, 1]
+    assert groups[2][1] == (Strikethrough((Text("Paper forms"),)), Text(" are gone."))
+
+
 # ---------------------------------------------------------------- HTML
 
 
@@ -288,11 +298,19 @@ def test_e12_epubcheck_and_ace_find_nothing(epub_book):
 
 
 def narrate_new_blocks(monkeypatch) -> None:
-    """A stand-in for what the narration script will say for notes and definition lists
-    (another change of issue 13 writes it); the paths follow the script's conventions as
-    ``sentences._follow`` reads them. Task items and deleted text are read as the script
-    reads them today."""
+    """A stand-in for what the narration script will say for notes, definition lists and
+    deleted text (another change of issue 13 writes it); the paths follow the script's
+    conventions as ``sentences._follow`` reads them. Task items are read as the script reads
+    them today."""
     original = speech_script._SectionBuilder.block
+    spoken_inline = speech_script.spoken_inline
+
+    def said(node):
+        if isinstance(node, Strikethrough):
+            return Emphasis((Text("deleted: "),) + tuple(said(n) for n in node.children))
+        return replace(node, children=tuple(said(n) for n in node.children)) if hasattr(node, "children") else node
+
+    monkeypatch.setattr(speech_script, "spoken_inline", lambda inlines: spoken_inline(tuple(said(n) for n in inlines)))
 
     def block(self, node, path, footnote=0):
         if isinstance(node, Admonition):
@@ -345,10 +363,12 @@ def test_daisy_text_structure_sync_and_checks(doc, daisy_book):
     for words, container in (("Claims close on the last Friday of the month.", "note_1"),
                              ("Never share your password.", "note_2"), ("The first definition.", "dl_1"),
                              ("Term one", "dt_1"), ("Read the handbook", "li_8"), ("Book your induction", "li_9"),
-                             ("Note", "note_1_title"), ("Warning", "note_2_title")):
+                             ("Note", "note_1_title"), ("Warning", "note_2_title"),
+                             ("Paper forms are no longer accepted.", "p_15")):
         span = spans[words]
         assert targets[span.get("id")] == span.get("id"), words
         assert container in [a.get("id") for a in span.iterancestors()], words
+    assert [text_of(d) for d in spans["Paper forms are no longer accepted."].iter(f"{X}del")] == ["Paper forms"]
     # Framing the narrator adds ("End of note.", "Definition list of …") points at what it frames.
     assert {"note_1", "note_2", "dl_1"} <= set(targets.values())
 

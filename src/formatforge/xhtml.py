@@ -615,7 +615,6 @@ def reading_text(root: etree._Element) -> tuple[str, str]:
 BLOCK_NAMES = {
     "p", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote",
     "figure", "section", "aside", "div", "br", "caption", "table", "ul", "ol", "nav", "main",
-    "dl", "dt", "dd",
 }
 
 
