@@ -217,7 +217,20 @@ def test_html_structure_words_and_styles(doc, html_page):
     # The notes are boxed in both colour schemes; deleted text is announced to screen readers.
     assert ".admonition {" in css and "border-left: 0.375rem solid var(--note-bar)" in css
     assert css.count("--note-bar:") == 2 and "prefers-color-scheme: dark) { :root { --note-bar" in css
-    assert 'del::before { content: " [deleted: "; }' in css and "li.task-item" in css and "dd {" in css
+    assert 'del::before { content: " [deleted: "; }' in css and "dd {" in css
+    # The task boxes are drawn in the text's colour, not greyed out as disabled controls are.
+    assert "li.task-item input:checked::before" in css and "border: 0.125em solid var(--text)" in css
+
+
+def test_books_without_the_constructs_carry_none_of_their_rules(every_construct, tmp_path):
+    """A stylesheet has only the rules its book needs: a book with no notes, tasks, terms or
+    deleted text keeps the stylesheet (and the bytes) it had."""
+    page_path = write_format("html", every_construct, tmp_path / "html")[f"{every_construct.stem}.html"]
+    epub = write_format("epub", every_construct, tmp_path / "epub")[f"{every_construct.stem}.epub"]
+    with zipfile.ZipFile(epub) as archive:
+        css = archive.read("EPUB/style.css").decode()
+    for text in (page_path.read_text(encoding="utf-8"), css):
+        assert ".admonition" not in text and "task-item" not in text and "dd {" not in text and "del::" not in text
 
 
 def test_html_link_to_a_missing_heading_is_no_link(doc, tmp_path):
@@ -398,3 +411,14 @@ def test_read_aloud_overlays_reach_every_sentence_of_the_new_blocks(doc, tmp_pat
     in_dl = [s for s in spans if any(local(a) == "dl" for a in s.iterancestors())]
     assert len(in_notes) >= 3 and len(in_dl) == 2
     assert all(f"#{s.get('id')}\"" in smil for s in in_notes + in_dl)
+
+
+@pytest.mark.slow
+def test_e12_the_read_aloud_epub_passes_epubcheck(doc, tmp_path, monkeypatch):
+    """E12 with media overlays: EPUBCheck checks every overlay's text references."""
+    from formatforge.validate import run_epubcheck
+
+    narrate_new_blocks(monkeypatch)
+    names = get_writer("read-aloud").write(BuildContext(document=doc, staging=tmp_path, cache_dir=tmp_path / "cache"))
+    check = run_epubcheck(tmp_path / names[0])
+    assert check.ran and (check.errors, check.warnings) == (0, 0), check.messages

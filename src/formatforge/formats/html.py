@@ -98,10 +98,21 @@ CONSTRUCT_STYLES = {
 .admonition-title { font-weight: bold; margin: 0 0 0.25em; }
 .admonition > :last-child { margin-bottom: 0; }
 """,
-    # The box stands where the bullet was.
+    # The box stands where the bullet was. Browsers grey out a disabled box until its state
+    # is hard to see; here the state is content, so the box is drawn in the text's colour
+    # (and in the system's text colour when colours are forced).
     "task": """\
 li.task-item { list-style-type: none; }
-li.task-item input { margin: 0 0.4em 0 0; width: 1em; height: 1em; vertical-align: -0.125em; }
+li.task-item input {
+  appearance: none; -webkit-appearance: none; display: inline-grid; place-content: center;
+  width: 1em; height: 1em; margin: 0 0.4em 0 0; vertical-align: -0.125em;
+  border: 0.125em solid var(--text); border-radius: 0.125em; background: var(--background);
+}
+li.task-item input:checked::before {
+  content: ""; width: 0.6em; height: 0.6em; box-shadow: inset 1em 1em var(--text);
+  clip-path: polygon(14% 44%, 0 65%, 50% 100%, 100% 16%, 80% 0%, 43% 62%);
+}
+@media (forced-colors: active) { li.task-item input:checked::before { background: CanvasText; } }
 """,
     "definitions": """\
 dt { font-weight: bold; margin: 0.75em 0 0.25em; }
