@@ -24,7 +24,6 @@ from formatforge.checks.daisy import check_daisy
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import (
     Admonition,
-    BlockQuote,
     DefinitionItem,
     DefinitionList,
     Document,
@@ -376,7 +375,7 @@ def test_daisy_text_structure_sync_and_checks(doc, daisy_book):
     [dl] = by_name(body, "dl")
     assert [local(c) for c in dl] == ["dt", "dd"]
     [link] = [a for a in by_name(body, "a") if text_of(a) == "Claiming expenses"]
-    assert link.get("href") == "#claiming-expenses" and body.find(f".//*[@id='claiming-expenses']") is not None
+    assert link.get("href") == "#claiming-expenses" and body.find(".//*[@id='claiming-expenses']") is not None
 
     targets = {}
     for smil in daisy_book.glob("*.smil"):

@@ -5,8 +5,10 @@ XHTML renderer with one addition: every sentence of the narration script gets an
 with an id in the text. Sentences that read displayed text (paragraphs, list items,
 headings, code lines) are wrapped in ``<span id="snt-…">``; table rows carry the id of the
 sentence that reads them; announcements that the narrator adds ("List of 3 items.",
-"Quotation.", "Footnote 1.") point at the element they announce. ``targets`` maps every
-sentence id to the element id it points at.
+"Quotation.", "Footnote 1.") point at the element they announce. A note's label and a
+definition's term are aligned with what the narrator says for them ("Note.", "Term one."),
+so they light up as they are read; the rest of a note's framing ("End of note.") points at
+the note. ``targets`` maps every sentence id to the element id it points at.
 
 Paragraph text is split where the narration split it by aligning words: the spoken text is
 the displayed text plus words the narrator adds (list numbers, "footnote 1"), so each

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
