@@ -35,11 +35,12 @@ from formatforge.model import (
     ListItem,
     Paragraph,
     Strikethrough,
+    Strong,
     Text,
 )
 from formatforge.sentences import _follow, split_inlines
 from formatforge.speech import script as speech_script
-from formatforge.xhtml import XhtmlRenderer, footnote_numbers_in, footnotes_by_section, page, reading_text, tag
+from formatforge.xhtml import XhtmlRenderer, constructs_in, footnote_numbers_in, footnotes_by_section, page, reading_text, tag
 from formatforge.reader import read_source
 from new_constructs import FIXTURE, new_constructs_document, p
 from test_read_aloud import overlay_problems, read_entries
@@ -175,6 +176,15 @@ def test_a_task_item_without_a_paragraph_still_names_its_box():
                                                                           checked=False),)),))
     [box] = render_all(doc).iter(tag("input"))
     assert box.get("aria-label") == "Not done"
+
+
+def test_constructs_are_found_wherever_they_stand(doc):
+    """The stylesheets' rules follow the constructs, even deleted text deep in a table cell."""
+    assert constructs_in(doc) == {"admonition", "task", "definitions", "deleted"}
+    cell = model.TableCell((Strong((Strikethrough((Text("old"),)),)),))
+    table = model.Table((model.TableCell((Text("A"),)),), ((cell,),))
+    assert constructs_in(Document(model.Metadata("T", "en"), (model.BlockQuote((table,)),))) == {"deleted"}
+    assert constructs_in(Document(model.Metadata("T", "en"), (p("plain"),))) == set()
 
 
 def test_sentence_paths_into_notes_and_definition_lists(doc):
