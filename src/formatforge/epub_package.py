@@ -36,6 +36,7 @@ from .xhtml import (
     IMAGE_TYPES,
     XML_LANG,
     XhtmlRenderer,
+    construct_styles,
     element,
     footnote_id,
     footnotes_by_section,
@@ -73,6 +74,23 @@ blockquote { margin: 1em 0 1em 1.5em; padding-left: 1em; border-left: 0.25em sol
 aside[role="doc-footnote"] { margin: 1em 0; padding-top: 0.5em; border-top: 0.0625em solid; }
 nav ol { list-style: none; }
 """
+
+# Rules for constructs only some books have, added only to the books that have them; like
+# the rules above, no colours: a border in the text's own colour shows in every theme.
+CONSTRUCT_STYLES = {
+    "admonition": """\
+.admonition { margin: 1em 0; padding: 0.5em 1em; border: 0.0625em solid; border-left-width: 0.375em; }
+.admonition-title { font-weight: bold; margin: 0 0 0.25em; }
+""",
+    "task": """\
+li.task-item { list-style-type: none; }
+li.task-item input { margin: 0 0.4em 0 0; }
+""",
+    "definitions": """\
+dt { font-weight: bold; margin: 0.75em 0 0.25em; }
+dd { margin: 0 0 0.5em 1.5em; }
+""",
+}
 
 NAVIGATION_SUMMARY = "This publication has a table of contents and headings for structural navigation"
 
@@ -392,7 +410,7 @@ class EpubPackage:
             ("META-INF/container.xml", self.container_document()),
             ("EPUB/package.opf", self.package_document()),
             ("EPUB/nav.xhtml", self.nav_document()),
-            ("EPUB/style.css", self.stylesheet.encode("utf-8")),
+            ("EPUB/style.css", (self.stylesheet + construct_styles(self.document, CONSTRUCT_STYLES)).encode("utf-8")),
         ]
         entries += [(f"EPUB/{file}", data) for file, data in zip(self.files, contents)]
         entries += self.extra_entries()

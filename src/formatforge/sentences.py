@@ -5,8 +5,10 @@ XHTML renderer with one addition: every sentence of the narration script gets an
 with an id in the text. Sentences that read displayed text (paragraphs, list items,
 headings, code lines) are wrapped in ``<span id="snt-…">``; table rows carry the id of the
 sentence that reads them; announcements that the narrator adds ("List of 3 items.",
-"Quotation.", "Footnote 1.") point at the element they announce. ``targets`` maps every
-sentence id to the element id it points at.
+"Quotation.", "Footnote 1.") point at the element they announce. A note's label and a
+definition's term are aligned with what the narrator says for them ("Note.", "Term one."),
+so they light up as they are read; the rest of a note's framing ("End of note.") points at
+the note. ``targets`` maps every sentence id to the element id it points at.
 
 Paragraph text is split where the narration split it by aligning words: the spoken text is
 the displayed text plus words the narrator adds (list numbers, "footnote 1"), so each
@@ -22,10 +24,13 @@ from lxml import etree
 
 from .model import (
     WORD_RE,
+    Admonition,
     Block,
     BlockQuote,
     Code,
     CodeBlock,
+    DefinitionItem,
+    DefinitionList,
     Document,
     Emphasis,
     Footnote,
@@ -36,6 +41,7 @@ from .model import (
     Link,
     ListBlock,
     Paragraph,
+    Strikethrough,
     Strong,
     Table,
     Text,
@@ -43,12 +49,12 @@ from .model import (
 )
 from .speech import NarratedSection, TimedSentence
 from .speech.encode import MP3_DELAY_SAMPLES
-from .speech.script import COLUMN_HEADINGS, TEXT
-from .xhtml import XhtmlRenderer, append_text, sub, tag
+from .speech.script import COLUMN_HEADINGS, OUTRO, TEXT
+from .xhtml import XhtmlRenderer, admonition_label, append_text, sub, tag
 
 # Roles whose sentences read words that are displayed in the block they come from.
 TEXT_ROLES = {"text", "list-item", "heading"}
-_CONTAINERS = (Emphasis, Strong, Link)
+_CONTAINERS = (Emphasis, Strong, Strikethrough, Link)
 
 def clip_seconds(timed: TimedSentence, sample_rate: int) -> tuple[float, float]:
     """Where a sentence is heard in its section's MP3 file, in seconds: shifted by the
@@ -84,7 +90,11 @@ def sentences_by_node(document: Document, narrated: Iterable[NarratedSection]) -
 
 def _follow(blocks: tuple[Block, ...], path: tuple[int, ...]) -> object | None:
     """The node at ``path``: indexes into blocks, then list items and their blocks, quote
-    blocks or table rows (as the narration script writes them)."""
+    blocks or table rows (as the narration script writes them); into a note's blocks as into
+    a quote's; into a definition list by item (the term), then definition, then block.
+
+    A path that goes where a note or a definition list has nothing stops at them: the
+    sentence then points at the whole note or list rather than nowhere."""
     if not path or path[0] >= len(blocks):
         return None
     node: object = blocks[path[0]]
@@ -93,8 +103,20 @@ def _follow(blocks: tuple[Block, ...], path: tuple[int, ...]) -> object | None:
         if isinstance(node, ListBlock) and len(rest) >= 2:
             node = node.items[rest[0]].blocks[rest[1]]
             rest = rest[2:]
-        elif isinstance(node, BlockQuote):
+        elif isinstance(node, (BlockQuote, Admonition)):
+            if isinstance(node, Admonition) and rest[0] >= len(node.blocks):
+                return node
             node = node.blocks[rest.pop(0)]
+        elif isinstance(node, DefinitionList):
+            if rest[0] >= len(node.items):
+                return node
+            entry = node.items[rest[0]]
+            if len(rest) == 1:
+                return entry
+            if len(rest) < 3 or rest[1] >= len(entry.definitions) or rest[2] >= len(entry.definitions[rest[1]]):
+                return entry
+            node = entry.definitions[rest[1]][rest[2]]
+            rest = rest[3:]
         elif isinstance(node, Table):
             node = node.rows[rest.pop(0)]
         else:
@@ -223,9 +245,12 @@ class SentenceRenderer(XhtmlRenderer):
         self.by_node = sentences_by_node(document, narrated)
         self.targets: dict[str, str] = {}  # sentence id → id of the element it reads
 
-    def _point(self, node: object, element_id: str, roles: Iterable[str] | None = None) -> list[TimedSentence]:
-        """Points the node's sentences (of ``roles``, or all) at ``element_id``; returns them."""
-        chosen = [t for t in self.by_node.get(id(node), []) if roles is None or t.sentence.role in roles]
+    def _point(self, node: object, element_id: str, roles: Iterable[str] | None = None,
+               kinds: Iterable[str] | None = None) -> list[TimedSentence]:
+        """Points the node's sentences (of ``roles`` and ``kinds``, or all) that point nowhere
+        yet at ``element_id``; returns them."""
+        chosen = [t for t in self.by_node.get(id(node), [])
+                  if (roles is None or t.sentence.role in roles) and (kinds is None or t.sentence.kind in kinds)]
         for timed in chosen:
             self.targets.setdefault(timed.sentence.id, element_id)
         return chosen
@@ -271,6 +296,36 @@ class SentenceRenderer(XhtmlRenderer):
     def block_quote(self, block: BlockQuote) -> etree._Element:
         self._point(block, self.id_of(block))
         return super().block_quote(block)
+
+    def _label(self, parent: etree._Element, node: object, inlines: tuple[Inline, ...], kinds: set[str]) -> None:
+        """A label that the narration may read (a note's title, a term): the node's sentences
+        of ``kinds`` that read its words get spans; the others point at ``parent``."""
+        timed = [t for t in self.by_node.get(id(node), []) if t.sentence.kind in kinds]
+        groups = split_inlines(inlines, [t.sentence.text for t in timed]) if timed else [(-1, inlines)]
+        for index, group in groups:
+            if index < 0:
+                self.inlines(parent, group)
+                continue
+            sentence_id = timed[index].sentence.id
+            self.inlines(sub(parent, "span", {"id": sentence_id}), group)
+            self.targets[sentence_id] = sentence_id
+        self._point(node, parent.get("id"), kinds=kinds)
+
+    def admonition(self, block: Admonition) -> etree._Element:
+        el = super().admonition(block)
+        self._point(block, self.id_of(block))  # "End of note." reads the whole note
+        return el
+
+    def admonition_title(self, parent: etree._Element, block: Admonition) -> None:
+        kinds = {t.sentence.kind for t in self.by_node.get(id(block), [])} - {OUTRO}
+        self._label(parent, block, admonition_label(block), kinds)
+
+    def definition_list(self, block: DefinitionList) -> etree._Element:
+        self._point(block, self.id_of(block))
+        return super().definition_list(block)
+
+    def definition_term(self, parent: etree._Element, entry: DefinitionItem) -> None:
+        self._label(parent, entry, entry.term, {t.sentence.kind for t in self.by_node.get(id(entry), [])})
 
     def table(self, block: Table) -> etree._Element:
         el = super().table(block)

@@ -23,10 +23,14 @@ from typing import Callable, Iterable, Iterator
 from lxml import etree
 
 from .model import (
+    ADMONITION_LABELS,
+    Admonition,
     Block,
     BlockQuote,
     Code,
     CodeBlock,
+    DefinitionItem,
+    DefinitionList,
     Document,
     Emphasis,
     Footnote,
@@ -40,6 +44,7 @@ from .model import (
     ListItem,
     Paragraph,
     Section,
+    Strikethrough,
     Strong,
     Table,
     TableCell,
@@ -75,7 +80,17 @@ ID_PREFIX: dict[type, str] = {
     Image: "fig",
     CodeBlock: "code",
     ThematicBreak: "hr",
+    Admonition: "note",
+    DefinitionList: "dl",
+    DefinitionItem: "dt",
 }
+
+# Inlines that hold other inlines.
+INLINE_CONTAINERS = (Emphasis, Strong, Strikethrough, Link)
+
+# What a task list item's state is called where a checkbox cannot be shown (DAISY 2.02 text)
+# and where the box has no label of its own.
+TASK_STATES = {True: "Done", False: "Not done"}
 
 # Elements that are navigation aids added by the renderer, not words of the source.
 AID_ROLES = {"doc-noteref", "doc-backlink"}
@@ -110,6 +125,11 @@ def append_text(parent: etree._Element, text: str) -> None:
         parent.text = (parent.text or "") + text
 
 
+def admonition_label(block: Admonition) -> tuple[Inline, ...]:
+    """The label of a note: its title, or the kind's name when the title is empty."""
+    return block.title or (Text(ADMONITION_LABELS.get(block.kind, "Note")),)
+
+
 def footnote_id(number: int) -> str:
     return f"fn-{number}"
 
@@ -126,12 +146,18 @@ def footnote_numbers_in(blocks: Iterable[Block]) -> list[int]:
         for node in inlines:
             if isinstance(node, FootnoteRef):
                 seen.setdefault(node.number)
-            elif isinstance(node, (Emphasis, Strong, Link)):
+            elif isinstance(node, INLINE_CONTAINERS):
                 visit(node.children)
 
     for block in walk_blocks(tuple(blocks)):
         if isinstance(block, (Heading, Paragraph)):
             visit(block.children)
+        elif isinstance(block, Admonition):
+            visit(block.title)
+        elif isinstance(block, DefinitionList):
+            # walk_blocks opens the definitions but the terms are inlines of the list's own.
+            for entry in block.items:
+                visit(entry.term)
         elif isinstance(block, Table):
             visit(block.caption)
             for row in (block.header, *block.rows):
@@ -205,11 +231,14 @@ class XhtmlRenderer:
             Image: self.figure,
             CodeBlock: self.code_block,
             ThematicBreak: self.thematic_break,
+            Admonition: self.admonition,
+            DefinitionList: self.definition_list,
         }
         self._inline_renderers: dict[type, Callable[[etree._Element, Inline], None]] = {
             Text: self.text,
             Emphasis: self.emphasis,
             Strong: self.strong,
+            Strikethrough: self.strikethrough,
             Code: self.code,
             Link: self.link,
             LineBreak: self.line_break,
@@ -244,15 +273,20 @@ class XhtmlRenderer:
                     for item in block.items:
                         number(item)
                         visit(item.blocks)
-                elif isinstance(block, BlockQuote):
+                elif isinstance(block, (BlockQuote, Admonition)):
                     visit(block.blocks)
+                elif isinstance(block, DefinitionList):
+                    for entry in block.items:
+                        number(entry)
+                        for definition in entry.definitions:
+                            visit(definition)
 
         visit(self.document.blocks)
         for footnote in self.document.footnotes:
             visit(footnote.blocks)
         return ids
 
-    def id_of(self, node: Block | ListItem) -> str:
+    def id_of(self, node: Block | ListItem | DefinitionItem) -> str:
         return self.block_ids[id(node)]
 
     def _epub_type(self, el: etree._Element, value: str) -> None:
@@ -286,12 +320,67 @@ class XhtmlRenderer:
             # one element with its own id (the stylesheet removes their margins).
             li = sub(el, "li", {"id": self.id_of(item)})
             li.extend(self.blocks(item.blocks))
+            if item.checked is not None:
+                self.task_box(li, item.checked)
+                li.set("class", "task-item")
+                # The stylesheet hides task items' bullets (the box stands for them), and
+                # WebKit then drops the list's semantics: the role keeps them.
+                el.set("role", "list")
         return el
+
+    def task_box(self, li: etree._Element, checked: bool) -> None:
+        """A task item's state as a disabled checkbox, labelled by the item's text: the
+        label wraps the box and the first paragraph's content, so the box's accessible name
+        is the task and a click on the words does not reach a box that cannot change."""
+        box = element("input", {"type": "checkbox", "disabled": "disabled"})
+        if checked:
+            box.set("checked", "checked")
+        first = li[0] if len(li) and li[0].tag == tag("p") else None
+        if first is None:
+            # An item that starts with no paragraph has no words to name the box.
+            box.set("aria-label", TASK_STATES[checked])
+            box.tail = li.text
+            li.text = None
+            li.insert(0, box)
+            return
+        label = element("label")
+        box.tail = " " + (first.text or "")
+        first.text = None
+        label.append(box)
+        label.extend(list(first))
+        first.append(label)
 
     def block_quote(self, block: BlockQuote) -> etree._Element:
         el = element("blockquote", {"id": self.id_of(block)})
         el.extend(self.blocks(block.blocks))
         return el
+
+    def admonition(self, block: Admonition) -> etree._Element:
+        """A labelled note: an ``aside`` with role ``note``, named by its label paragraph
+        (a paragraph, not a heading, so that the outline and the contents stay the author's)."""
+        aside_id = self.id_of(block)
+        kind = block.kind if block.kind in ADMONITION_LABELS else "note"
+        el = element("aside", {"id": aside_id, "class": f"admonition admonition-{kind}", "role": "note"})
+        title = sub(el, "p", {"id": f"{aside_id}_title", "class": "admonition-title"})
+        self.admonition_title(title, block)
+        el.set("aria-labelledby", title.get("id"))
+        el.extend(self.blocks(block.blocks))
+        return el
+
+    def admonition_title(self, parent: etree._Element, block: Admonition) -> None:
+        self.inlines(parent, admonition_label(block))
+
+    def definition_list(self, block: DefinitionList) -> etree._Element:
+        el = element("dl", {"id": self.id_of(block)})
+        for entry in block.items:
+            dt = sub(el, "dt", {"id": self.id_of(entry)})
+            self.definition_term(dt, entry)
+            for definition in entry.definitions:
+                sub(el, "dd").extend(self.blocks(definition))
+        return el
+
+    def definition_term(self, parent: etree._Element, entry: DefinitionItem) -> None:
+        self.inlines(parent, entry.term)
 
     def table(self, block: Table) -> etree._Element:
         el = element("table", {"id": self.id_of(block)})
@@ -382,6 +471,9 @@ class XhtmlRenderer:
 
     def strong(self, parent: etree._Element, node: Strong) -> None:
         self.inlines(sub(parent, "strong"), node.children)
+
+    def strikethrough(self, parent: etree._Element, node: Strikethrough) -> None:
+        self.inlines(sub(parent, "del"), node.children)
 
     def code(self, parent: etree._Element, node: Code) -> None:
         sub(parent, "code", text=node.text)
@@ -524,6 +616,45 @@ BLOCK_NAMES = {
     "p", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote",
     "figure", "section", "aside", "div", "br", "caption", "table", "ul", "ol", "nav", "main",
 }
+
+
+def constructs_in(document: Document) -> set[str]:
+    """Which of the constructs that need styles of their own the document uses
+    ("admonition", "task", "definitions", "deleted"): a stylesheet carries only the rules
+    its book needs, so books without them keep their bytes."""
+    found: set[str] = set()
+
+    def visit(inlines: Iterable[Inline]) -> None:
+        for node in inlines:
+            if isinstance(node, Strikethrough):
+                found.add("deleted")
+            if isinstance(node, INLINE_CONTAINERS):
+                visit(node.children)
+
+    for block in walk_blocks(document.all_blocks()):
+        if isinstance(block, Admonition):
+            found.add("admonition")
+            visit(block.title)
+        elif isinstance(block, DefinitionList):
+            found.add("definitions")
+            for entry in block.items:
+                visit(entry.term)
+        elif isinstance(block, ListBlock) and any(item.checked is not None for item in block.items):
+            found.add("task")
+        elif isinstance(block, (Heading, Paragraph)):
+            visit(block.children)
+        elif isinstance(block, Table):
+            visit(block.caption)
+            for row in (block.header, *block.rows):
+                for cell in row:
+                    visit(cell.children)
+    return found
+
+
+def construct_styles(document: Document, rules: dict[str, str]) -> str:
+    """The rules (by construct name, as ``constructs_in`` names them) that the document needs."""
+    used = constructs_in(document)
+    return "".join(rules[name] for name in ("admonition", "task", "definitions", "deleted") if name in used and name in rules)
 
 
 def iter_headings(blocks: Iterable[Block]) -> Iterator[Heading]:

@@ -28,7 +28,7 @@ from ..speech import Narration
 from ..speech.script import OPENING_SLUG, body_sections
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
-from ..xhtml import XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
+from ..xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
 from . import BuildContext, register
 
 FOLDER = "daisy"
@@ -36,7 +36,7 @@ XHTML1_DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN
                   '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">')
 SMIL_DOCTYPE = '<!DOCTYPE smil PUBLIC "-//W3C//DTD SMIL 1.0//EN" "http://www.w3.org/TR/REC-smil/SMIL10.dtd">'
 # XHTML 1.0, which DAISY 2.02 content documents are, has no HTML5 sectioning elements.
-XHTML1_NAMES = {"section": "div", "aside": "div", "figure": "div", "figcaption": "p", "nav": "div"}
+XHTML1_NAMES = {"section": "div", "aside": "div", "figure": "div", "figcaption": "p", "nav": "div", "label": "span"}
 
 
 def _x(name: str) -> str:
@@ -44,13 +44,29 @@ def _x(name: str) -> str:
 
 
 def _as_xhtml1(el: etree._Element) -> None:
-    """In place: HTML5-only elements become their XHTML 1.0 kin; ARIA and EPUB attributes go."""
+    """In place: HTML5-only elements become their XHTML 1.0 kin; ARIA and EPUB attributes go.
+
+    DAISY 2.02 text has no form controls: a task item's checkbox becomes its state in words
+    ("Done:", "Not done:"), which every player, voice and braille display renders alike,
+    where ☑ and ☐ are named differently by each voice or not at all; a note keeps its label
+    paragraph inside a ``div class="note"``."""
     for node in el.iter():
         if not isinstance(node.tag, str):
             continue
         local = etree.QName(node).localname
         if node.get("role") == "doc-footnote":
             node.set("class", "footnote")
+        elif node.get("role") == "note":
+            node.set("class", "note")
+        if local == "input" and node.get("type") == "checkbox":
+            state = TASK_STATES[node.get("checked") is not None]
+            node.attrib.clear()
+            node.tag = _x("span")
+            node.set("class", "task-state")
+            node.text = f"{state}:"
+            continue
+        if local == "label":
+            node.set("class", "task")
         if local in XHTML1_NAMES:
             node.tag = _x(XHTML1_NAMES[local])
         for name in list(node.attrib):

@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from ..errors import WriterError
 from ..model import Document, Heading, Image, Section, walk_blocks
-from ..xhtml import IMAGE_TYPES, XhtmlRenderer, as_html5, element, footnotes_by_section, heading_tree, page, sub
+from ..xhtml import (
+    IMAGE_TYPES,
+    XhtmlRenderer,
+    as_html5,
+    construct_styles,
+    element,
+    footnote_id,
+    footnotes_by_section,
+    heading_tree,
+    noteref_id,
+    page,
+    sub,
+)
 from . import BuildContext, Writer, register
 
 # Relative units throughout so that text zoom and reflow work; colours chosen for ≥ 4.5:1
@@ -70,6 +81,53 @@ nav ol { padding-left: 1.25em; }
 @media print { .skip-link, nav.contents { display: none; } }
 """
 
+# Rules for constructs only some documents have, added only to the pages that have them.
+CONSTRUCT_STYLES = {
+    # A labelled note: a bordered panel with a coloured bar (both schemes, ≥ 3:1 against the
+    # background), the label in bold; the label's words carry the kind, not the colour.
+    "admonition": """\
+:root { --note-bar: #0b57d0; --warning-bar: #b3261e; }
+@media (prefers-color-scheme: dark) { :root { --note-bar: #8ab4f8; --warning-bar: #ffb74d; } }
+.admonition {
+  margin: 1em 0; padding: 0.5em 1em; background: var(--panel);
+  border: 0.0625rem solid var(--rule); border-left: 0.375rem solid var(--note-bar);
+}
+.admonition-warning, .admonition-caution, .admonition-danger, .admonition-error,
+.admonition-attention, .admonition-important { border-left-color: var(--warning-bar); }
+.admonition-title { font-weight: bold; margin: 0 0 0.25em; }
+.admonition > :last-child { margin-bottom: 0; }
+""",
+    # The box stands where the bullet was. Browsers grey out a disabled box until its state
+    # is hard to see; here the state is content, so the box is drawn in the text's colour
+    # (and in the system's text colour when colours are forced).
+    "task": """\
+li.task-item { list-style-type: none; }
+li.task-item input {
+  appearance: none; -webkit-appearance: none; display: inline-grid; place-content: center;
+  width: 1em; height: 1em; margin: 0 0.4em 0 0; vertical-align: -0.125em;
+  border: 0.125em solid var(--text); border-radius: 0.125em; background: var(--background);
+}
+li.task-item input:checked::before {
+  content: ""; width: 0.6em; height: 0.6em; box-shadow: inset 1em 1em var(--text);
+  clip-path: polygon(14% 44%, 0 65%, 50% 100%, 100% 16%, 80% 0%, 43% 62%);
+}
+@media (forced-colors: active) { li.task-item input:checked::before { background: CanvasText; } }
+""",
+    "definitions": """\
+dt { font-weight: bold; margin: 0.75em 0 0.25em; }
+dd { margin: 0 0 0.5em 1.5em; }
+""",
+    # Screen readers seldom say that text is struck through: words they read, hidden from view.
+    "deleted": """\
+del::before, del::after {
+  position: absolute; width: 0.0625rem; height: 0.0625rem; overflow: hidden;
+  clip-path: inset(50%); white-space: nowrap;
+}
+del::before { content: " [deleted: "; }
+del::after { content: "] "; }
+""",
+}
+
 
 @register
 class HtmlWriter(Writer):
@@ -107,7 +165,12 @@ def render_page(document: Document) -> bytes:
             uris[image.src] = data_uri(document, image)
         return uris[image.src]
 
-    renderer = XhtmlRenderer(document, epub=False, image_src=image_src, resolve=lambda fragment: f"#{fragment}")
+    # A link to an id the page does not hold keeps its words but is no link (as in the EPUB).
+    known = {b.id for b in walk_blocks(document.all_blocks()) if isinstance(b, Heading)}
+    known |= {footnote_id(fn.number) for fn in document.footnotes} | {noteref_id(fn.number) for fn in document.footnotes}
+    renderer = XhtmlRenderer(
+        document, epub=False, image_src=image_src, resolve=lambda fragment: f"#{fragment}" if fragment in known else None
+    )
     sections: list[Section] = document.sections()
     notes = footnotes_by_section(document, sections)
 
@@ -116,7 +179,7 @@ def render_page(document: Document) -> bytes:
         *_meta("author", metadata.author),
         *_meta("description", metadata.description),
         *_meta("keywords", ", ".join(metadata.keywords)),
-        element("style", text=STYLESHEET),
+        element("style", text=STYLESHEET + construct_styles(document, CONSTRUCT_STYLES)),
     ]
     title = metadata.title or document.stem
     if metadata.subtitle:
