@@ -32,7 +32,8 @@ def test_generated_masters_read_cleanly(tmp_path_factory, text):
     model_words = words(document_text(result.document))
     body = text.split("---\n", 2)[2]
     assert set(model_words) <= set(words(body)), "the model invents no words"
-    assert model_words, "a document with words has text in the model"
+    if words(body):  # a body of symbols alone ("♿") has no words to keep
+        assert model_words, "a document with words has text in the model"
 
 
 @settings(max_examples=300, deadline=None)
