@@ -71,6 +71,8 @@ W_VAL, W_ID, W_NAME, W_LEFT, W_AFTER, W_ANCHOR, W_HISTORY, W_TOOLTIP, W_FLD_CHAR
 W_NUM_ID_ATTRIBUTE, W_ILVL_ATTRIBUTE, W_SZ, W_SPACE, W_COLOR = (
     qn(f"w:{name}") for name in ("numId", "ilvl", "sz", "space", "color"))
 W_STYLE, W_NAME_ELEMENT = qn("w:style"), qn("w:name")
+W_LINE, W_LINE_RULE, W_CANT_SPLIT, W_RIGHT, W_BOTTOM, W_KEEP_NEXT, W_BEFORE = (
+    qn(f"w:{name}") for name in ("line", "lineRule", "cantSplit", "right", "bottom", "keepNext", "before"))
 R_ID = qn("r:id")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -247,7 +249,6 @@ class _Builder:
             if relationship.reltype in TEMPLATE_LEFTOVERS:
                 self.word.part.rels.pop(rid)
         self.bookmark_id = 0
-        self.pending_rule = False  # a thematic break draws a line above the next paragraph
         self.last_paragraph = None
         self.bookmarks: dict[str, str] = {}  # heading id → Word bookmark name
         self.bookmarked: set[str] = set()
@@ -256,6 +257,7 @@ class _Builder:
         self.abstract_ids: dict[bool, int] = {}
         self.next_num_id = 0
         self.text_width = 0  # EMU between the margins, set with the page
+        self.text_height = 0
         self._paragraph_prototypes: dict[tuple, object] = {}
         self._run_prototypes: dict[tuple, object] = {}
 
@@ -327,6 +329,7 @@ class _Builder:
         # body's section properties are set aside while blocks are added.
         section = self.word.sections[0]
         self.text_width = section.page_width - section.left_margin - section.right_margin
+        self.text_height = section.page_height - section.top_margin - section.bottom_margin
 
     def _field(self, parent, instruction: str, cached: str) -> None:
         """A complex field (PAGE, TOC …) with a cached result Word replaces when it updates."""
@@ -609,24 +612,23 @@ class _Builder:
 
         Paragraphs alike in their properties are copies of one prototype: lxml copies a
         subtree in C, several times faster than making its elements one by one."""
-        key = (style, indent_level, self.pending_rule, numbering is not None)
+        key = (style, indent_level, numbering is not None)
         prototype = self._paragraph_prototypes.get(key)
         if prototype is None:
             prototype = self._paragraph_prototypes[key] = self._paragraph_prototype(*key)
         p = copy.copy(prototype)  # lxml copies an element with all its descendants
         story.element.append(p)
         self.last_paragraph = p
-        self.pending_rule = False
         if numbering is not None:
             level, num_id = p[0].find(W_NUMPR)
             level.set(W_VAL, numbering[0])
             num_id.set(W_VAL, numbering[1])
         return p
 
-    def _paragraph_prototype(self, style: str | None, indent_level: int, rule: bool, numbered: bool):
-        """A w:p with its properties in schema order (pStyle, numPr, pBdr, ind)."""
+    def _paragraph_prototype(self, style: str | None, indent_level: int, numbered: bool):
+        """A w:p with its properties in schema order (pStyle, numPr, ind)."""
         p = _element("w:p")
-        if style or indent_level or rule or numbered:
+        if style or indent_level or numbered:
             ppr = SubElement(p, W_PPR)
             if style:
                 SubElement(ppr, W_PSTYLE, {W_VAL: self._style_id(style)})
@@ -634,9 +636,6 @@ class _Builder:
                 num_pr = SubElement(ppr, W_NUMPR)
                 SubElement(num_pr, W_ILVL, {W_VAL: "0"})
                 SubElement(num_pr, W_NUMID, {W_VAL: "0"})
-            if rule:
-                border = SubElement(ppr, W_PBDR)
-                SubElement(border, W_TOP, {W_VAL: "single", W_SZ: "6", W_SPACE: "8", W_COLOR: "auto"})
             if indent_level:
                 SubElement(ppr, W_IND, {W_LEFT: self._indent(indent_level)})
         return p
@@ -679,7 +678,21 @@ class _Builder:
                 if index < len(lines) - 1:
                     SubElement(r, W_BR)
         elif isinstance(block, model.ThematicBreak):
-            self.pending_rule = True
+            self._divider(story)
+
+    def _divider(self, story: _Story) -> None:
+        """A thematic break as a paragraph of its own drawing a short centred rule. A border
+        on the next paragraph instead was merged by Word and LibreOffice with the same border
+        on the paragraph after (one rule left between three quotations) and was drawn at the
+        top of a page when that paragraph began one."""
+        p = self._paragraph(story)
+        _add_ppr_child(p, W_KEEP_NEXT)  # never the last thing on a page, away from what follows
+        border = _add_ppr_child(p, W_PBDR)
+        SubElement(border, W_BOTTOM, {W_VAL: "single", W_SZ: "12", W_SPACE: "1", W_COLOR: "auto"})
+        _add_ppr_child(p, W_SPACING, {W_BEFORE: "0", W_AFTER: str(Pt(self.profile.space_after * 1.5).twips),
+                                      W_LINE: "240", W_LINE_RULE: "auto"})
+        side = str(int(self.text_width / 635 / 3))  # EMU to twips; the middle third of the line
+        _add_ppr_child(p, W_IND, {W_LEFT: side, W_RIGHT: side})
 
     def _list(self, block: model.ListBlock, story: _Story, quote: bool, list_level: int) -> None:
         num_id = str(self._new_num(block.ordered, block.start))
@@ -707,11 +720,13 @@ class _Builder:
         tbl.tblStyle_val = self._style_id("Table Grid")
         rows = (block.header,) + block.rows
         for row_index, (tr, row) in enumerate(zip(tbl.iterchildren(W_TR), rows)):
+            row_properties = SubElement(tr, W_TRPR)
+            tr.insert(0, row_properties)
+            # A row split across pages leaves its first cells empty on one page: rows stay whole.
+            SubElement(row_properties, W_CANT_SPLIT)
             if row_index == 0:
                 # D2: the header row repeats on every page and is announced as a header.
-                header = SubElement(tr, W_TRPR)
-                tr.insert(0, header)
-                SubElement(header, W_TBL_HEADER)
+                SubElement(row_properties, W_TBL_HEADER)
             # A new table's cells are plain (no spans), each holding one empty w:p.
             for tc, source in zip(tr.iterchildren(W_TC), row):
                 p = tc.find(W_P)
@@ -735,14 +750,17 @@ class _Builder:
         cx, cy = image.scaled_dimensions(None, None)
         inline = CT_Inline.new_pic_inline(self._next_shape_id(), relationship, image.filename, cx, cy)
         r.add_drawing(inline)
-        width_limit = self.text_width - Pt(self.profile.body_size * 2 * list_level)
         extent = inline.extent
-        if extent.cx > width_limit:
-            ratio = width_limit / extent.cx
-            extent.cx, extent.cy = int(width_limit), int(extent.cy * ratio)
+        ratio = min(1.0, self._image_width_limit(list_level) / extent.cx,
+                    self._image_height_limit() / extent.cy)
+        if ratio < 1:
+            # Both sides scaled by one ratio: the picture keeps its shape.
+            extent.cx, extent.cy = int(extent.cx * ratio), int(extent.cy * ratio)
             ext = inline.find(f".//{qn('a:ext')}")
             ext.set("cx", str(extent.cx))
             ext.set("cy", str(extent.cy))
+        # Single line spacing: a 1.15 multiple would make the picture's line taller than the page.
+        _add_ppr_child(p, W_SPACING, {W_LINE: "240", W_LINE_RULE: "auto"})
         doc_pr = inline.docPr
         doc_pr.set("descr", "" if block.decorative else block.alt)
         if block.title:
@@ -752,6 +770,18 @@ class _Builder:
                 f'<a:extLst {nsdecls("a")}><a:ext uri="{DECORATIVE_EXTENSION_URI}">'
                 f'<adec:decorative xmlns:adec="{DECORATIVE_NS}" val="1"/></a:ext></a:extLst>')
             doc_pr.append(ext_list)
+
+    def _image_width_limit(self, list_level: int) -> int:
+        return self.text_width - Pt(self.profile.body_size * 2 * list_level)
+
+    def _image_height_limit(self) -> int:
+        """The text area's height less room for a heading and the picture's own spacing, so
+        that a heading kept with its picture fits on the same page instead of being left alone
+        at the foot of the page before."""
+        profile = self.profile
+        heading = ((profile.body_size + profile.heading_increments[1]) * profile.line_spacing
+                   + profile.space_before_heading + profile.space_after)
+        return self.text_height - Pt(heading + profile.space_after)
 
     # ------------------------------------------------------------ table of contents
 
