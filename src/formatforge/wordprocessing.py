@@ -1002,13 +1002,17 @@ def soffice_command() -> str | None:
 
 
 def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGGED_PDF_FILTER,
-                             timeout: float = 180, profile_dir: Path | None = None) -> Path:
+                             timeout: float = 180, profile_dir: Path | None = None,
+                             update_indexes: bool = False) -> Path:
     """Convert ``source`` with headless LibreOffice; returns the file it wrote.
 
     LibreOffice runs with its own user profile, never the user's. ``profile_dir`` (in the
     build's cache) is kept from one build to the next, because making a new profile costs
     LibreOffice about half a second on every start; a conversion that finds it in use by
     another, or that fails with it, uses a new private profile instead.
+
+    ``update_indexes``: the table of contents is brought up to date (page numbers) before
+    the export, which ``--convert-to`` never does; see ``_export_updating_indexes``.
     """
     # Imported here: building a .docx never runs a program, so it need not load these.
     import fcntl
@@ -1017,6 +1021,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     if soffice_command() is None:
         raise WriterError("LibreOffice is not installed; install it with: apt-get install libreoffice-writer-nogui")
     out_dir.mkdir(parents=True, exist_ok=True)
+    run = _export_updating_indexes if update_indexes else _run_libreoffice
     if profile_dir is not None:
         profile_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(profile_dir.with_name(profile_dir.name + ".lock"), "a+b") as lock:
@@ -1025,7 +1030,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
             except BlockingIOError:
                 pass  # another conversion has it: fall through to a private profile
             else:
-                result = _run_libreoffice(source, out_dir, convert_to, timeout, profile_dir)
+                result = run(source, out_dir, convert_to, timeout, profile_dir)
                 target = _converted(source, out_dir, convert_to)
                 if result.returncode == 0 and target.is_file():
                     return target
@@ -1035,7 +1040,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
                 else:
                     profile_dir.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="formatforge-lo-") as profile:
-        result = _run_libreoffice(source, out_dir, convert_to, timeout, Path(profile))
+        result = run(source, out_dir, convert_to, timeout, Path(profile))
     target = _converted(source, out_dir, convert_to)
     if result.returncode != 0 or not target.is_file():
         raise WriterError(f"LibreOffice could not convert {source.name}: "
@@ -1043,14 +1048,105 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     return target
 
 
-def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path):
+def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path,
+                     arguments: list[str] | None = None):
     import subprocess
 
+    if arguments is None:
+        arguments = ["--convert-to", convert_to, "--outdir", str(out_dir), str(source)]
     return subprocess.run(
         [soffice_command(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
-         "--nolockcheck", "--convert-to", convert_to, "--outdir", str(out_dir), str(source)],
+         "--nolockcheck", *arguments],
         capture_output=True, text=True, timeout=timeout, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
 
 
 def _converted(source: Path, out_dir: Path, convert_to: str) -> Path:
     return out_dir / f"{source.stem}.{convert_to.split(':', 1)[0]}"
+
+
+# A Basic macro in the profile's Standard library: LibreOffice has no conversion option that
+# updates indexes, and its Python bridge is a separate package (python3-uno) often missing.
+# Macros in the application's own library run whatever the macro security level.
+MACRO_MODULE = "FormatForge"
+_BASIC_LIBRARY = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE library:library PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "library.dtd">
+<library:library xmlns:library="http://openoffice.org/2000/library" library:name="Standard" \
+library:readonly="false" library:passwordprotected="false">
+ <library:element library:name="{module}"/>
+</library:library>
+"""
+_BASIC_EXPORT = """Sub ExportUpdatingIndexes(sourceUrl As String, targetUrl As String)
+    On Error GoTo Failed
+    Dim load(0) As New com.sun.star.beans.PropertyValue
+    load(0).Name = "Hidden"
+    load(0).Value = True
+    document = StarDesktop.loadComponentFromURL(sourceUrl, "_blank", 0, load())
+    indexes = document.getDocumentIndexes()
+    REM twice: the first update can lengthen the contents and move the pages after it
+    For pass = 1 To 2
+        For i = 0 To indexes.getCount() - 1
+            indexes.getByIndex(i).update()
+        Next i
+    Next pass
+    document.getTextFields().refresh()
+{filter_data}
+    Dim store(1) As New com.sun.star.beans.PropertyValue
+    store(0).Name = "FilterName"
+    store(0).Value = "{filter_name}"
+    store(1).Name = "FilterData"
+    store(1).Value = filterData()
+    document.storeToURL(targetUrl, store())
+    document.close(True)
+    Exit Sub
+Failed:
+    REM no output file: the caller reports the failure
+End Sub
+"""
+
+
+def _basic_filter_data(options: dict) -> str:
+    """Basic statements filling ``filterData()`` from the ``--convert-to`` JSON options."""
+    lines = [f"    Dim filterData({len(options) - 1}) As New com.sun.star.beans.PropertyValue"]
+    for index, (name, option) in enumerate(options.items()):
+        value = str(option["value"])
+        if option["type"] == "boolean":
+            literal = "True" if value.casefold() == "true" else "False"
+        elif option["type"] in ("long", "short", "int"):
+            literal = str(int(value))
+        else:
+            literal = '"' + value.replace('"', '""') + '"'
+        lines.append(f'    filterData({index}).Name = "{name}"')
+        lines.append(f"    filterData({index}).Value = {literal}")
+    return "\n".join(lines)
+
+
+def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path):
+    """What ``--convert-to`` does, with every index (the table of contents) updated first.
+
+    The macro goes into the profile's Standard library. LibreOffice rewrites that library
+    when it makes a new profile, so a new profile is made first (``--terminate_after_init``)
+    and the macro written after."""
+    import json
+    from xml.sax.saxutils import escape
+
+    extension, filter_name, options = (convert_to.split(":", 2) + ["{}"])[:3]
+    user = profile / "user"
+    if not (user / "registrymodifications.xcu").is_file():
+        first = _run_libreoffice(source, out_dir, convert_to, timeout, profile, ["--terminate_after_init"])
+        if first.returncode != 0:
+            return first
+    library = user / "basic" / "Standard"
+    library.mkdir(parents=True, exist_ok=True)
+    code = _BASIC_EXPORT.format(filter_data=_basic_filter_data(json.loads(options)), filter_name=filter_name)
+    (library / f"{MACRO_MODULE}.xba").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n'
+        '<script:module xmlns:script="http://openoffice.org/2000/script" '
+        f'script:name="{MACRO_MODULE}" script:language="StarBasic">{escape(code)}</script:module>\n',
+        encoding="utf-8")
+    (library / "script.xlb").write_text(_BASIC_LIBRARY.format(module=MACRO_MODULE), encoding="utf-8")
+    target = out_dir / f"{source.stem}.{extension}"
+    # file URLs: percent-encoded, so no quote or comma in a path can break the macro call
+    call = (f'macro:///Standard.{MACRO_MODULE}.ExportUpdatingIndexes('
+            f'"{source.resolve().as_uri()}","{target.resolve().as_uri()}")')
+    return _run_libreoffice(source, out_dir, convert_to, timeout, profile, [call])
