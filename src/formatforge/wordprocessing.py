@@ -685,8 +685,13 @@ class _Builder:
         on the next paragraph instead was merged by Word and LibreOffice with the same border
         on the paragraph after (one rule left between three quotations) and was drawn at the
         top of a page when that paragraph began one."""
+        before = self.last_paragraph
+        if (before is not None and len(story.element) and story.element[-1] is before
+                and before.find(f"{W_PPR}/{W_KEEP_NEXT}") is None):
+            # The rule closes what comes before it: kept on its page, never alone at the top
+            # of the next one.
+            _add_ppr_child(before, W_KEEP_NEXT)
         p = self._paragraph(story)
-        _add_ppr_child(p, W_KEEP_NEXT)  # never the last thing on a page, away from what follows
         border = _add_ppr_child(p, W_PBDR)
         SubElement(border, W_BOTTOM, {W_VAL: "single", W_SZ: "12", W_SPACE: "1", W_COLOR: "auto"})
         _add_ppr_child(p, W_SPACING, {W_BEFORE: "0", W_AFTER: str(Pt(self.profile.space_after * 1.5).twips),
