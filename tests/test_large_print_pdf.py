@@ -300,3 +300,13 @@ def test_readme_says_which_fonts_the_pdf_embeds_L3(built_pdf):
     body_fonts = {font for font in embedded_fonts(built_pdf) if "Mono" not in font and "Courier" not in font}
     expected = "Arial" if installed("Arial") else "LiberationSans"
     assert body_fonts and all(font.startswith(expected) for font in body_fonts), body_fonts
+
+
+def test_index_updating_export_that_writes_nothing_is_a_clear_error(tmp_path):
+    """The Basic macro ends quietly when LibreOffice cannot open the file: no PDF, a plain error."""
+    from formatforge.errors import WriterError
+    from formatforge.wordprocessing import convert_with_libreoffice
+
+    with pytest.raises(WriterError, match="LibreOffice could not convert missing.docx"):
+        convert_with_libreoffice(tmp_path / "missing.docx", tmp_path / "out", profile_dir=tmp_path / "profile",
+                                 update_indexes=True, timeout=120)

@@ -1132,7 +1132,8 @@ def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeo
     when it makes a new profile, so a new profile is made first (``--terminate_after_init``)
     and the macro written after."""
     import json
-    from xml.sax.saxutils import escape
+
+    import lxml.etree
 
     extension, filter_name, options = (convert_to.split(":", 2) + ["{}"])[:3]
     user = profile / "user"
@@ -1143,12 +1144,14 @@ def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeo
     library = user / "basic" / "Standard"
     library.mkdir(parents=True, exist_ok=True)
     code = _BASIC_EXPORT.format(filter_data=_basic_filter_data(json.loads(options)), filter_name=filter_name)
-    (library / f"{MACRO_MODULE}.xba").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n'
-        '<script:module xmlns:script="http://openoffice.org/2000/script" '
-        f'script:name="{MACRO_MODULE}" script:language="StarBasic">{escape(code)}</script:module>\n',
-        encoding="utf-8")
+    script = "http://openoffice.org/2000/script"
+    module = lxml.etree.Element(f"{{{script}}}module", {f"{{{script}}}name": MACRO_MODULE,
+                                                        f"{{{script}}}language": "StarBasic"},
+                                nsmap={"script": script})
+    module.text = code
+    (library / f"{MACRO_MODULE}.xba").write_bytes(lxml.etree.tostring(
+        module, xml_declaration=True, encoding="UTF-8",
+        doctype='<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">'))
     (library / "script.xlb").write_text(_BASIC_LIBRARY.format(module=MACRO_MODULE), encoding="utf-8")
     target = out_dir / f"{source.stem}.{extension}"
     # file URLs: percent-encoded, so no quote or comma in a path can break the macro call
