@@ -67,7 +67,8 @@ def stamp_pdf(pdf_path: Path, target: Path, document: Document) -> None:
 @register
 class LargePrintPdfWriter(Writer):
     name = "large-print-pdf"
-    summary = "Tagged (PDF/UA) large-print PDF, 18 pt Arial by default, for reading on screen or printing"
+    summary = ("Tagged (PDF/UA) large-print PDF, 18 pt by default in Arial (Liberation Sans where Arial is not"
+               " installed), with a numbered contents, for reading on screen or printing")
     option_names = ("large_print.size",)
 
     def requirements(self) -> list[Requirement]:
