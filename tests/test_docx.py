@@ -320,8 +320,15 @@ def test_list_numbering_check_can_fail(build_format, tmp_path):
 def test_thematic_break_draws_one_rule_and_whitespace_is_layout_D9(build_format, tmp_path):
     path = build_format("docx", _lists_document(tmp_path))["lists.docx"]
     body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml")).find("w:body", NS)
-    ruled = ["".join(p.itertext()) for p in body.iter(w("p")) if p.find("w:pPr/w:pBdr", NS) is not None]
-    assert ruled == ["one"]
+    paragraphs = list(body.iter(w("p")))
+    ruled = [i for i, p in enumerate(paragraphs) if p.find("w:pPr/w:pBdr", NS) is not None]
+    assert len(ruled) == 1
+    divider = paragraphs[ruled[0]]
+    # a paragraph of its own between the lists (a border on "one" merged with its neighbours')
+    assert "".join(divider.itertext()) == ""
+    assert ["".join(p.itertext()) for p in paragraphs[ruled[0] - 1:ruled[0] + 2:2]] == ["four", "one"]
+    # kept with what it closes, so never alone at the top of a page
+    assert paragraphs[ruled[0] - 1].find("w:pPr/w:keepNext", NS) is not None
     texts = [t for t in body.iter(w("t")) if t.text and t.text.startswith("after")]
     assert [t.text for t in texts] == ["after the lists end "]
     assert texts[0].get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"

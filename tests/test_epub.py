@@ -203,12 +203,76 @@ def test_e5_claims_follow_the_content(built):
     assert "textual" in book.meta("schema:accessModeSufficient")
 
 
-def test_e3_e4_conformance_claim_with_certifier(built):
-    """E3, E4: the exact conformsTo string, with a11y:certifiedBy."""
-    _, book = built
-    assert book.meta("dcterms:conformsTo") == [CONFORMANCE]
+def test_e3_e4_no_claim_and_no_certifier_the_master_did_not_make(built):
+    """E3, E4 (issue 16): without conforms_to and certified_by in the front matter the book
+    claims no conformance and names no evaluator; the summary says what was checked."""
+    doc, book = built
+    assert not doc.metadata.conforms_to and not doc.metadata.certified_by
+    assert book.meta("dcterms:conformsTo") == []
+    for prop in ("a11y:certifiedBy", "a11y:certifierCredential"):
+        assert book.meta(prop) == []
+    assert not [link for link in book.opf.iter(f"{OPF}link") if link.get("rel") == "a11y:certifierReport"]
+    [summary] = book.meta("schema:accessibilitySummary")
+    assert "no one has evaluated" in summary and "It meets" not in summary
+
+
+def _claimed(every_construct, **claim) -> Document:
+    return replace(every_construct, metadata=replace(every_construct.metadata, **claim))
+
+
+CLAIM = {"conforms_to": CONFORMANCE, "certified_by": "Accessible Books Ltd",
+         "certifier_credential": "DAISY Ace Certified", "certifier_report": "https://example.org/report.html"}
+
+
+@pytest.fixture(scope="module")
+def claimed(every_construct, tmp_path_factory) -> Book:
+    return Book(build_epub(_claimed(every_construct, **CLAIM), tmp_path_factory.mktemp("epub-claimed")))
+
+
+def test_e3_e4_the_masters_claim_with_its_certifier(claimed):
+    """E3, E4: front matter conforms_to and certified_by give the exact conformsTo string, with
+    a11y:certifiedBy, its credential and its report refining it."""
+    assert claimed.meta("dcterms:conformsTo") == [CONFORMANCE]
     assert CONFORMANCE == "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
-    assert len(book.meta("a11y:certifiedBy")) == 1 and book.meta("a11y:certifiedBy")[0]
+    [certifier] = [m for m in claimed.opf.iter(f"{OPF}meta") if m.get("property") == "a11y:certifiedBy"]
+    assert certifier.text == "Accessible Books Ltd"
+    [credential] = [m for m in claimed.opf.iter(f"{OPF}meta") if m.get("property") == "a11y:certifierCredential"]
+    assert credential.text == "DAISY Ace Certified" and credential.get("refines") == f"#{certifier.get('id')}"
+    [report] = [link for link in claimed.opf.iter(f"{OPF}link") if link.get("rel") == "a11y:certifierReport"]
+    assert report.get("href") == CLAIM["certifier_report"] and report.get("refines") == f"#{certifier.get('id')}"
+    [summary] = claimed.meta("schema:accessibilitySummary")
+    assert "Accessible Books Ltd evaluated it" in summary
+
+
+def test_claim_is_withdrawn_when_the_content_fails(every_construct, tmp_path):
+    """E5: a claim the content does not bear out (an image without alt) is not written."""
+    blocks = tuple(replace(b, alt="") if isinstance(b, Image) else b for b in every_construct.blocks)
+    doc = replace(_claimed(every_construct, **CLAIM), blocks=blocks)
+    book = Book(build_epub(doc, tmp_path))
+    assert book.meta("dcterms:conformsTo") == [] and book.meta("a11y:certifiedBy") == []
+
+
+@pytest.mark.parametrize("claim, message", [
+    ({"conforms_to": CONFORMANCE}, "go together"),
+    ({"certified_by": "Someone"}, "go together"),
+    ({"conforms_to": "WCAG 2.2 AA", "certified_by": "Someone"}, "is not an EPUB Accessibility claim"),
+    ({"certifier_report": "https://example.org/r"}, "need certified_by"),
+])
+def test_a_half_made_claim_is_a_clear_error(every_construct, tmp_path, claim, message):
+    from formatforge.errors import WriterError
+
+    with pytest.raises(WriterError, match=message):
+        build_epub(_claimed(every_construct, **claim), tmp_path)
+
+
+def test_front_matter_keys_reach_the_metadata(tmp_path):
+    source = tmp_path / "claimed.md"
+    source.write_text("---\ntitle: T\nlanguage: en-GB\nconforms_to: " + CONFORMANCE
+                      + "\ncertified_by: Accessible Books Ltd\ncertifier_credential: C\n"
+                      "certifier_report: https://example.org/r\n---\n\n# T\n\nText.\n", encoding="utf-8")
+    meta = read_source(source).document.metadata
+    assert (meta.conforms_to, meta.certified_by, meta.certifier_credential, meta.certifier_report) == (
+        CONFORMANCE, "Accessible Books Ltd", "C", "https://example.org/r")
 
 
 def test_e6_no_page_list_without_a_page_source(built):
@@ -374,3 +438,12 @@ def test_rebuild_is_byte_identical(every_construct, tmp_path):
 
 def test_output_names(every_construct):
     assert get_writer("epub").output_names(every_construct, {}) == ["every-construct.epub"]
+
+
+@pytest.mark.slow
+def test_e12_a_claimed_book_is_valid_with_its_certifier(claimed):
+    """E12: conformsTo, certifiedBy, certifierCredential and certifierReport pass EPUBCheck and Ace."""
+    epubcheck, ace = run_epubcheck(claimed.path), run_ace(claimed.path)
+    assert epubcheck.ran and ace.ran
+    assert (epubcheck.errors, epubcheck.warnings) == (0, 0), epubcheck.messages
+    assert ace.messages == []

@@ -110,6 +110,7 @@ def test_skip_link_first_then_contents_nav_then_main(built):
     [main] = root.xpath("//main")
     assert main.get("id") == "main"
     [nav] = root.xpath("//nav")
+    assert nav.getparent().tag != "body" or not root.xpath("//h1"), "the contents come after the title"
     targets = [a.get("href") for a in nav.iter("a")]
     heading_ids = {f"#{b.id}" for b in model.walk_blocks(doc.blocks) if isinstance(b, model.Heading)}
     assert targets and set(targets) <= heading_ids
@@ -132,11 +133,19 @@ def test_images_are_embedded_with_alt_text(built):
     assert all(i.get("src").startswith("data:image/") for i in images)
 
 
+def without_page_furniture(main):
+    """main without what the page adds around the source's words: the contents and the
+    subtitle (from the front matter)."""
+    for added in main.xpath(".//nav[@class='contents'] | .//p[@class='subtitle']"):
+        added.drop_tree()
+    return main
+
+
 def test_text_in_the_page_equals_the_model_in_order(built):
     """Nothing is lost: the words of main are the model's words, in order."""
     doc, path = built
     [main] = parse(path).xpath("//main")
-    body, notes = reading_text(main)
+    body, notes = reading_text(without_page_furniture(main))
     assert model.words(body + "\n" + notes) == model.words(model.document_text(doc))
 
 
@@ -154,3 +163,121 @@ def test_rebuild_is_byte_identical(every_construct, tmp_path):
 
 def test_output_names(every_construct):
     assert get_writer("html").output_names(every_construct, {}) == ["every-construct.html"]
+
+
+# ---------------------------------------------------------------- page furniture and tables
+
+
+def test_title_then_subtitle_then_a_contents_with_a_visible_heading(built):
+    """The reader meets the title, the subtitle under it, then the contents under a visible
+    heading that names the nav (it came before the title, labelled for screen readers only)."""
+    doc, path = built
+    root = parse(path)
+    [nav] = root.xpath("//nav")
+    [h1] = root.xpath("//h1")
+    heading = nav[0]
+    assert heading.tag == "h2" and heading.text_content() == "Contents"
+    assert nav.get("aria-labelledby") == heading.get("id")
+    in_order = [el for el in root.iter() if el in (h1, nav)]
+    assert in_order == [h1, nav]
+    subtitles = root.xpath("//hgroup/p[@class='subtitle']")
+    if doc.metadata.subtitle:
+        assert [p.text_content() for p in subtitles] == [doc.metadata.subtitle]
+        assert subtitles[0].getparent() is h1.getparent()
+    else:
+        assert subtitles == []
+
+
+def test_every_table_scrolls_in_a_focusable_labelled_region(built):
+    """WCAG 1.4.10's exception for data tables: a wide table scrolls inside a region a
+    keyboard can reach, with a name of its own (never its section's, landmark-unique)."""
+    _, path = built
+    root = parse(path)
+    tables = root.xpath("//table")
+    assert tables
+    names = set(root.xpath("//section/@aria-labelledby"))
+    for table in tables:
+        region = table.getparent()
+        assert region.get("class") == "table-scroll" and region.get("role") == "region"
+        assert region.get("tabindex") == "0"
+        label = region.get("aria-label") or region.get("aria-labelledby")
+        assert label and label not in names
+    css = root.findtext(".//style")
+    assert "overflow-wrap: anywhere; }" not in css.split("th, td")[-1].split("}")[0]
+
+
+WORD_SPLITS = r"""
+const puppeteer = require('puppeteer-core');
+const url = require('url');
+const [file, executablePath, flagsJson, widthsJson] = process.argv.slice(1);
+(async () => {
+  const browser = await puppeteer.launch({ executablePath, headless: true, args: JSON.parse(flagsJson) });
+  const out = {};
+  try {
+    const page = await browser.newPage();
+    for (const width of JSON.parse(widthsJson)) {
+      await page.setViewport({ width, height: 800 });
+      await page.goto(url.pathToFileURL(file).href, { waitUntil: 'load' });
+      out[width] = await page.evaluate(() => {
+        // A word is split when its letters are drawn on more than one line: one client rect
+        // per line box its range covers. Breaks after a hyphen are where words may break.
+        const split = [];
+        for (const cell of document.querySelectorAll('td, th')) {
+          const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const pattern = /[^\s\-‐‑]+/g;
+            let match;
+            while ((match = pattern.exec(node.data))) {
+              const range = document.createRange();
+              range.setStart(node, match.index);
+              range.setEnd(node, match.index + match[0].length);
+              const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+              if (tops.size > 1) split.push(match[0]);
+            }
+          }
+        }
+        return split;
+      });
+    }
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(JSON.stringify(out));
+})().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
+"""
+
+
+def words_split_in_cells(path: Path, widths=(320, 1280)) -> dict[str, list[str]]:
+    """Words drawn across two lines inside table cells, measured in headless Chromium."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    from formatforge.validate import CHROMIUM_FLAGS, axe_modules, chromium_path
+
+    modules, browser, node = axe_modules(), chromium_path(), shutil.which("node")
+    if modules is None or browser is None or node is None:
+        pytest.skip("needs node, puppeteer-core (.tools/axe) and chromium")
+    completed = subprocess.run(
+        [node, "-e", WORD_SPLITS, str(path.resolve()), browser, json.dumps(CHROMIUM_FLAGS), json.dumps(list(widths))],
+        capture_output=True, text=True, env=dict(os.environ, NODE_PATH=str(modules)), timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-800:]
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.slow
+def test_no_word_in_a_table_cell_is_split_at_320_or_1280_px(built):
+    """"Word documen/t" at 1280 px, "For/mat" and "Brai/lle" at 320 px came from
+    overflow-wrap: anywhere on the cells."""
+    _, path = built
+    assert words_split_in_cells(path) == {"320": [], "1280": []}
+
+
+@pytest.mark.slow
+def test_split_word_measure_can_fail(strategy, tmp_path):
+    page = build_html(strategy, tmp_path).read_text(encoding="utf-8")
+    broken = tmp_path / "broken.html"
+    broken.write_text(page.replace("</style>", "th, td { overflow-wrap: anywhere; } .table-scroll > table"
+                                   " { width: 100%; table-layout: fixed; }</style>"), encoding="utf-8")
+    assert words_split_in_cells(broken, (320,))["320"]

@@ -40,6 +40,7 @@ from formatforge.model import (
 )
 from formatforge.sentences import _follow, split_inlines
 from formatforge.speech import script as speech_script
+from test_html import without_page_furniture
 from formatforge.xhtml import XhtmlRenderer, constructs_in, footnote_numbers_in, footnotes_by_section, page, reading_text, tag
 from formatforge.reader import read_source
 from new_constructs import FIXTURE, new_constructs_document, p
@@ -227,7 +228,7 @@ def test_html_structure_words_and_styles(doc, html_page):
     check_structure(main)
     check_task_boxes(main)
     check_notes(main)
-    body, notes = reading_text(main)
+    body, notes = reading_text(without_page_furniture(main))
     assert model.words(body + "\n" + notes) == model.words(model.document_text(doc))
     assert root.get_element_by_id("claiming-expenses").tag == "h2"
     css = root.findtext(".//style")

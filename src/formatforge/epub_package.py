@@ -19,6 +19,7 @@ The accessibility metadata is derived from the model, so every claim is true.
 
 from __future__ import annotations
 
+import re
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
 
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+CONFORMS_TO_RE = re.compile(r"EPUB Accessibility 1\.[01] - WCAG 2\.[0-2] Level A{1,3}")
 
 # Relative units only, and no fonts or colours: the reading system's settings win.
 STYLESHEET = """\
@@ -299,10 +301,45 @@ class EpubPackage:
             parts.append("footnotes link to their references and back")
         return parts
 
+    def conformance_claim(self) -> str:
+        """The master's conformance claim when the content bears it out, else "".
+
+        A claim says that someone evaluated the book (EPUB Accessibility 1.1 asks for the
+        evaluator's name with it), so it is never made up here: it comes from front matter
+        ``conforms_to`` with ``certified_by``. formatforge's own findings (every image
+        described, headings in order) can only withdraw it."""
+        m = self.metadata
+        where = self.document.source_path
+
+        def line(key: str) -> int | None:
+            try:
+                lines = where.read_text(encoding="utf-8").split("\n")
+            except OSError:
+                return None
+            return next((n for n, text in enumerate(lines, 1) if text.startswith(f"{key}:")), None)
+
+        if m.conforms_to and not CONFORMS_TO_RE.fullmatch(m.conforms_to):
+            raise WriterError(f"front matter conforms_to {m.conforms_to!r} is not an EPUB Accessibility "
+                              f"claim such as {CONFORMANCE!r}", where, line("conforms_to"))
+        if bool(m.conforms_to) != bool(m.certified_by):
+            key = "conforms_to" if m.conforms_to else "certified_by"
+            raise WriterError("front matter conforms_to and certified_by go together: a conformance "
+                              "claim names who evaluated the book (EPUB Accessibility 1.1)", where, line(key))
+        if (m.certifier_credential or m.certifier_report) and not m.certified_by:
+            raise WriterError("front matter certifier_credential and certifier_report need certified_by",
+                              where, line("certifier_credential") or line("certifier_report"))
+        return m.conforms_to if self.profile.conforms else ""
+
     def accessibility_summary(self) -> str:
         summary = ", ".join(self.summary_parts()) + ". It has no known hazards."
-        if self.profile.conforms:
-            summary += f" It meets {CONFORMANCE}."
+        claim = self.conformance_claim()
+        if claim:
+            summary += f" {self.metadata.certified_by} evaluated it: it meets {claim}."
+        elif self.profile.conforms:
+            # What formatforge checked, said as that: not a claim that anyone evaluated it.
+            summary += (" It was made to meet WCAG 2.2 Level AA and passes the automatic checks it was"
+                        " built with (every image described, headings in order); no one has evaluated"
+                        " its conformance.")
         else:
             summary += " It does not meet WCAG 2.2 Level AA."
         return summary
@@ -356,9 +393,15 @@ class EpubPackage:
             meta("schema:accessibilityFeature", feature)
         meta("schema:accessibilityHazard", "none")
         meta("schema:accessibilitySummary", self.accessibility_summary())
-        if p.conforms:
-            meta("dcterms:conformsTo", CONFORMANCE)
-            meta("a11y:certifiedBy", m.publisher or m.author or "formatforge")
+        claim = self.conformance_claim()
+        if claim:
+            meta("dcterms:conformsTo", claim)
+            meta("a11y:certifiedBy", m.certified_by, {"id": "certifier"})
+            if m.certifier_credential:
+                meta("a11y:certifierCredential", m.certifier_credential, {"refines": "#certifier"})
+            if m.certifier_report:
+                etree.SubElement(metadata, f"{{{OPF_NS}}}link", {
+                    "rel": "a11y:certifierReport", "refines": "#certifier", "href": m.certifier_report})
         for prop, value, attrib in self.extra_metadata():
             meta(prop, value, attrib)
 

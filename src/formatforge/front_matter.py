@@ -134,4 +134,9 @@ def build_metadata(data: dict, path: Path, source_lines: list[str]) -> Metadata:
         description=text("description"),
         keywords=tuple(str(k) for k in keywords if str(k).strip()),
         cover=text("cover"),
+        # issue 16: a conformance claim and its evaluator only when the master makes them
+        conforms_to=text("conforms_to"),
+        certified_by=text("certified_by"),
+        certifier_credential=text("certifier_credential"),
+        certifier_report=text("certifier_report"),
     )

@@ -220,6 +220,12 @@ class Metadata:
     description: str = ""
     keywords: tuple[str, ...] = ()
     cover: str = ""
+    # An accessibility conformance claim and who evaluated the book: only what the master
+    # says (front matter conforms_to, certified_by, certifier_credential, certifier_report).
+    conforms_to: str = ""
+    certified_by: str = ""
+    certifier_credential: str = ""
+    certifier_report: str = ""
 
 
 @dataclass(frozen=True)

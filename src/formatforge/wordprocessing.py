@@ -71,6 +71,8 @@ W_VAL, W_ID, W_NAME, W_LEFT, W_AFTER, W_ANCHOR, W_HISTORY, W_TOOLTIP, W_FLD_CHAR
 W_NUM_ID_ATTRIBUTE, W_ILVL_ATTRIBUTE, W_SZ, W_SPACE, W_COLOR = (
     qn(f"w:{name}") for name in ("numId", "ilvl", "sz", "space", "color"))
 W_STYLE, W_NAME_ELEMENT = qn("w:style"), qn("w:name")
+W_LINE, W_LINE_RULE, W_CANT_SPLIT, W_RIGHT, W_BOTTOM, W_KEEP_NEXT, W_BEFORE = (
+    qn(f"w:{name}") for name in ("line", "lineRule", "cantSplit", "right", "bottom", "keepNext", "before"))
 R_ID = qn("r:id")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -264,7 +266,6 @@ class _Builder:
             if relationship.reltype in TEMPLATE_LEFTOVERS:
                 self.word.part.rels.pop(rid)
         self.bookmark_id = 0
-        self.pending_rule = False  # a thematic break draws a line above the next paragraph
         self.last_paragraph = None
         self.bookmarks: dict[str, str] = {}  # heading id → Word bookmark name
         self.bookmarked: set[str] = set()
@@ -273,6 +274,7 @@ class _Builder:
         self.abstract_ids: dict[bool, int] = {}
         self.next_num_id = 0
         self.text_width = 0  # EMU between the margins, set with the page
+        self.text_height = 0
         self._paragraph_prototypes: dict[tuple, object] = {}
         self._run_prototypes: dict[tuple, object] = {}
 
@@ -344,6 +346,7 @@ class _Builder:
         # body's section properties are set aside while blocks are added.
         section = self.word.sections[0]
         self.text_width = section.page_width - section.left_margin - section.right_margin
+        self.text_height = section.page_height - section.top_margin - section.bottom_margin
 
     def _field(self, parent, instruction: str, cached: str) -> None:
         """A complex field (PAGE, TOC …) with a cached result Word replaces when it updates."""
@@ -626,24 +629,23 @@ class _Builder:
 
         Paragraphs alike in their properties are copies of one prototype: lxml copies a
         subtree in C, several times faster than making its elements one by one."""
-        key = (style, indent_level, self.pending_rule, numbering is not None)
+        key = (style, indent_level, numbering is not None)
         prototype = self._paragraph_prototypes.get(key)
         if prototype is None:
             prototype = self._paragraph_prototypes[key] = self._paragraph_prototype(*key)
         p = copy.copy(prototype)  # lxml copies an element with all its descendants
         story.element.append(p)
         self.last_paragraph = p
-        self.pending_rule = False
         if numbering is not None:
             level, num_id = p[0].find(W_NUMPR)
             level.set(W_VAL, numbering[0])
             num_id.set(W_VAL, numbering[1])
         return p
 
-    def _paragraph_prototype(self, style: str | None, indent_level: int, rule: bool, numbered: bool):
-        """A w:p with its properties in schema order (pStyle, numPr, pBdr, ind)."""
+    def _paragraph_prototype(self, style: str | None, indent_level: int, numbered: bool):
+        """A w:p with its properties in schema order (pStyle, numPr, ind)."""
         p = _element("w:p")
-        if style or indent_level or rule or numbered:
+        if style or indent_level or numbered:
             ppr = SubElement(p, W_PPR)
             if style:
                 SubElement(ppr, W_PSTYLE, {W_VAL: self._style_id(style)})
@@ -651,9 +653,6 @@ class _Builder:
                 num_pr = SubElement(ppr, W_NUMPR)
                 SubElement(num_pr, W_ILVL, {W_VAL: "0"})
                 SubElement(num_pr, W_NUMID, {W_VAL: "0"})
-            if rule:
-                border = SubElement(ppr, W_PBDR)
-                SubElement(border, W_TOP, {W_VAL: "single", W_SZ: "6", W_SPACE: "8", W_COLOR: "auto"})
             if indent_level:
                 SubElement(ppr, W_IND, {W_LEFT: self._indent(indent_level)})
         return p
@@ -696,11 +695,30 @@ class _Builder:
                 if index < len(lines) - 1:
                     SubElement(r, W_BR)
         elif isinstance(block, model.ThematicBreak):
-            self.pending_rule = True
+            self._divider(story)
         elif isinstance(block, model.Admonition):
             self._admonition(block, story, quote, list_level)
         elif isinstance(block, model.DefinitionList):
             self._definition_list(block, story, quote, list_level)
+
+    def _divider(self, story: _Story) -> None:
+        """A thematic break as a paragraph of its own drawing a short centred rule. A border
+        on the next paragraph instead was merged by Word and LibreOffice with the same border
+        on the paragraph after (one rule left between three quotations) and was drawn at the
+        top of a page when that paragraph began one."""
+        before = self.last_paragraph
+        if (before is not None and len(story.element) and story.element[-1] is before
+                and before.find(f"{W_PPR}/{W_KEEP_NEXT}") is None):
+            # The rule closes what comes before it: kept on its page, never alone at the top
+            # of the next one.
+            _add_ppr_child(before, W_KEEP_NEXT)
+        p = self._paragraph(story)
+        border = _add_ppr_child(p, W_PBDR)
+        SubElement(border, W_BOTTOM, {W_VAL: "single", W_SZ: "12", W_SPACE: "1", W_COLOR: "auto"})
+        _add_ppr_child(p, W_SPACING, {W_BEFORE: "0", W_AFTER: str(Pt(self.profile.space_after * 1.5).twips),
+                                      W_LINE: "240", W_LINE_RULE: "auto"})
+        side = str(int(self.text_width / 635 / 3))  # EMU to twips; the middle third of the line
+        _add_ppr_child(p, W_IND, {W_LEFT: side, W_RIGHT: side})
 
     def _list(self, block: model.ListBlock, story: _Story, quote: bool, list_level: int) -> None:
         num_id = str(self._new_num(block.ordered, block.start))
@@ -789,11 +807,13 @@ class _Builder:
         tbl.tblStyle_val = self._style_id("Table Grid")
         rows = (block.header,) + block.rows
         for row_index, (tr, row) in enumerate(zip(tbl.iterchildren(W_TR), rows)):
+            row_properties = SubElement(tr, W_TRPR)
+            tr.insert(0, row_properties)
+            # A row split across pages leaves its first cells empty on one page: rows stay whole.
+            SubElement(row_properties, W_CANT_SPLIT)
             if row_index == 0:
                 # D2: the header row repeats on every page and is announced as a header.
-                header = SubElement(tr, W_TRPR)
-                tr.insert(0, header)
-                SubElement(header, W_TBL_HEADER)
+                SubElement(row_properties, W_TBL_HEADER)
             # A new table's cells are plain (no spans), each holding one empty w:p.
             for tc, source in zip(tr.iterchildren(W_TC), row):
                 p = tc.find(W_P)
@@ -817,14 +837,17 @@ class _Builder:
         cx, cy = image.scaled_dimensions(None, None)
         inline = CT_Inline.new_pic_inline(self._next_shape_id(), relationship, image.filename, cx, cy)
         r.add_drawing(inline)
-        width_limit = self.text_width - Pt(self.profile.body_size * 2 * list_level)
         extent = inline.extent
-        if extent.cx > width_limit:
-            ratio = width_limit / extent.cx
-            extent.cx, extent.cy = int(width_limit), int(extent.cy * ratio)
+        ratio = min(1.0, self._image_width_limit(list_level) / extent.cx,
+                    self._image_height_limit() / extent.cy)
+        if ratio < 1:
+            # Both sides scaled by one ratio: the picture keeps its shape.
+            extent.cx, extent.cy = int(extent.cx * ratio), int(extent.cy * ratio)
             ext = inline.find(f".//{qn('a:ext')}")
             ext.set("cx", str(extent.cx))
             ext.set("cy", str(extent.cy))
+        # Single line spacing: a 1.15 multiple would make the picture's line taller than the page.
+        _add_ppr_child(p, W_SPACING, {W_LINE: "240", W_LINE_RULE: "auto"})
         doc_pr = inline.docPr
         doc_pr.set("descr", "" if block.decorative else block.alt)
         if block.title:
@@ -834,6 +857,18 @@ class _Builder:
                 f'<a:extLst {nsdecls("a")}><a:ext uri="{DECORATIVE_EXTENSION_URI}">'
                 f'<adec:decorative xmlns:adec="{DECORATIVE_NS}" val="1"/></a:ext></a:extLst>')
             doc_pr.append(ext_list)
+
+    def _image_width_limit(self, list_level: int) -> int:
+        return self.text_width - Pt(self.profile.body_size * 2 * list_level)
+
+    def _image_height_limit(self) -> int:
+        """The text area's height less room for a heading and the picture's own spacing, so
+        that a heading kept with its picture fits on the same page instead of being left alone
+        at the foot of the page before."""
+        profile = self.profile
+        heading = ((profile.body_size + profile.heading_increments[1]) * profile.line_spacing
+                   + profile.space_before_heading + profile.space_after)
+        return self.text_height - Pt(heading + profile.space_after)
 
     # ------------------------------------------------------------ table of contents
 
@@ -1060,13 +1095,17 @@ def soffice_command() -> str | None:
 
 
 def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGGED_PDF_FILTER,
-                             timeout: float = 180, profile_dir: Path | None = None) -> Path:
+                             timeout: float = 180, profile_dir: Path | None = None,
+                             update_indexes: bool = False) -> Path:
     """Convert ``source`` with headless LibreOffice; returns the file it wrote.
 
     LibreOffice runs with its own user profile, never the user's. ``profile_dir`` (in the
     build's cache) is kept from one build to the next, because making a new profile costs
     LibreOffice about half a second on every start; a conversion that finds it in use by
     another, or that fails with it, uses a new private profile instead.
+
+    ``update_indexes``: the table of contents is brought up to date (page numbers) before
+    the export, which ``--convert-to`` never does; see ``_export_updating_indexes``.
     """
     # Imported here: building a .docx never runs a program, so it need not load these.
     import fcntl
@@ -1075,6 +1114,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     if soffice_command() is None:
         raise WriterError("LibreOffice is not installed; install it with: apt-get install libreoffice-writer-nogui")
     out_dir.mkdir(parents=True, exist_ok=True)
+    run = _export_updating_indexes if update_indexes else _run_libreoffice
     if profile_dir is not None:
         profile_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(profile_dir.with_name(profile_dir.name + ".lock"), "a+b") as lock:
@@ -1083,7 +1123,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
             except BlockingIOError:
                 pass  # another conversion has it: fall through to a private profile
             else:
-                result = _run_libreoffice(source, out_dir, convert_to, timeout, profile_dir)
+                result = run(source, out_dir, convert_to, timeout, profile_dir)
                 target = _converted(source, out_dir, convert_to)
                 if result.returncode == 0 and target.is_file():
                     return target
@@ -1093,7 +1133,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
                 else:
                     profile_dir.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="formatforge-lo-") as profile:
-        result = _run_libreoffice(source, out_dir, convert_to, timeout, Path(profile))
+        result = run(source, out_dir, convert_to, timeout, Path(profile))
     target = _converted(source, out_dir, convert_to)
     if result.returncode != 0 or not target.is_file():
         raise WriterError(f"LibreOffice could not convert {source.name}: "
@@ -1101,14 +1141,108 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     return target
 
 
-def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path):
+def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path,
+                     arguments: list[str] | None = None):
     import subprocess
 
+    if arguments is None:
+        arguments = ["--convert-to", convert_to, "--outdir", str(out_dir), str(source)]
     return subprocess.run(
         [soffice_command(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
-         "--nolockcheck", "--convert-to", convert_to, "--outdir", str(out_dir), str(source)],
+         "--nolockcheck", *arguments],
         capture_output=True, text=True, timeout=timeout, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
 
 
 def _converted(source: Path, out_dir: Path, convert_to: str) -> Path:
     return out_dir / f"{source.stem}.{convert_to.split(':', 1)[0]}"
+
+
+# A Basic macro in the profile's Standard library: LibreOffice has no conversion option that
+# updates indexes, and its Python bridge is a separate package (python3-uno) often missing.
+# Macros in the application's own library run whatever the macro security level.
+MACRO_MODULE = "FormatForge"
+_BASIC_LIBRARY = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE library:library PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "library.dtd">
+<library:library xmlns:library="http://openoffice.org/2000/library" library:name="Standard" \
+library:readonly="false" library:passwordprotected="false">
+ <library:element library:name="{module}"/>
+</library:library>
+"""
+_BASIC_EXPORT = """Sub ExportUpdatingIndexes(sourceUrl As String, targetUrl As String)
+    On Error GoTo Failed
+    Dim load(0) As New com.sun.star.beans.PropertyValue
+    load(0).Name = "Hidden"
+    load(0).Value = True
+    document = StarDesktop.loadComponentFromURL(sourceUrl, "_blank", 0, load())
+    indexes = document.getDocumentIndexes()
+    REM twice: the first update can lengthen the contents and move the pages after it
+    For pass = 1 To 2
+        For i = 0 To indexes.getCount() - 1
+            indexes.getByIndex(i).update()
+        Next i
+    Next pass
+    document.getTextFields().refresh()
+{filter_data}
+    Dim store(1) As New com.sun.star.beans.PropertyValue
+    store(0).Name = "FilterName"
+    store(0).Value = "{filter_name}"
+    store(1).Name = "FilterData"
+    store(1).Value = filterData()
+    document.storeToURL(targetUrl, store())
+    document.close(True)
+    Exit Sub
+Failed:
+    REM no output file: the caller reports the failure
+End Sub
+"""
+
+
+def _basic_filter_data(options: dict) -> str:
+    """Basic statements filling ``filterData()`` from the ``--convert-to`` JSON options."""
+    lines = [f"    Dim filterData({len(options) - 1}) As New com.sun.star.beans.PropertyValue"]
+    for index, (name, option) in enumerate(options.items()):
+        value = str(option["value"])
+        if option["type"] == "boolean":
+            literal = "True" if value.casefold() == "true" else "False"
+        elif option["type"] in ("long", "short", "int"):
+            literal = str(int(value))
+        else:
+            literal = '"' + value.replace('"', '""') + '"'
+        lines.append(f'    filterData({index}).Name = "{name}"')
+        lines.append(f"    filterData({index}).Value = {literal}")
+    return "\n".join(lines)
+
+
+def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path):
+    """What ``--convert-to`` does, with every index (the table of contents) updated first.
+
+    The macro goes into the profile's Standard library. LibreOffice rewrites that library
+    when it makes a new profile, so a new profile is made first (``--terminate_after_init``)
+    and the macro written after."""
+    import json
+
+    import lxml.etree
+
+    extension, filter_name, options = (convert_to.split(":", 2) + ["{}"])[:3]
+    user = profile / "user"
+    if not (user / "registrymodifications.xcu").is_file():
+        first = _run_libreoffice(source, out_dir, convert_to, timeout, profile, ["--terminate_after_init"])
+        if first.returncode != 0:
+            return first
+    library = user / "basic" / "Standard"
+    library.mkdir(parents=True, exist_ok=True)
+    code = _BASIC_EXPORT.format(filter_data=_basic_filter_data(json.loads(options)), filter_name=filter_name)
+    script = "http://openoffice.org/2000/script"
+    module = lxml.etree.Element(f"{{{script}}}module", {f"{{{script}}}name": MACRO_MODULE,
+                                                        f"{{{script}}}language": "StarBasic"},
+                                nsmap={"script": script})
+    module.text = code
+    (library / f"{MACRO_MODULE}.xba").write_bytes(lxml.etree.tostring(
+        module, xml_declaration=True, encoding="UTF-8",
+        doctype='<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">'))
+    (library / "script.xlb").write_text(_BASIC_LIBRARY.format(module=MACRO_MODULE), encoding="utf-8")
+    target = out_dir / f"{source.stem}.{extension}"
+    # file URLs: percent-encoded, so no quote or comma in a path can break the macro call
+    call = (f'macro:///Standard.{MACRO_MODULE}.ExportUpdatingIndexes('
+            f'"{source.resolve().as_uri()}","{target.resolve().as_uri()}")')
+    return _run_libreoffice(source, out_dir, convert_to, timeout, profile, [call])

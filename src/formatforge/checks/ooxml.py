@@ -378,7 +378,9 @@ def check_docx(source: Path | bytes) -> Findings:
             content = [n for n in paragraph.iter() if etree.QName(n).localname in (
                 "t", "drawing", "footnoteReference", "footnoteRef", "separator", "continuationSeparator",
                 "fldChar", "instrText", "sectPr", "tab", "pict", "object")]
-            if not content or not any(etree.QName(n).localname != "t" or (n.text or "").strip() for n in content):
+            divider = paragraph.find("w:pPr/w:pBdr", NS) is not None  # draws a rule: not blank
+            if not divider and (not content or not any(
+                    etree.QName(n).localname != "t" or (n.text or "").strip() for n in content)):
                 failures["D9"].append("an empty paragraph is used as spacing")
             tabs = [n for n in paragraph.iter(w("tab")) if n.getparent().tag == w("r")]
             if len(tabs) >= 2 and not paragraph_text(paragraph).strip():

@@ -28,6 +28,7 @@ from ..xhtml import (
     noteref_id,
     page,
     sub,
+    tag,
 )
 from . import BuildContext, Writer, register
 
@@ -68,7 +69,15 @@ figure { margin: 1.5em 0; }
 img { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 1em 0; }
 caption { font-weight: bold; text-align: left; }
-th, td { border: 0.0625rem solid var(--rule); padding: 0.25em 0.5em; vertical-align: top; overflow-wrap: anywhere; }
+/* Words in cells stay whole ("overflow-wrap: anywhere" let a column shrink to one letter);
+   a table wider than the screen scrolls inside its labelled region (WCAG 1.4.10's exception
+   for data tables) while the page itself still reflows at 320 px. */
+.table-scroll { overflow-x: auto; max-width: 100%; margin: 1em 0; }
+.table-scroll > table { margin: 0; }
+th, td {
+  border: 0.0625rem solid var(--rule); padding: 0.25em 0.5em; vertical-align: top;
+  overflow-wrap: normal; word-break: normal; hyphens: manual;
+}
 th { text-align: left; }
 .align-left { text-align: left; }
 .align-center { text-align: center; }
@@ -78,6 +87,10 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); 
 blockquote { margin: 1em 0; padding-left: 1em; border-left: 0.25rem solid var(--rule); }
 aside[role="doc-footnote"] { margin: 1em 0; padding-top: 0.5em; border-top: 0.0625rem solid var(--rule); }
 nav ol { padding-left: 1.25em; }
+.subtitle { font-size: 1.25em; margin: 0 0 1.5em; }
+hgroup > h1 { margin-bottom: 0.25em; }
+nav.contents { margin: 0 0 2em; }
+nav.contents > h2 { margin-top: 0; }
 @media print { .skip-link, nav.contents { display: none; } }
 """
 
@@ -193,15 +206,92 @@ def render_page(document: Document) -> bytes:
     # list what is under it instead.
     if len(entries) == 1 and entries[0].children:
         entries = entries[0].children
-    if entries:
-        nav = sub(body, "nav", {"class": "contents", "aria-label": "Contents"})
-        nav.append(renderer.toc_list(entries))
 
     main = sub(body, "main", {"id": "main", "tabindex": "-1"})
     for section, section_notes in zip(sections, notes):
         main.append(renderer.section(section, section_notes, chapter=False))
+    title_heading = _title_heading(main)
+    if title_heading is not None and metadata.subtitle:
+        _show_subtitle(title_heading, metadata.subtitle)
+    if entries:
+        taken = {heading.id for heading in headings}
+        nav = _contents_nav(renderer.toc_list(entries), language, taken)
+        # After the title, as in the Word file: a reader meets the title (and the subtitle)
+        # first, then a contents with a visible heading.
+        if title_heading is not None:
+            parent = title_heading.getparent()
+            (parent if etree.QName(parent).localname == "hgroup" else title_heading).addnext(nav)
+        else:
+            main.insert(0, nav)
+    _scrolling_tables(main)
 
     return etree.tostring(as_html5(html), method="html", encoding="utf-8", doctype="<!DOCTYPE html>") + b"\n"
+
+
+# The contents heading, by primary language subtag.
+CONTENTS_LABEL = {"en": "Contents", "cy": "Cynnwys", "fr": "Table des matières", "de": "Inhalt",
+                  "es": "Índice", "it": "Indice", "nl": "Inhoud", "ga": "Clár ábhair"}
+
+
+def _unique_id(base: str, taken: set[str]) -> str:
+    candidate, counter = base, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{base}-{counter}"
+    taken.add(candidate)
+    return candidate
+
+
+def _title_heading(main: etree._Element) -> etree._Element | None:
+    """The page's h1 when the document opens with it, else None."""
+    first = next((el for el in main.iter() if el is not main and etree.QName(el).localname
+                  not in ("section",)), None)
+    return first if first is not None and etree.QName(first).localname == "h1" else None
+
+
+def _show_subtitle(h1: etree._Element, subtitle: str) -> None:
+    """The subtitle under the title, grouped with it (HTML's hgroup: a heading and its
+    subheading paragraph, one heading in the outline)."""
+    group = element("hgroup")
+    h1.addprevious(group)
+    group.append(h1)
+    sub(group, "p", {"class": "subtitle"}, subtitle)
+
+
+def _contents_nav(toc: etree._Element, language: str, taken: set[str]) -> etree._Element:
+    heading_id = _unique_id("contents-heading", taken)
+    nav = element("nav", {"class": "contents", "aria-labelledby": heading_id})
+    label = CONTENTS_LABEL.get(language.split("-")[0].casefold(), CONTENTS_LABEL["en"])
+    sub(nav, "h2", {"id": heading_id}, label)
+    nav.append(toc)
+    return nav
+
+
+def _scrolling_tables(main: etree._Element) -> None:
+    """Each table in a region that scrolls sideways when the table is wider than the screen,
+    focusable so keyboard users can scroll it. The region is named by the table's caption,
+    else by its section's heading and its column headings (the heading alone would give the
+    region the same name as its section's, and landmarks need names of their own)."""
+    for table in list(main.iter(tag("table"))):
+        region = element("div", {"class": "table-scroll", "role": "region", "tabindex": "0"})
+        caption = table.find(tag("caption"))
+        if caption is not None:
+            caption_id = caption.get("id") or f"{table.get('id')}-caption"
+            caption.set("id", caption_id)
+            region.set("aria-labelledby", caption_id)
+        else:
+            section = next(table.iterancestors(tag("section")), None)
+            heading_id = section.get("aria-labelledby") if section is not None else None
+            heading = next((el for el in main.iter() if heading_id and el.get("id") == heading_id), None)
+            headers = ", ".join(_words(th) for th in table.iter(tag("th")) if _words(th))
+            label = ": ".join(part for part in (_words(heading) if heading is not None else "", headers) if part)
+            region.set("aria-label", label or "Table")
+        table.addprevious(region)
+        region.append(table)
+
+
+def _words(el: etree._Element) -> str:
+    return " ".join("".join(el.itertext()).split())
 
 
 def _meta(name: str, content: str) -> list[etree._Element]:

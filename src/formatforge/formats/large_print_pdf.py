@@ -34,11 +34,25 @@ def stamp_pdf(pdf_path: Path, target: Path, document: Document) -> None:
             raise WriterError("LibreOffice wrote an untagged PDF")
         pdf.Root.Lang = pikepdf.String(meta.language or "en-GB")
         pdf.docinfo["/Title"] = pikepdf.String(meta.title)
+        # LibreOffice splits the Word keywords at spaces too ("Co-Production, Collective"):
+        # the master's keywords as given, each one whole.
+        keywords = ", ".join(meta.keywords)
+        if keywords:
+            pdf.docinfo["/Keywords"] = pikepdf.String(keywords)
+        elif "/Keywords" in pdf.docinfo:
+            del pdf.docinfo["/Keywords"]
         pdf.docinfo["/CreationDate"] = pikepdf.String(pdf_date)
         pdf.docinfo["/ModDate"] = pikepdf.String(pdf_date)
         with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
             xmp["dc:title"] = meta.title
             xmp["dc:language"] = [meta.language or "en-GB"]
+            if keywords:
+                xmp["pdf:Keywords"] = keywords
+                xmp["dc:subject"] = list(meta.keywords)  # written as an rdf:Bag in this order
+            else:
+                for key in ("pdf:Keywords", "dc:subject"):
+                    if key in xmp:
+                        del xmp[key]
             xmp["xmp:CreateDate"] = xmp_date
             xmp["xmp:ModifyDate"] = xmp_date
             xmp["xmp:MetadataDate"] = xmp_date
@@ -53,7 +67,8 @@ def stamp_pdf(pdf_path: Path, target: Path, document: Document) -> None:
 @register
 class LargePrintPdfWriter(Writer):
     name = "large-print-pdf"
-    summary = "Tagged (PDF/UA) large-print PDF, 18 pt Arial by default, for reading on screen or printing"
+    summary = ("Tagged (PDF/UA) large-print PDF, 18 pt by default in Arial (Liberation Sans where Arial is not"
+               " installed), with a numbered contents, for reading on screen or printing")
     option_names = ("large_print.size",)
 
     def requirements(self) -> list[Requirement]:
@@ -76,7 +91,9 @@ class LargePrintPdfWriter(Writer):
             write_docx(context.document, large_print_profile(size), source)
             context.progress(0.3, "exporting a tagged PDF with LibreOffice")
             profile = context.cache_dir / "libreoffice-profile" if context.cache_dir else None
-            exported = convert_with_libreoffice(source, work_dir / "pdf", profile_dir=profile)
+            # the contents shows page numbers only once LibreOffice has updated it
+            exported = convert_with_libreoffice(source, work_dir / "pdf", profile_dir=profile,
+                                                update_indexes=True)
             context.progress(0.9, "stamping dates and identifiers")
             stamp_pdf(exported, context.path(name), context.document)
         context.progress(1.0, "large-print PDF written")
