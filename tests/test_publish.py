@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -61,7 +62,8 @@ def test_only_changed_files_are_sent(tmp_path):
     dest.uploads.clear()
     report = publish(make_outputs(tmp_path / "v2", V2), "", destination=dest)
     assert report.sent == ["a.docx"] and report.unchanged == ["audio/01-intro.mp3", "b.epub"]
-    assert dest.uploads == ["a.docx.formatforge-partial", "manifest.json.formatforge-partial"]
+    sent = [re.sub(r"\.[0-9a-f]{16}\.formatforge-partial$", "", name) for name in dest.uploads]
+    assert [name for name in sent if name not in ("manifest.json", ".formatforge-journal.json.tmp")] == ["a.docx"]
     assert (tmp_path / "drive" / "a.docx").read_bytes() == b"word v2"
 
 
@@ -82,7 +84,7 @@ def test_interrupted_publish_keeps_the_old_version(tmp_path):
     changed = {"a.docx": b"word v2", "audio/01-intro.mp3": b"mp3 v2", "b.epub": b"epub v2"}
     with pytest.raises(OSError):
         publish(make_outputs(tmp_path / "v2", changed), "", destination=CountingFolder(drive, fail_after=2))
-    after = {k: v for k, v in snapshot(drive).items() if not k.endswith(".formatforge-partial")}
+    after = {k: v for k, v in snapshot(drive).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-journal")}
     assert after == before
     publish(make_outputs(tmp_path / "v2", changed), str(drive))
     assert snapshot(drive) == snapshot(tmp_path / "v2"), "the next publish completes and clears leftovers"
@@ -173,5 +175,5 @@ def test_interrupted_webdav_upload_keeps_the_old_version(tmp_path, webdav):
     changed = {"a.docx": b"word v2", "audio/01-intro.mp3": b"mp3 v2", "b.epub": b"epub v2"}
     with pytest.raises(OSError):
         publish(make_outputs(tmp_path / "v2", changed), "", destination=FailingRemote("testdav:"))
-    after = {k: v for k, v in snapshot(webdav).items() if not k.endswith(".formatforge-partial")}
+    after = {k: v for k, v in snapshot(webdav).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-journal")}
     assert after == before
