@@ -8,7 +8,9 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -123,8 +125,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def webdav(tmp_path, monkeypatch):
-    """A real `rclone serve webdav` on 127.0.0.1 over a folder, and a remote named for it."""
+def rclone_config(tmp_path, monkeypatch) -> Path:
+    """A temporary rclone config (through RCLONE_CONFIG) with `loc`, rclone's local backend."""
+    config = tmp_path / "rclone.conf"
+    config.write_text("[loc]\ntype = local\n")
+    monkeypatch.setenv("RCLONE_CONFIG", str(config))
+    return config
+
+
+@pytest.fixture
+def webdav(tmp_path, rclone_config):
+    """A real `rclone serve webdav` on 127.0.0.1 over a folder, and a remote `testdav` for it
+    in the temporary rclone config; the server is stopped whatever the test does."""
     served = tmp_path / "served"
     served.mkdir()
     port = free_port()
@@ -132,19 +144,24 @@ def webdav(tmp_path, monkeypatch):
         ["rclone", "serve", "webdav", str(served), "--addr", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with rclone_config.open("a") as config:
+            config.write(f"[testdav]\ntype = webdav\nurl = http://127.0.0.1:{port}\nvendor = other\n")
+        yield served
+    finally:
+        server.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    monkeypatch.setenv("RCLONE_CONFIG_TESTDAV_TYPE", "webdav")
-    monkeypatch.setenv("RCLONE_CONFIG_TESTDAV_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("RCLONE_CONFIG_TESTDAV_VENDOR", "other")
-    yield served
-    server.terminate()
-    server.wait(timeout=10)
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_publish_to_a_webdav_remote(tmp_path, webdav):
@@ -177,3 +194,350 @@ def test_interrupted_webdav_upload_keeps_the_old_version(tmp_path, webdav):
         publish(make_outputs(tmp_path / "v2", changed), "", destination=FailingRemote("testdav:"))
     after = {k: v for k, v in snapshot(webdav).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-journal")}
     assert after == before
+
+
+# --- issue 18: publish never writes or deletes outside its destination --------------------
+
+
+def tree_state(folder: Path) -> dict[str, tuple]:
+    """Every name below `folder` (links not followed) with its type, size, mtime and content
+    hash: what "nothing changed" means."""
+    state = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                content = "link:" + os.readlink(path)
+            elif stat.S_ISREG(info.st_mode):
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                content = None
+            state[str(path.relative_to(folder))] = (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, content)
+    return state
+
+
+def assert_matches_its_manifest(root: Path) -> None:
+    """Every file the destination's manifest names exists with the manifest's sha256."""
+    manifest = root / "manifest.json"
+    if not manifest.exists():
+        return
+    for entry in json.loads(manifest.read_bytes())["files"]:
+        path = root / entry["path"]
+        assert path.is_file(), f"{entry['path']} is named by the manifest but missing"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], f"{entry['path']} does not match the manifest"
+
+
+def tamper(dest: Path, edit) -> None:
+    manifest = json.loads((dest / "manifest.json").read_bytes())
+    edit(manifest)
+    (dest / "manifest.json").write_text(json.dumps(manifest))
+
+
+def add_entry(path):
+    return lambda manifest: manifest["files"].append({"path": path, "sha256": "0" * 64})
+
+
+@pytest.fixture
+def victim(tmp_path) -> Path:
+    """A file just outside the destination that a tampered manifest points at."""
+    path = tmp_path / "victim.txt"
+    path.write_bytes(b"must survive")
+    return path
+
+
+ESCAPES = {
+    "dot-dot": "../victim.txt",
+    "dot-dot-inside": "audio/../../victim.txt",
+    "absolute": None,  # filled in with the victim's absolute path
+    "backslash": "..\\victim.txt",
+    "drive-letter": "C:/victim.txt",
+    "empty-part": "audio//01-intro.mp3",
+    "nul": "victim\x00.txt",
+    "escape-char": "victim\x1b.txt",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ESCAPES))
+def test_issue_18_point_1_a_manifest_path_outside_the_destination_is_refused(tmp_path, victim, kind):
+    """Issue 18 point 1: a tampered destination manifest naming a path outside it, or any
+    path that is not plain relative POSIX, is refused naming the manifest and the entry,
+    and nothing anywhere is deleted or written."""
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    bad = ESCAPES[kind] or str(victim)
+    tamper(dest, add_entry(bad))
+    v2 = make_outputs(tmp_path / "v2", {"a.docx": b"word v2"})
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError) as caught:
+        publish(v2, str(dest))
+    message = str(caught.value)
+    assert str(dest / "manifest.json") in message and "entry 4" in message and "nothing was changed" in message
+    assert tree_state(tmp_path) == before
+    assert victim.read_bytes() == b"must survive"
+
+
+def test_issue_18_point_1_a_symlinked_folder_in_the_destination_is_never_followed(tmp_path):
+    """Issue 18 point 1: a link below the destination is neither written through nor deleted
+    through, whether the manifest names a path under it or the build does."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "01-intro.mp3").write_bytes(b"someone else's audio")
+    (outside / "b.epub").write_bytes(b"a file the link points at")
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", {"a.docx": b"word v1"}), str(dest))
+    (dest / "audio").symlink_to(outside, target_is_directory=True)
+    (dest / "b.epub").symlink_to(outside / "b.epub")
+    before = tree_state(tmp_path)
+    # The build writes into audio/ (a link) and replaces b.epub (a link to a file).
+    with pytest.raises(PublishError, match="symbolic link"):
+        publish(make_outputs(tmp_path / "v2", V1), str(dest))
+    # The manifest names a file through the link, and the build no longer makes it.
+    tamper(dest, add_entry("audio/01-intro.mp3"))
+    outputs = make_outputs(tmp_path / "v3", {"a.docx": b"word v3"})
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError, match="symbolic link"):
+        publish(outputs, str(dest))
+    assert tree_state(tmp_path) == before
+    assert (outside / "01-intro.mp3").read_bytes() == b"someone else's audio"
+
+
+def test_issue_18_point_1_the_same_through_an_rclone_local_remote(tmp_path, victim, rclone_config):
+    """Issue 18 point 1 through rclone's local backend (`loc:`): a manifest path outside the
+    destination, and a path through a symlinked folder, are refused; nothing changes."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "01-intro.mp3").write_bytes(b"someone else's audio")
+    dest = tmp_path / "drive"
+    remote = f"loc:{dest}"
+    publish(make_outputs(tmp_path / "v1", {"a.docx": b"word v1"}), remote)
+    assert (dest / "a.docx").read_bytes() == b"word v1"
+    for bad in ("../victim.txt", str(victim)):
+        tamper(dest, add_entry(bad))
+        outputs = make_outputs(tmp_path / "v2", {"a.docx": b"word v2"})
+        before = tree_state(tmp_path)
+        with pytest.raises(PublishError, match="not a plain relative path"):
+            publish(outputs, remote)
+        assert tree_state(tmp_path) == before
+        tamper(dest, lambda manifest: manifest["files"].pop())
+    (dest / "audio").symlink_to(outside, target_is_directory=True)
+    outputs = make_outputs(tmp_path / "v3", V1)
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError, match="symbolic link"):
+        publish(outputs, remote)
+    tamper(dest, add_entry("audio/01-intro.mp3"))
+    outputs = make_outputs(tmp_path / "v4", {"a.docx": b"word v4"})
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError, match="symbolic link"):
+        publish(outputs, remote)
+    assert tree_state(tmp_path) == before
+    assert victim.read_bytes() == b"must survive" and (outside / "01-intro.mp3").read_bytes() == b"someone else's audio"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "formatforge.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def test_issue_18_point_3_an_unconfigured_remote_is_an_error_never_a_local_folder(tmp_path, rclone_config):
+    """Issue 18 point 3: `--to nosuch:/srv/x` with no remote of that name configured is a
+    clear error and creates nothing in the working folder; a Windows drive path is not a
+    folder on Linux either; an empty --to is a usage error."""
+    out = make_outputs(tmp_path / "v1", V1)
+    work = tmp_path / "work"
+    work.mkdir()
+    for spec in ("nosuch:/srv/x", "nosuch:x", "C:\\Shared\\x", "my drive:Accessible"):
+        result = run_cli("publish", str(out), "--to", spec, cwd=work)
+        assert result.returncode == 1, (spec, result.stdout, result.stderr)
+        assert "no remote of that name is configured" in result.stderr and "Traceback" not in result.stderr
+    assert list(work.iterdir()) == []
+    result = run_cli("publish", str(out), "--to", "", cwd=work)
+    assert result.returncode == 2 and "--to" in result.stderr and "Traceback" not in result.stderr
+    assert list(work.iterdir()) == []
+
+
+def test_issue_18_point_3_configured_and_on_the_fly_remotes_and_dot_slash_folders(tmp_path, rclone_config):
+    """Issue 18 point 3: a remote configured in RCLONE_CONFIG goes through rclone (so
+    loc:/abs/path lands at /abs/path), so does `:local:` on the fly, and ./name:x is a folder."""
+    out = make_outputs(tmp_path / "v1", V1)
+    work = tmp_path / "work"
+    work.mkdir()
+    assert run_cli("publish", str(out), "--to", f"loc:{tmp_path / 'via-loc'}", cwd=work).returncode == 0
+    assert snapshot(tmp_path / "via-loc") == snapshot(out)
+    assert run_cli("publish", str(out), "--to", f":local:{tmp_path / 'on-the-fly'}", cwd=work).returncode == 0
+    assert snapshot(tmp_path / "on-the-fly") == snapshot(out)
+    assert list(work.iterdir()) == []
+    result = run_cli("publish", str(out), "--to", "./nosuch:x", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(work / "nosuch:x") == snapshot(out)
+
+
+WRONG_MANIFESTS = {
+    "files-of-numbers": b'{"files": [1]}',
+    "files-not-a-list": b'{"files": "a.docx"}',
+    "not-an-object": b"[]",
+    "no-files": b"{}",
+    "path-not-text": b'{"files": [{"path": 5, "sha256": "' + b"0" * 64 + b'"}]}',
+    "no-sha256": b'{"files": [{"path": "a.docx"}]}',
+    "invalid-json": b'{"files": [',
+    "not-utf8": b'{"files": ["\xff"]}',
+    "deeply-nested": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WRONG_MANIFESTS))
+def test_issue_18_point_6_a_destination_manifest_of_the_wrong_shape_is_one_clear_error(tmp_path, kind):
+    """Issue 18 point 6 (and point 4: a manifest that cannot be read is never taken as empty):
+    each wrong type gives one message naming the manifest, and nothing changes."""
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    (dest / "manifest.json").write_bytes(WRONG_MANIFESTS[kind])
+    v2 = make_outputs(tmp_path / "v2", V2)
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError) as caught:
+        publish(v2, str(dest))
+    assert str(dest / "manifest.json") in str(caught.value) and "nothing was changed" in str(caught.value)
+    assert tree_state(tmp_path) == before
+
+
+def test_issue_18_point_4_an_unreadable_destination_manifest_stops_the_publish(tmp_path):
+    """Issue 18 point 4: a manifest that exists but cannot be read is an error, not 'empty'."""
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    (dest / "manifest.json").unlink()
+    (dest / "manifest.json").mkdir()
+    outputs = make_outputs(tmp_path / "v2", V2)
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError, match="not a file"):
+        publish(outputs, str(dest))
+    assert tree_state(tmp_path) == before
+
+
+TAMPERS = {
+    "dot-dot": lambda dest, victim: tamper(dest, add_entry("../victim.txt")),
+    "absolute": lambda dest, victim: tamper(dest, add_entry(str(victim))),
+    "through-a-symlinked-folder": lambda dest, victim: (
+        (dest / "linked").symlink_to(victim.parent, target_is_directory=True),
+        tamper(dest, add_entry("linked/victim.txt")),
+    ),
+    "files-of-numbers": lambda dest, victim: (dest / "manifest.json").write_bytes(b'{"files": [1]}'),
+    "invalid-json": lambda dest, victim: (dest / "manifest.json").write_bytes(b"{not json"),
+    "path-not-text": lambda dest, victim: tamper(dest, lambda m: m["files"].append({"path": ["x"], "sha256": "0" * 64})),
+    "huge-file": lambda dest, victim: (dest / "manifest.json").write_bytes(b'{"files": []}' + b" " * (33 * 1024 * 1024)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERS))
+def test_issue_18_a_tampered_manifest_changes_nothing_outside_the_destination(tmp_path, victim, kind):
+    """Issue 18 acceptance: publish, tamper with the destination's manifest, publish again
+    from the command line: exit 1 with one clear message, and nothing in the parent folder
+    (names, sizes, mtimes, contents) changed."""
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    v2 = make_outputs(tmp_path / "v2", {"a.docx": b"word v2"})
+    TAMPERS[kind](dest, victim)
+    before = tree_state(tmp_path)
+    started = time.monotonic()
+    result = run_cli("publish", str(v2), "--to", str(dest))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "manifest.json" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+    assert time.monotonic() - started < 30
+    assert tree_state(tmp_path) == before
+
+
+def count_ops(cls):
+    """A destination class that fails at its n-th change (upload, rename or delete), as if the
+    publish were killed there."""
+
+    class Failing(cls):
+        def __init__(self, *args, fail_at: int, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fail_at, self.done = fail_at, 0
+
+        def _step(self):
+            if self.done == self.fail_at:
+                raise KeyboardInterrupt("killed")
+            self.done += 1
+
+        def upload(self, local, relative):
+            self._step()
+            super().upload(local, relative)
+
+        def rename(self, relative, new_relative):
+            self._step()
+            super().rename(relative, new_relative)
+
+        def delete(self, relative):
+            self._step()
+            super().delete(relative)
+
+    return Failing
+
+
+A = {"a.docx": b"word A", "audio/01-intro.mp3": b"mp3 A", "b.epub": b"epub both", "only-a.txt": b"A only"}
+B = {"a.docx": b"word B", "audio/01-intro.mp3": b"mp3 B", "b.epub": b"epub both", "only-b.txt": b"B only"}
+
+
+def test_issue_18_point_4_stopped_at_every_step_the_folder_matches_a_manifest(tmp_path):
+    """Issue 18 point 4: stopped before each change a publish makes, the destination matches
+    its manifest (every file it names has its sha256), and the next publish repairs
+    everything: stale files of the old build go, our partial files go, foreign files stay."""
+    out_a, out_b = make_outputs(tmp_path / "A", A), make_outputs(tmp_path / "B", B)
+    Failing = count_ops(LocalFolder)
+    for fail_at in range(40):
+        dest = tmp_path / f"drive{fail_at}"
+        publish(out_a, str(dest))
+        (dest / "minutes.docx").write_bytes(b"foreign")
+        try:
+            publish(out_b, "", destination=Failing(dest, fail_at=fail_at))
+            finished = True
+        except KeyboardInterrupt:
+            finished = False
+        assert_matches_its_manifest(dest)
+        publish(out_b, str(dest))
+        assert snapshot(dest) == {**snapshot(out_b), "minutes.docx": b"foreign"}, f"not repaired after step {fail_at}"
+        if finished:
+            break
+    assert fail_at > 10, "the publish should have had many steps to stop at"
+
+
+def test_issue_18_point_4_stale_files_of_a_publish_stopped_after_its_manifest_are_removed(tmp_path):
+    """Issue 18 point 4: stopped after the new manifest but before removing what the build no
+    longer makes, the next publish (even of the same build, 'nothing changed') removes them."""
+    out_a, out_b = make_outputs(tmp_path / "A", A), make_outputs(tmp_path / "B", B)
+    dest = tmp_path / "drive"
+    publish(out_a, str(dest))
+
+    class StopsBeforeRemoving(LocalFolder):
+        def delete(self, relative):
+            if relative == "only-a.txt":
+                raise KeyboardInterrupt("killed")
+            super().delete(relative)
+
+    with pytest.raises(KeyboardInterrupt):
+        publish(out_b, "", destination=StopsBeforeRemoving(dest))
+    assert (dest / "manifest.json").read_bytes() == (out_b / "manifest.json").read_bytes()
+    assert (dest / "only-a.txt").exists()
+    report = publish(out_b, str(dest))
+    assert report.sent == [] and report.removed == ["only-a.txt"]
+    assert snapshot(dest) == snapshot(out_b)
+
+
+def test_issue_18_point_10_foreign_partial_files_survive_and_ours_are_removed(tmp_path):
+    """Issue 18 point 10: a `*.formatforge-partial` file this tool did not make (no token
+    of ours in a journal) survives every publish; ours from an interrupted run go."""
+    dest = tmp_path / "drive"
+    dest.mkdir()
+    foreign = {"a.docx.formatforge-partial": b"not ours", "notes.formatforge-partial": b"nor this",
+               "a.docx.0123456789abcdef.formatforge-partial": b"looks like ours, but no journal names it"}
+    for name, data in foreign.items():
+        (dest / name).write_bytes(data)
+    Failing = count_ops(LocalFolder)
+    with pytest.raises(KeyboardInterrupt):  # stopped after uploading partials, before renames
+        publish(make_outputs(tmp_path / "v1", V1), "", destination=Failing(dest, fail_at=5))
+    ours = [p.name for p in dest.rglob("*.formatforge-partial") if p.name not in foreign]
+    assert ours, "the interrupted publish left partial files of its own"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    assert snapshot(dest) == {**snapshot(tmp_path / "v1"), **foreign}

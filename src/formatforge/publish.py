@@ -458,8 +458,17 @@ def publish(outputs: Path | str, to: str, dry_run: bool = False, destination=Non
     journal_bytes = dest.read_small(JOURNAL, MAX_MANIFEST_BYTES)
     old_partials, owned = parse_journal(journal_bytes, f"the publish journal {dest.describe(JOURNAL)}") if journal_bytes is not None else ([], set())
     # Refuse links and misplaced paths before the first change, not half-way through.
-    for relative in sorted(set(remote) | owned | set(local) | set(old_partials) | {JOURNAL, JOURNAL_TMP}):
-        dest.check_path(relative)
+    for origin, paths in (
+        (f"the destination's manifest {dest.describe(MANIFEST)}", set(remote)),
+        (f"the publish journal {dest.describe(JOURNAL)}", owned | set(old_partials)),
+        (f"the build ({outputs / MANIFEST})", set(local)),
+        ("publishing", {JOURNAL, JOURNAL_TMP}),
+    ):
+        for relative in sorted(paths):
+            try:
+                dest.check_path(relative)
+            except PublishError as exc:
+                raise PublishError(f"{origin} names {relative!r}, but {exc}") from None
 
     # A file the manifest vouches for but whose size is wrong (a hand edit, or a publish by
     # an older version killed mid-way) is sent again.
