@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
+import signal
 import socket
 import stat
 import subprocess
@@ -541,3 +543,68 @@ def test_issue_18_point_10_foreign_partial_files_survive_and_ours_are_removed(tm
     assert ours, "the interrupted publish left partial files of its own"
     publish(make_outputs(tmp_path / "v1", V1), str(dest))
     assert snapshot(dest) == {**snapshot(tmp_path / "v1"), **foreign}
+
+
+def kill_loop(tmp_path: Path, to: str, root: Path, big: int, runs: int = 8, a: dict = A, b: dict = B) -> list[str]:
+    """Publish two builds in turn and kill -9 each publish (its whole process group, rclone
+    children too) at delays spread over a publish's duration; after each kill the destination
+    must match its manifest. Returns what each kill interrupted, for the report."""
+    rng = random.Random(18)
+    out_a = make_outputs(tmp_path / "A", {**a, "big.bin": rng.randbytes(big)})
+    out_b = make_outputs(tmp_path / "B", {**b, "big.bin": rng.randbytes(big)})
+    command = [sys.executable, "-m", "formatforge.cli", "publish", "--to", to]
+
+    def start(out: Path) -> subprocess.Popen:
+        return subprocess.Popen([*command, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    assert start(out_a).wait(timeout=120) == 0
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "minutes.docx").write_bytes(b"foreign")
+    (root / "minutes.docx.formatforge-partial").write_bytes(b"foreign partial")
+    # Time a publish, and when it starts changing the destination (its journal appears):
+    # most of the kills should land after that, in the part that matters.
+    started, changing = time.monotonic(), None
+    calibration = start(out_b)
+    while calibration.poll() is None:
+        if changing is None and (root / ".formatforge-journal.json").exists():
+            changing = time.monotonic() - started
+        time.sleep(0.002)
+    assert calibration.returncode == 0
+    duration = time.monotonic() - started
+    first = 0.9 * (changing or 0.0)
+    outcomes = []
+    for run in range(runs):
+        delay = first + (duration - first) * run / runs
+        process = start(out_a if run % 2 == 0 else out_b)
+        time.sleep(delay)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            outcomes.append("killed with journal" if (root / ".formatforge-journal.json").exists() else "killed early")
+        else:
+            outcomes.append("finished")
+        process.wait(timeout=30)
+        time.sleep(0.2)  # a request the server had already received finishes there
+        assert_matches_its_manifest(root)
+    result = start(out_a)
+    assert result.wait(timeout=120) == 0, result.stderr.read()
+    leftovers = {"minutes.docx": b"foreign", "minutes.docx.formatforge-partial": b"foreign partial"}
+    assert snapshot(root) == {**snapshot(out_a), **leftovers}, "the next publish repairs everything"
+    assert outcomes.count("killed with journal") >= 2, outcomes
+    return [f"{duration:.1f} s publish, changes from {changing or 0:.1f} s", *outcomes]
+
+
+@pytest.mark.slow
+def test_issue_18_point_4_kill_9_loop_over_publish_to_a_folder(tmp_path):
+    """Issue 18 point 4 (acceptance): kill -9 at 8 delays over a publish to a local folder;
+    after each the folder matches its manifest, and the next publish repairs everything."""
+    dest = tmp_path / "drive"
+    print(kill_loop(tmp_path, str(dest), dest, big=24 * 1024 * 1024))
+
+
+@pytest.mark.slow
+def test_issue_18_point_4_kill_9_loop_over_publish_to_webdav(tmp_path, webdav):
+    """Issue 18 point 4 (acceptance): the same over `rclone serve webdav` on 127.0.0.1."""
+    # Fewer files than over a folder: each costs rclone start-ups, and the test must stay short.
+    a = {"a.docx": b"word A", "only-a.txt": b"A only"}
+    b = {"a.docx": b"word B", "only-b.txt": b"B only"}
+    print(kill_loop(tmp_path, "testdav:shared", webdav / "shared", big=4 * 1024 * 1024, a=a, b=b))
