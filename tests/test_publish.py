@@ -608,3 +608,39 @@ def test_issue_18_point_4_kill_9_loop_over_publish_to_webdav(tmp_path, webdav):
     a = {"a.docx": b"word A", "only-a.txt": b"A only"}
     b = {"a.docx": b"word B", "only-b.txt": b"B only"}
     print(kill_loop(tmp_path, "testdav:shared", webdav / "shared", big=4 * 1024 * 1024, a=a, b=b))
+
+
+def test_issue_18_point_4_a_real_build_stopped_at_every_step_matches_a_manifest(tmp_path):
+    """Issue 18 point 4 with a real build's manifest (its "formats" section too): stopped
+    before each change, the folder matches its manifest; the interim manifest is a manifest
+    of the same shape that names only files that are there; the next publish repairs."""
+    from formatforge.build import build
+
+    FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
+    source = tmp_path / "doc.md"
+    source.write_text(FRONT + "# Title\n\nFirst text.\n", encoding="utf-8")
+    build(source, tmp_path / "v1", formats=["html"])
+    source.write_text(FRONT + "# Title\n\nSecond text.\n", encoding="utf-8")
+    build(source, tmp_path / "v2", formats=["html"])
+    assert snapshot(tmp_path / "v1") != snapshot(tmp_path / "v2")
+    Failing = count_ops(LocalFolder)
+    interim_seen = False
+    for fail_at in range(40):
+        dest = tmp_path / f"drive{fail_at}"
+        publish(tmp_path / "v1", str(dest))
+        try:
+            publish(tmp_path / "v2", "", destination=Failing(dest, fail_at=fail_at))
+            finished = True
+        except KeyboardInterrupt:
+            finished = False
+        assert_matches_its_manifest(dest)
+        manifest = json.loads((dest / "manifest.json").read_bytes())
+        assert manifest["title"] == "T" and "html" in manifest["formats"]
+        named = {entry["path"] for entry in manifest["files"]}
+        assert {path for entry in manifest["formats"].values() for path in entry["files"]} == named
+        interim_seen |= manifest not in (json.loads((tmp_path / v / "manifest.json").read_bytes()) for v in ("v1", "v2"))
+        publish(tmp_path / "v2", str(dest))
+        assert snapshot(dest) == snapshot(tmp_path / "v2")
+        if finished:
+            break
+    assert interim_seen, "some stop fell between the interim manifest and the new one"
