@@ -304,6 +304,23 @@ def test_issue_18_point_1_a_symlinked_folder_in_the_destination_is_never_followe
     assert (outside / "01-intro.mp3").read_bytes() == b"someone else's audio"
 
 
+@pytest.mark.parametrize("how", ["local", "rclone"])
+def test_issue_18_point_1_a_manifest_naming_a_folder_is_refused_before_any_change(tmp_path, rclone_config, how):
+    """Issue 18 point 1: a manifest entry that is a folder in the destination is refused up
+    front, not found half-way through the removals."""
+    dest = tmp_path / "drive"
+    to = str(dest) if how == "local" else f"loc:{dest}"
+    publish(make_outputs(tmp_path / "v1", V1), to)
+    (dest / "photos").mkdir()
+    (dest / "photos" / "kept.jpg").write_bytes(b"someone's photo")
+    tamper(dest, add_entry("photos"))
+    v2 = make_outputs(tmp_path / "v2", V2)
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError, match="is a folder, not a file"):
+        publish(v2, to)
+    assert tree_state(tmp_path) == before
+
+
 def test_issue_18_point_1_the_same_through_an_rclone_local_remote(tmp_path, victim, rclone_config):
     """Issue 18 point 1 through rclone's local backend (`loc:`): a manifest path outside the
     destination, and a path through a symlinked folder, are refused; nothing changes."""

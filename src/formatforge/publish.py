@@ -175,7 +175,7 @@ class LocalFolder:
         if self.root.exists() and not self.root.is_dir():
             raise PublishError(f"{self.root} is not a folder")
 
-    def check_path(self, relative: str) -> None:
+    def check_path(self, relative: str, folder: bool = False) -> None:
         current = self.root
         parts = relative.split("/")
         for index, part in enumerate(parts):
@@ -191,6 +191,8 @@ class LocalFolder:
                 )
             if index < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
                 raise PublishError(f"{current} is not a folder, but {relative} needs it to be one; nothing was changed")
+            if index == len(parts) - 1 and not folder and stat.S_ISDIR(info.st_mode):
+                raise PublishError(f"{current} is a folder, not a file; nothing was changed")
 
     def size(self, relative: str) -> int | None:
         self.check_path(relative)
@@ -241,7 +243,7 @@ class LocalFolder:
                 current.mkdir()
             except FileExistsError:
                 pass
-            self.check_path(str(current.relative_to(self.root)))
+            self.check_path(current.relative_to(self.root).as_posix(), folder=True)
 
     def upload(self, local: Path, relative: str) -> None:
         self._make_parents(relative)
@@ -411,9 +413,9 @@ def destination_for(spec: str):
     if name in configured_remotes():
         return RcloneRemote(spec)
     hint = (
-        f" A Windows drive path is not a folder on this system."
+        " A Windows drive path is not a folder on this system."
         if len(name) == 1
-        else f" Set it up with `rclone config`, or check RCLONE_CONFIG."
+        else " Set it up with `rclone config`, or check RCLONE_CONFIG."
     )
     raise PublishError(
         f"{spec!r} names an rclone remote {name!r}, but no remote of that name is configured "
