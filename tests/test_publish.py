@@ -304,6 +304,37 @@ def test_issue_18_point_1_a_symlinked_folder_in_the_destination_is_never_followe
     assert (outside / "01-intro.mp3").read_bytes() == b"someone else's audio"
 
 
+def test_issue_18_point_1_a_link_swapped_in_after_the_check_is_not_followed_either(tmp_path):
+    """Issue 18 point 1: the lstat check gives the clear message, but the writes and deletes
+    themselves walk the folders with O_NOFOLLOW, so a link that appears after the check (a
+    race) is still not followed."""
+
+    class RacedFolder(LocalFolder):
+        def check_path(self, relative, folder=False):
+            pass  # as if the link appeared just after the check
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "01-intro.mp3").write_bytes(b"someone else's audio")
+    dest = tmp_path / "drive"
+    dest.mkdir()
+    (dest / "audio").symlink_to(outside, target_is_directory=True)
+    (tmp_path / "new.mp3").write_bytes(b"new audio")
+    before = tree_state(tmp_path)
+    raced = RacedFolder(dest)
+    for attempt in (
+        lambda: raced.upload(tmp_path / "new.mp3", "audio/01-intro.mp3"),
+        lambda: raced.upload(tmp_path / "new.mp3", "audio/new.mp3"),
+        lambda: raced.delete("audio/01-intro.mp3"),
+        lambda: raced.rename("audio/01-intro.mp3", "moved.mp3"),
+        lambda: raced.sha256("audio/01-intro.mp3"),
+        lambda: raced.size("audio/01-intro.mp3"),
+    ):
+        with pytest.raises(PublishError, match="symbolic link"):
+            attempt()
+    assert tree_state(tmp_path) == before
+
+
 @pytest.mark.parametrize("how", ["local", "rclone"])
 def test_issue_18_point_1_a_manifest_naming_a_folder_is_refused_before_any_change(tmp_path, rclone_config, how):
     """Issue 18 point 1: a manifest entry that is a folder in the destination is refused up

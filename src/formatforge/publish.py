@@ -23,6 +23,8 @@ Files the destination holds that we did not publish are never touched.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +34,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +57,8 @@ MAX_PART_BYTES = 255
 REMOTE_NAME_RE = re.compile(r"^([\w.+@-]+(?: +[\w.+@-]+)*)(,[^:/]*)?:")
 ON_THE_FLY_RE = re.compile(r"^:([\w.+@-]+)(,[^:]*)?:")
 WINDOWS_DRIVE_RE = re.compile(r"^[A-Za-z]:([\\/]|$)")
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+FD_RELATIVE = bool(NOFOLLOW) and hasattr(os, "O_DIRECTORY") and {os.open, os.stat, os.mkdir, os.unlink, os.rename} <= os.supports_dir_fd
 
 
 class PublishError(FormatforgeError):
@@ -158,9 +163,11 @@ def parse_journal(data: bytes, where: str) -> tuple[list[str], set[str]]:
 class LocalFolder:
     """A local or mounted folder (a synced shared drive looks like one).
 
-    Every component below the root is checked with lstat before a read, write or delete,
-    and files are opened with O_NOFOLLOW: a symbolic link in the destination is refused,
-    never followed. The root itself may be a link (a mounted drive often is)."""
+    Every component below the root is checked with lstat before a read, write or delete
+    (for a clear message), and the operation itself then walks the folders with O_NOFOLLOW
+    and acts relative to the open folder: a symbolic link in the destination is refused,
+    never followed, even one swapped in between. The root itself may be a link (a mounted
+    drive often is)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -194,17 +201,50 @@ class LocalFolder:
             if index == len(parts) - 1 and not folder and stat.S_ISDIR(info.st_mode):
                 raise PublishError(f"{current} is a folder, not a file; nothing was changed")
 
+    @contextlib.contextmanager
+    def _parent(self, relative: str, create: bool = False) -> Iterator[tuple[int | None, str]]:
+        """The open folder that holds `relative`, reached one component at a time with
+        O_NOFOLLOW (so a link swapped in after check_path is not followed either), and the
+        file's name in it. Without *at() calls (Windows) the full path and None."""
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        if not FD_RELATIVE:
+            yield None, str(self.root / relative)
+            return
+        parts = relative.split("/")
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for part in parts[:-1]:
+                if create:
+                    try:
+                        os.mkdir(part, 0o755, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                try:
+                    child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise PublishError(f"{self.root / relative}: a folder on the way is a symbolic link or a file; nothing was followed") from None
+                    raise
+                os.close(fd)
+                fd = child
+            yield fd, parts[-1]
+        finally:
+            os.close(fd)
+
     def size(self, relative: str) -> int | None:
         self.check_path(relative)
         try:
-            info = (self.root / relative).lstat()
+            with self._parent(relative) as (folder, name):
+                info = os.stat(name, dir_fd=folder, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
             return None
         return info.st_size if stat.S_ISREG(info.st_mode) else None
 
     def _open_read(self, relative: str) -> int:
         self.check_path(relative)
-        return os.open(self.root / relative, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        with self._parent(relative) as (folder, name):
+            return os.open(name, os.O_RDONLY | NOFOLLOW | getattr(os, "O_BINARY", 0), dir_fd=folder)
 
     def read_small(self, relative: str, limit: int) -> bytes | None:
         self.check_path(relative)
@@ -233,22 +273,12 @@ class LocalFolder:
                 digest.update(chunk)
         return digest.hexdigest()
 
-    def _make_parents(self, relative: str) -> None:
-        self.check_path(relative)
-        current = self.root
-        self.root.mkdir(parents=True, exist_ok=True)
-        for part in relative.split("/")[:-1]:
-            current = current / part
-            try:
-                current.mkdir()
-            except FileExistsError:
-                pass
-            self.check_path(current.relative_to(self.root).as_posix(), folder=True)
-
     def upload(self, local: Path, relative: str) -> None:
-        self._make_parents(relative)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        with local.open("rb") as source, os.fdopen(os.open(self.root / relative, flags, 0o644), "wb") as out:
+        self.check_path(relative)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW | getattr(os, "O_BINARY", 0)
+        with self._parent(relative, create=True) as (folder, name):
+            target = os.open(name, flags, 0o644, dir_fd=folder)
+        with local.open("rb") as source, os.fdopen(target, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
@@ -256,29 +286,19 @@ class LocalFolder:
     def rename(self, relative: str, new_relative: str) -> None:
         self.check_path(relative)
         self.check_path(new_relative)
-        os.replace(self.root / relative, self.root / new_relative)
-        self._sync_folder((self.root / new_relative).parent)
+        with self._parent(relative) as (source, name), self._parent(new_relative) as (target, new_name):
+            os.replace(name, new_name, src_dir_fd=source, dst_dir_fd=target)
+            # A rename is durable across a power cut only once its folder is synced.
+            if target is not None:
+                os.fsync(target)
 
     def delete(self, relative: str) -> None:
         self.check_path(relative)
         try:
-            (self.root / relative).unlink()
+            with self._parent(relative) as (folder, name):
+                os.unlink(name, dir_fd=folder)  # unlink never follows a link
         except (FileNotFoundError, NotADirectoryError):
             pass
-
-    @staticmethod
-    def _sync_folder(folder: Path) -> None:
-        # A rename is durable across a power cut only once its folder is synced.
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 class RcloneRemote:
