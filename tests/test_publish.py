@@ -553,6 +553,19 @@ def test_issue_18_point_4_stopped_at_every_step_the_folder_matches_a_manifest(tm
     assert fail_at > 10, "the publish should have had many steps to stop at"
 
 
+def test_issue_18_point_4_a_published_file_missing_or_of_the_wrong_size_is_sent_again(tmp_path):
+    """Issue 18 point 4: a folder left mixed (say, by an older version killed during its
+    renames) is repaired: a file the manifest names that is missing or has the wrong size is
+    sent again, not reported as '0 sent'."""
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    (dest / "a.docx").write_bytes(b"half of a new version")
+    (dest / "b.epub").unlink()
+    report = publish(tmp_path / "v1", str(dest))
+    assert report.sent == ["a.docx", "b.epub"]
+    assert snapshot(dest) == snapshot(tmp_path / "v1")
+
+
 def test_issue_18_point_4_stale_files_of_a_publish_stopped_after_its_manifest_are_removed(tmp_path):
     """Issue 18 point 4: stopped after the new manifest but before removing what the build no
     longer makes, the next publish (even of the same build, 'nothing changed') removes them."""

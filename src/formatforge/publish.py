@@ -430,7 +430,14 @@ def destination_for(spec: str):
     if match is None:
         return LocalFolder(Path(spec))
     name = match.group(1)
-    if name in configured_remotes():
+    try:
+        remotes = configured_remotes()
+    except MissingDependency:
+        raise PublishError(
+            f"{spec!r} names an rclone remote, but rclone is not installed (apt-get install rclone). "
+            f"For a local folder whose name has a colon, write ./{spec}"
+        ) from None
+    if name in remotes:
         return RcloneRemote(spec)
     hint = (
         " A Windows drive path is not a folder on this system."
@@ -492,9 +499,14 @@ def publish(outputs: Path | str, to: str, dry_run: bool = False, destination=Non
             except PublishError as exc:
                 raise PublishError(f"{origin} names {relative!r}, but {exc}") from None
 
-    # A file the manifest vouches for but whose size is wrong (a hand edit, or a publish by
-    # an older version killed mid-way) is sent again.
-    changed = sorted(rel for rel, digest in local.items() if remote.get(rel) != digest or dest.size(rel) != sizes[rel])
+    # A file the manifest vouches for but that is missing or of the wrong size (a hand edit,
+    # or a publish by an older version killed mid-way) is sent again. Some remotes cannot
+    # tell a size (-1); those are trusted.
+    def needs_sending(relative: str) -> bool:
+        size = dest.size(relative)
+        return remote.get(relative) != local[relative] or size is None or size not in (sizes[relative], -1)
+
+    changed = sorted(filter(needs_sending, local))
     report = PublishReport(str(dest), dry_run=dry_run)
     report.sent = changed
     report.unchanged = sorted(set(local) - set(changed))
