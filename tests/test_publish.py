@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from formatforge.publish import LocalFolder, PublishError, RcloneRemote, publish
+from formatforge import publish as publish_module
+from formatforge.publish import LocalFolder, PublishError, RcloneRemote, destination_for, publish
 
 
 def make_outputs(folder: Path, files: dict[str, bytes]) -> Path:
@@ -405,6 +406,21 @@ def test_issue_18_point_3_an_unconfigured_remote_is_an_error_never_a_local_folde
     result = run_cli("publish", str(out), "--to", "", cwd=work)
     assert result.returncode == 2 and "--to" in result.stderr and "Traceback" not in result.stderr
     assert list(work.iterdir()) == []
+
+
+def test_issue_18_point_3_remote_recognition_without_rclone_and_on_windows(tmp_path, monkeypatch):
+    """Issue 18 point 3: with no rclone installed, `drive:x` is a clear error, not a folder;
+    on Windows, `C:\\...` is a drive (as rclone reads it there), on Linux it is not a folder."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no rclone here
+    with pytest.raises(PublishError, match="rclone is not installed"):
+        destination_for("drive:Accessible")
+    with pytest.raises(PublishError, match="write ./C:"):
+        destination_for("C:\\Shared\\Accessible")
+    assert isinstance(destination_for("./drive:Accessible"), LocalFolder)
+    assert isinstance(destination_for("/srv/a:b"), LocalFolder)
+    monkeypatch.setattr(publish_module, "ON_WINDOWS", True)
+    assert isinstance(destination_for("C:\\Shared\\Accessible"), LocalFolder)
+    assert isinstance(destination_for("D:/Shared"), LocalFolder)
 
 
 def test_issue_18_point_3_configured_and_on_the_fly_remotes_and_dot_slash_folders(tmp_path, rclone_config):

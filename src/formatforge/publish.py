@@ -58,6 +58,7 @@ REMOTE_NAME_RE = re.compile(r"^([\w.+@-]+(?: +[\w.+@-]+)*)(,[^:/]*)?:")
 ON_THE_FLY_RE = re.compile(r"^:([\w.+@-]+)(,[^:]*)?:")
 WINDOWS_DRIVE_RE = re.compile(r"^[A-Za-z]:([\\/]|$)")
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+ON_WINDOWS = os.name == "nt"
 FD_RELATIVE = bool(NOFOLLOW) and hasattr(os, "O_DIRECTORY") and {os.open, os.stat, os.mkdir, os.unlink, os.rename} <= os.supports_dir_fd
 
 
@@ -420,7 +421,7 @@ def destination_for(spec: str):
     """A local folder or an rclone remote, told apart the way rclone tells them apart."""
     if not spec:
         raise PublishError("the destination (--to) is empty; give a folder or an rclone remote such as drive:Accessible")
-    if os.name == "nt" and WINDOWS_DRIVE_RE.match(spec):
+    if ON_WINDOWS and WINDOWS_DRIVE_RE.match(spec):
         return LocalFolder(Path(spec))  # rclone, too, reads C:\... as a drive on Windows
     if spec.startswith(":"):
         if not ON_THE_FLY_RE.match(spec):
