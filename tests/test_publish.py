@@ -604,6 +604,30 @@ def test_issue_18_point_4_stale_files_of_a_publish_stopped_after_its_manifest_ar
     assert snapshot(dest) == snapshot(out_b)
 
 
+@pytest.mark.parametrize(
+    "journal",
+    [
+        b'{"partials": [], "owned": ["../victim.txt"]}',
+        b'{"partials": [], "owned": ["manifest.json"]}',
+        b'{"partials": ["notes.formatforge-partial"], "owned": []}',
+        b'{"partials": ["../victim.txt.0123456789abcdef.formatforge-partial"], "owned": []}',
+        b'{"partials": 1, "owned": []}',
+        b"not json",
+    ],
+)
+def test_issue_18_point_1_a_tampered_journal_is_refused_too(tmp_path, victim, journal):
+    """Issue 18 points 1 and 10: the journal is read from the destination too, so its paths
+    get the same checks, and it can only name partial files of ours."""
+    dest = tmp_path / "drive"
+    publish(make_outputs(tmp_path / "v1", V1), str(dest))
+    (dest / ".formatforge-journal.json").write_bytes(journal)
+    v2 = make_outputs(tmp_path / "v2", V2)
+    before = tree_state(tmp_path)
+    with pytest.raises(PublishError, match="publish journal"):
+        publish(v2, str(dest))
+    assert tree_state(tmp_path) == before
+
+
 def test_issue_18_point_10_foreign_partial_files_survive_and_ours_are_removed(tmp_path):
     """Issue 18 point 10: a `*.formatforge-partial` file this tool did not make (no token
     of ours in a journal) survives every publish; ours from an interrupted run go."""

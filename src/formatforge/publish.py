@@ -102,6 +102,12 @@ def path_problem(path: object) -> str | None:
     return None
 
 
+def reserved_problem(path: str) -> str | None:
+    if path in (MANIFEST, JOURNAL, JOURNAL_TMP) or path.endswith(PARTIAL):
+        return "names a file publishing keeps for itself"
+    return None
+
+
 def _shown(path: object) -> str:
     text = repr(path)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -133,9 +139,7 @@ def parse_manifest(data: bytes, where: str) -> tuple[dict, dict[str, str]]:
         if not isinstance(entry, dict):
             raise _refuse(where, f"entry {number} of \"files\" is not an object but {_shown(entry)}")
         path, digest = entry.get("path"), entry.get("sha256")
-        problem = path_problem(path)
-        if problem is None and (path in (MANIFEST, JOURNAL, JOURNAL_TMP) or path.endswith(PARTIAL)):
-            problem = "names a file publishing keeps for itself"
+        problem = path_problem(path) or reserved_problem(path)
         if problem:
             raise _refuse(where, f"entry {number} ({_shown(path)}) {problem}, not a plain relative path inside the folder")
         if not isinstance(digest, str) or not SHA256_RE.match(digest):
@@ -156,6 +160,8 @@ def parse_journal(data: bytes, where: str) -> tuple[list[str], set[str]]:
             problem = path_problem(path)
             if problem is None and kind == "partials" and not OUR_PARTIAL_RE.search(path):
                 problem = "is not a partial file this tool makes"
+            if problem is None and kind == "owned":
+                problem = reserved_problem(path)
             if problem:
                 raise _refuse(where, f'entry {number} of "{kind}" ({_shown(path)}) {problem}')
     return list(journal["partials"]), set(journal["owned"])
