@@ -247,6 +247,8 @@ def publish_command(
     """Send changed files to a shared folder or rclone remote; the manifest goes last."""
     from .publish import publish
 
+    if not to.strip():
+        raise typer.BadParameter("give a folder or an rclone remote such as drive:Accessible, not an empty text", param_hint="--to")
     try:
         report = publish(outputs, to, dry_run=dry_run)
     except FormatforgeError as exc:
