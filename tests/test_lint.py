@@ -14,7 +14,8 @@ FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"  # the body starts on line 5
 
 def findings(tmp_path: Path, text: str, front: str = FRONT, image: bool = False):
     if image:
-        (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        # a real picture: S1 now opens every image the master names
+        (tmp_path / "pic.png").write_bytes((Path(__file__).parent / "fixtures" / "images" / "arrow.png").read_bytes())
     source = tmp_path / "doc.md"
     source.write_text(front + text, encoding="utf-8")
     return [(d.rule, d.severity, d.line) for d in check(read_source(source))]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import __version__, download_page
-from .errors import FormatforgeError, SourceError
+from .errors import FormatforgeError, SourceError, SourceProblems
 from .hashing import sha256_file
 from .formats import BuildContext, available_formats, get_writer
 from .lint import check, errors
@@ -164,7 +164,10 @@ def build(
     if unknown:
         raise FormatforgeError(f"unknown format {unknown[0]!r}; the formats are: {', '.join(available_formats())}")
 
-    result = read_source(source)
+    try:
+        result = read_source(source)
+    except SourceProblems as exc:
+        raise CheckFailed(exc.diagnostics) from None
     diagnostics = check(result)
     if errors(diagnostics):
         raise CheckFailed(diagnostics)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .build import BuildReport, CheckFailed, FormatResult, build
-from .errors import FormatforgeError
+from .errors import FormatforgeError, SourceProblems
 from .formats import available_formats, get_writer
 from .lint import check, errors
 from .model import Document, Metadata
@@ -198,6 +198,8 @@ def check_command(source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdo
     """Check the source against the rules M1–M8; exit 1 if any error is found."""
     try:
         diagnostics = check(read_source(source))
+    except SourceProblems as exc:
+        diagnostics = exc.diagnostics
     except FormatforgeError as exc:
         fail(exc)
     print_diagnostics(diagnostics)
@@ -296,6 +298,8 @@ def watch_command(
                 print_diagnostics(exc.diagnostics)
             except FormatforgeError as exc:
                 err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            except Exception as exc:  # noqa: BLE001 - a bad edit must never end the watch
+                err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", highlight=False)
             out.print(f"watching {source} for changes…", highlight=False)
         time.sleep(interval)
 

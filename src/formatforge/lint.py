@@ -21,6 +21,7 @@ from .model import (
     inline_text,
     walk_blocks,
 )
+from .front_matter import image_diagnostics
 from .reader import Diagnostic, ReadResult
 
 VAGUE_LINK_TEXT = {"click here", "here", "link", "more", "read more", "this link", "click", "this", "learn more", "go"}
@@ -31,7 +32,7 @@ def check(result: ReadResult) -> list[Diagnostic]:
     """Every finding, the reader's first, in source order."""
     doc = result.document
     path = doc.source_path
-    found: list[Diagnostic] = list(result.diagnostics)
+    found: list[Diagnostic] = list(result.diagnostics) + image_diagnostics(doc, result.source_lines)
 
     def report(rule: str, severity: str, message: str, line: int) -> None:
         found.append(Diagnostic(rule, severity, message, path, line))

@@ -1,0 +1,191 @@
+"""Issue 18, the build side: hostile or mistaken input gets one clear error with file:line,
+in bounded time, and never reaches a writer; the outputs folder always matches its manifest.
+
+Each test names the point of issue 18 it holds to (S1 images, S3 control characters)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from formatforge.build import CheckFailed, build
+from formatforge.errors import SourceError
+from formatforge.lint import check
+from formatforge.reader import read_source
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PICTURE = FIXTURES / "images" / "arrow.png"
+FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "formatforge.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def master(tmp_path: Path, text: str, name: str = "doc.md") -> Path:
+    folder = tmp_path / "source"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(PICTURE, folder / "pic.png")
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def built_once(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """An outputs folder holding a good build, and its files' contents."""
+    good = master(tmp_path, FRONT + "# Title\n\nGood text.\n", "good.md")
+    out = tmp_path / "out"
+    assert build(good, out, ["html"]).ok
+    return out, {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+
+# ---------------------------------------------------------------- point 2: the cover
+
+
+@pytest.mark.parametrize("cover, problem", [
+    ("/etc/passwd", "is an absolute path"),
+    ("../../../../../../../etc/hostname", "leads outside the source folder"),
+    ("notes.txt", "is not a readable image"),
+    ("missing.png", "not found"),
+])
+def test_issue_18_point_2_the_cover_follows_the_image_rules_s1(tmp_path, cover, problem):
+    source = master(tmp_path, f"---\ntitle: T\nlanguage: en-GB\ncover: {cover}\n---\n\n# Title\n\nText.\n")
+    (source.parent / "notes.txt").write_text("root:x:0:0\n")
+    result = run("check", str(source))
+    assert result.returncode == 1
+    assert f"{source}:4: error S1 cover image {cover!r} {problem}" in flat(result.stderr), result.stderr
+    with pytest.raises(CheckFailed) as failed:
+        build(source, tmp_path / "out", ["html"])
+    assert [(d.rule, d.line) for d in failed.value.diagnostics] == [("S1", 4)]
+    assert not (tmp_path / "out").exists()
+
+
+def test_issue_18_point_2_a_real_cover_inside_the_folder_passes(tmp_path):
+    source = master(tmp_path, "---\ntitle: T\nlanguage: en-GB\ncover: pic.png\n---\n\n# Title\n\nText.\n")
+    assert check(read_source(source)) == []
+
+
+# ---------------------------------------------------------------- point 5: control characters
+
+
+def test_issue_18_point_5_control_characters_are_each_reported_s3_and_never_built(tmp_path):
+    text = "---\ntitle: Esc\x1bape\nlanguage: en-GB\n---\n\n# Title\n\nA nul \x00 here.\n\nA del \x7f and a C1 \x85.\n"
+    source = master(tmp_path, text)
+    result = run("check", str(source))
+    assert result.returncode == 1, result.stderr
+    stderr = flat(result.stderr)
+    assert f"{source}:2: error S3 the control character ESC (escape, U+001B)" in stderr
+    assert f"{source}:8: error S3 the control character NUL (null, U+0000)" in stderr
+    assert f"{source}:10: error S3 the control character DEL (delete, U+007F)" in stderr
+    assert f"{source}:10: error S3 the control character a C1 control character (U+0085)" in stderr
+    assert "Traceback" not in result.stderr
+
+    out, before = built_once(tmp_path)
+    manifest = (out / "manifest.json").read_bytes()
+    result = run("build", str(source), "-o", str(out), "-f", "html", "-f", "epub", "--quiet")
+    assert result.returncode == 1 and "S3" in result.stderr and "Traceback" not in result.stderr
+    assert (out / "manifest.json").read_bytes() == manifest, "the outputs are untouched"
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_issue_18_point_5_tab_and_line_ends_are_not_control_characters(tmp_path):
+    source = tmp_path / "doc.md"
+    source.write_bytes(FRONT.encode() + b"# Title\r\n\r\nA\ttab.\r\n")
+    assert check(read_source(source)) == []
+
+
+# ---------------------------------------------------------------- point 6: wrong types
+
+
+@pytest.mark.parametrize("line, message", [
+    ("keywords: 5", "front matter 'keywords' must be a list of words or phrases"),
+    ("keywords: [plain, {nested: map}]", "front matter 'keywords' must be a list of words or phrases"),
+    ("title: [1, 2]", "front matter 'title' must be text, not a list"),
+    ("title: {nested: map}", "front matter 'title' must be text, not a mapping"),
+    ("author: yes", "front matter 'author' must be text, not a yes/no value"),
+    ("date: 20240101", "date 20240101 is not an ISO date"),
+    ("date: [2024]", "date [2024] is not an ISO date"),
+    ("language: [en]", "front matter 'language' must be text"),
+])
+def test_issue_18_point_6_wrong_front_matter_types_are_one_clear_error(tmp_path, line, message):
+    front = FRONT.replace("language: en-GB\n", "language: en-GB\n" + line + "\n") if not line.startswith(("title", "language")) \
+        else "---\n" + line + "\n" + ("language: en-GB\n" if line.startswith("title") else "title: T\n") + "---\n"
+    source = master(tmp_path, front + "# Title\n\nText.\n")
+    number = front.split("\n").index(line) + 1
+    for args in (("check", str(source)), ("build", str(source), "-o", str(tmp_path / "out"), "-f", "html", "--quiet")):
+        result = run(*args)
+        assert result.returncode == 1, result.stderr
+        assert f"error: {source}:{number}: {message}" in flat(result.stderr), result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- point 7: bounded front matter
+
+
+def billion_laughs() -> str:
+    lines = ["---", "title: T", "language: en-GB", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    previous = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    lines += [f"keywords: *{previous}", "---", "", "# Title", ""]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("front, message, line", [
+    (billion_laughs(), "front matter uses a YAML anchor or alias", 4),
+    (FRONT.replace("---\n", "---\nkeywords: &k [a]\nmore: *k\n", 1), "front matter uses a YAML anchor or alias", 2),
+    (FRONT.replace("---\n", "---\nextra: " + "[" * 5000 + "]" * 5000 + "\n", 1), "nested more than", 2),
+    (FRONT.replace("---\n", "---\ndescription: " + "x" * 70_000 + "\n", 1), "front matter is over 64 KB", 2),
+])
+def test_issue_18_point_7_hostile_front_matter_is_refused_quickly(tmp_path, front, message, line):
+    source = master(tmp_path, front + "\n# Title\n")
+    began = time.perf_counter()
+    with pytest.raises(SourceError) as refused:
+        read_source(source)
+    assert time.perf_counter() - began < 2
+    assert message in refused.value.message and refused.value.line == line
+
+
+# ---------------------------------------------------------------- point 10: images and dates (build side)
+
+
+def test_issue_18_point_10_svg_is_refused_s1(tmp_path):
+    source = master(tmp_path, FRONT + "# Title\n\n![A drawing of a box](box.svg)\n")
+    (source.parent / "box.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    found = [(d.rule, d.line, d.message) for d in check(read_source(source))]
+    assert found == [("S1", 7, "image 'box.svg' is an SVG drawing, which can carry scripts into the EPUB "
+                                "and DAISY books; export it as PNG and use that")]
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n", b"<html>not a picture</html>", PICTURE.read_bytes()[:60]])
+def test_issue_18_point_10_an_unreadable_image_fails_check_s1(tmp_path, content):
+    source = master(tmp_path, FRONT + "# Title\n\n![A broken picture](broken.png)\n")
+    (source.parent / "broken.png").write_bytes(content)
+    result = run("check", str(source))
+    assert result.returncode == 1
+    assert f"{source}:7: error S1 image 'broken.png' is not a readable image (" in flat(result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("date", ["2024-02-30", "2024-13-01", "20240101", "1 May 2024", "2024-01-01junk"])
+def test_issue_18_point_10_an_impossible_date_is_refused(tmp_path, date):
+    source = master(tmp_path, FRONT.replace("language", f"date: {date}\nlanguage") + "# Title\n")
+    with pytest.raises(SourceError) as refused:
+        read_source(source)
+    assert refused.value.line == 3 and "date" in refused.value.message
+
+
+def test_issue_18_point_10_a_real_date_and_time_keep_the_date(tmp_path):
+    source = master(tmp_path, FRONT.replace("language", "date: 2024-02-29T10:00:00\nlanguage") + "# Title\n")
+    assert read_source(source).document.metadata.date == "2024-02-29"
