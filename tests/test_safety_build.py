@@ -189,3 +189,84 @@ def test_issue_18_point_10_an_impossible_date_is_refused(tmp_path, date):
 def test_issue_18_point_10_a_real_date_and_time_keep_the_date(tmp_path):
     source = master(tmp_path, FRONT.replace("language", "date: 2024-02-29T10:00:00\nlanguage") + "# Title\n")
     assert read_source(source).document.metadata.date == "2024-02-29"
+
+
+# ---------------------------------------------------------------- point 9: LibreOffice
+
+
+HANGING_OFFICE = """#!/bin/sh
+# stands in for soffice: starts a child that outlives it (as soffice.bin does) and hangs
+sleep 300 &
+echo $! >> "$FAKE_OFFICE_PIDS"
+wait
+"""
+
+QUICK_OFFICE = """#!/bin/sh
+# stands in for soffice: writes the converted file at once
+for last; do :; done
+outdir=""
+while [ $# -gt 0 ]; do [ "$1" = "--outdir" ] && outdir="$2"; shift; done
+name=$(basename "$last"); echo "%PDF-1.4" > "$outdir/${name%.*}.pdf"
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie waits only for its reaping
+
+
+def fake_office(folder: Path, script: str, monkeypatch) -> None:
+    folder.mkdir(exist_ok=True)
+    path = folder / "soffice"
+    path.write_text(script)
+    path.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+
+
+def test_issue_18_point_9_a_timed_out_export_stops_all_of_libreoffice_and_the_next_is_not_blocked(tmp_path, monkeypatch):
+    from formatforge.errors import WriterError
+    from formatforge.wordprocessing import convert_with_libreoffice
+
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("FAKE_OFFICE_PIDS", str(pids))
+    fake_office(tmp_path / "bin", HANGING_OFFICE, monkeypatch)
+    source = tmp_path / "doc.docx"
+    source.write_bytes(b"not really Word")
+    profile = tmp_path / "cache" / "libreoffice-profile"
+    began = time.monotonic()
+    with pytest.raises(WriterError) as stopped:
+        convert_with_libreoffice(source, tmp_path / "pdf", timeout=1, profile_dir=profile)
+    assert time.monotonic() - began < 10
+    assert stopped.value.message == "the PDF export took longer than 1 s; LibreOffice was stopped"
+    assert "soffice" not in str(stopped.value) and "-env:" not in str(stopped.value)
+    (child,) = [int(line) for line in pids.read_text().split()]
+    deadline = time.monotonic() + 5
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(child), "the process LibreOffice started is stopped with it"
+
+    fake_office(tmp_path / "bin", QUICK_OFFICE, monkeypatch)
+    began = time.monotonic()
+    assert convert_with_libreoffice(source, tmp_path / "pdf", timeout=30, profile_dir=profile).is_file()
+    assert time.monotonic() - began < 10
+
+
+def test_issue_18_point_9_a_libreoffice_left_by_a_killed_build_is_stopped(tmp_path, monkeypatch):
+    from formatforge.wordprocessing import convert_with_libreoffice
+
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("FAKE_OFFICE_PIDS", str(pids))
+    fake_office(tmp_path / "bin", HANGING_OFFICE, monkeypatch)
+    profile = tmp_path / "cache" / "libreoffice-profile"
+    profile.parent.mkdir()
+    # what a build killed during the export leaves: LibreOffice running, its group recorded
+    leftover = subprocess.Popen([str(tmp_path / "bin" / "soffice")], start_new_session=True)
+    profile.with_name(profile.name + ".pgid").write_text(str(leftover.pid))
+    fake_office(tmp_path / "bin", QUICK_OFFICE, monkeypatch)
+    source = tmp_path / "doc.docx"
+    source.write_bytes(b"not really Word")
+    assert convert_with_libreoffice(source, tmp_path / "pdf", timeout=30, profile_dir=profile).is_file()
+    assert leftover.wait(timeout=5) is not None
