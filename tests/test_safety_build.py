@@ -270,3 +270,59 @@ def test_issue_18_point_9_a_libreoffice_left_by_a_killed_build_is_stopped(tmp_pa
     source.write_bytes(b"not really Word")
     assert convert_with_libreoffice(source, tmp_path / "pdf", timeout=30, profile_dir=profile).is_file()
     assert leftover.wait(timeout=5) is not None
+
+
+# ---------------------------------------------------------------- point 10: the speech cache
+
+
+def test_issue_18_point_10_forged_and_foreign_speech_cache_entries_are_skipped(tmp_path):
+    import hashlib
+    import os
+    import threading
+
+    from formatforge.speech.cache import SpeechCache, open_regular
+    from formatforge.speech.engines import Speech
+
+    cache = SpeechCache(tmp_path / "cache")
+    keys = {name: hashlib.sha256(name.encode()).hexdigest() for name in ("empty", "garbage", "rate0", "odd", "fifo", "link", "good")}
+    for name, key in keys.items():
+        path = cache._entries.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "garbage": os.urandom(100),
+            "rate0": (0).to_bytes(4, "little") + b"\0\0" * 50,  # a good digest over a sample rate of 0
+            "odd": (22050).to_bytes(4, "little") + b"\0" * 7,
+        }.get(name)
+        if name == "empty":
+            path.write_bytes(b"")
+        elif name == "fifo":
+            os.mkfifo(path)
+        elif name == "link":
+            path.symlink_to("/dev/zero")
+        elif name == "good":
+            cache.put(key, Speech(b"\x01\x00" * 10, 22050))
+        elif name == "garbage":
+            path.write_bytes(payload)
+        else:
+            path.write_bytes(hashlib.sha256(payload).digest() + payload)
+
+    answers: dict[str, object] = {}
+    reader = threading.Thread(target=lambda: answers.update({name: cache.get(key) for name, key in keys.items()}), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "reading the cache hung"
+    assert {name for name, speech in answers.items() if speech is not None} == {"good"}
+    assert answers["good"].sample_rate == 22050
+    for name in ("fifo", "link", "rate0", "empty"):
+        assert not os.path.lexists(cache._entries.path(keys[name])), f"the {name} entry is cleared, to be made again"
+    with pytest.raises(OSError):
+        open_regular(tmp_path)  # a folder is no entry either
+
+
+def test_issue_18_point_10_a_cache_folder_that_is_a_file_is_said_up_front(tmp_path):
+    source = master(tmp_path, FRONT + "# Title\n\nText.\n")
+    (tmp_path / "cache").write_text("a file")
+    result = run("build", str(source), "-o", str(tmp_path / "out"), "-f", "audio", "--cache-dir", str(tmp_path / "cache"), "--quiet")
+    assert result.returncode == 1
+    assert f"the cache folder {tmp_path / 'cache'} is a file" in flat(result.stderr), result.stderr
+    assert "crashed" not in result.stderr and "Traceback" not in result.stderr

@@ -164,6 +164,10 @@ def build(
     if unknown:
         raise FormatforgeError(f"unknown format {unknown[0]!r}; the formats are: {', '.join(available_formats())}")
 
+    if cache_dir is not None:
+        cache_dir = Path(cache_dir)
+        if cache_dir.exists() and not cache_dir.is_dir():
+            raise FormatforgeError(f"the cache folder {cache_dir} is a file; give --cache-dir a folder (or a new name)")
     try:
         result = read_source(source)
     except SourceProblems as exc:
