@@ -326,3 +326,24 @@ def test_issue_18_point_10_a_cache_folder_that_is_a_file_is_said_up_front(tmp_pa
     assert result.returncode == 1
     assert f"the cache folder {tmp_path / 'cache'} is a file" in flat(result.stderr), result.stderr
     assert "crashed" not in result.stderr and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- point 10: ids
+
+
+def test_issue_18_point_10_a_heading_never_takes_a_writer_s_own_id(tmp_path):
+    from collections import Counter
+
+    from lxml import html as lxml_html
+
+    from conftest import write_format
+
+    source = master(tmp_path, FRONT + "# Title {: #main}\n\nText with a note.[^1]\n\n## Fn 1\n\nAgain.[^1]\n\n"
+                                      "## Contents {: #toc}\n\n## Fnref 1 2\n\n[^1]: The note.\n")
+    document = read_source(source).document
+    ids = [block.id for block in document.blocks if hasattr(block, "id")]
+    assert not {"main", "toc", "fn-1", "fnref-1-2"} & set(ids), ids
+    page = write_format("html", document, tmp_path / "html")["doc.html"]
+    every_id = Counter(el.get("id") for el in lxml_html.parse(str(page)).getroot().iter() if el.get("id"))
+    assert [name for name, count in every_id.items() if count > 1] == []
+    assert check(read_source(source)) == []

@@ -49,6 +49,7 @@ from .model import (
     TableCell,
     Text,
     ThematicBreak,
+    UsedIds,
     WORD_RE,
     slugify,
     words,
@@ -153,7 +154,7 @@ class _Converter:
         self.locator = locator
         self.diagnostics: list[Diagnostic] = []
         self.footnote_numbers: dict[str, int] = {}
-        self.used_ids: set[str] = set()
+        self.used_ids: set[str] = UsedIds()  # never a writer's own id (issue 18)
 
     # -- text
 
