@@ -347,3 +347,115 @@ def test_issue_18_point_10_a_heading_never_takes_a_writer_s_own_id(tmp_path):
     every_id = Counter(el.get("id") for el in lxml_html.parse(str(page)).getroot().iter() if el.get("id"))
     assert [name for name, count in every_id.items() if count > 1] == []
     assert check(read_source(source)) == []
+
+
+# ---------------------------------------------------------------- point 8: the outputs folder and its manifest
+
+
+TWO_SLOW_FORMATS = """
+import sys, time
+from formatforge.build import build
+from formatforge.formats import Writer, register
+
+def slow(format_name, files, pause):
+    class Slow(Writer):
+        name = format_name
+        summary = "writes slowly"
+        lane = format_name
+        def output_names(self, document, options):
+            return files
+        def write(self, context):
+            for relative in files:
+                with context.path(relative).open("w") as out:
+                    for n in range(20):
+                        out.write(f"{relative} build {sys.argv[3]} line {n}\\n")
+                        out.flush()
+                        time.sleep(pause)
+            return files
+    register(Slow)
+
+slow("test-a", ["a1.txt", "a2.txt"], 0.01)
+slow("test-b", ["b1.txt", "sub/b2.txt"], 0.015)
+print("started", flush=True)
+build(sys.argv[1], sys.argv[2], sys.argv[4].split(","), force=True)
+"""
+
+
+def start_build(src: Path, out: Path, generation: int, formats: str = "test-a,test-b") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", TWO_SLOW_FORMATS, str(src), str(out), str(generation), formats],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def mismatches(out: Path, pending_allowed: bool) -> list[str]:
+    """Files the manifest names that are not what it says (or, while a commit is pending
+    in the journal, what the journal's manifest says)."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    pending = {}
+    journal = out / ".formatforge-journal.json"
+    if pending_allowed and journal.exists():
+        pending = {f["path"]: f["sha256"] for f in json.loads(json.loads(journal.read_text())["manifest"])["files"]}
+    wrong = []
+    for entry in manifest["files"]:
+        path = out / entry["path"]
+        actual = sha256(path) if path.is_file() else "missing"
+        if actual != entry["sha256"] and actual != pending.get(entry["path"]):
+            wrong.append(f"{entry['path']}: {actual[:12]} is not {entry['sha256'][:12]}")
+    return wrong
+
+
+def test_issue_18_point_8_two_builds_at_once_both_land_in_the_manifest(tmp_path):
+    src = master(tmp_path, FRONT + "# Title\n\nText.\n")
+    out = tmp_path / "out"
+    first, second = start_build(src, out, 1, "test-a"), start_build(src, out, 2, "test-b")
+    for process in (first, second):
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"test-a", "test-b", "download-page"} <= set(manifest["formats"])
+    assert {f["path"] for f in manifest["files"]} >= {"a1.txt", "a2.txt", "b1.txt", "sub/b2.txt", "index.html"}
+    assert mismatches(out, pending_allowed=False) == []
+    assert ".formatforge-lock" not in {f["path"] for f in manifest["files"]}
+
+
+def test_issue_18_point_8_a_second_build_that_cannot_wait_says_so(tmp_path):
+    from formatforge.build import outputs_lock
+    from formatforge.errors import FormatforgeError
+
+    src = master(tmp_path, FRONT + "# Title\n\nText.\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    with outputs_lock(out):
+        began = time.monotonic()
+        with pytest.raises(FormatforgeError) as refused:
+            build(src, out, ["html"], lock_wait=0.5)
+        assert time.monotonic() - began < 5
+    assert f"another build is writing {out}/ (process {__import__('os').getpid()})" in str(refused.value)
+    assert not (out / "manifest.json").exists()
+    assert build(src, out, ["html"]).ok
+
+
+def test_issue_18_point_8_a_build_killed_at_any_moment_leaves_the_folder_matching_its_manifest(tmp_path):
+    import signal
+
+    src = master(tmp_path, FRONT + "# Title\n\nText.\n")
+    out = tmp_path / "out"
+    first = start_build(src, out, 0)
+    assert first.communicate(timeout=120)[0].strip() == "started" and first.returncode == 0
+    for generation, delay in enumerate([0.3, 0.55, 0.8, 1.05, 0.15], start=1):
+        process = start_build(src, out, generation)
+        assert process.stdout.readline().strip() == "started"
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert mismatches(out, pending_allowed=True) == [], f"after a kill {delay} s in"
+    last = start_build(src, out, 99)
+    assert last.communicate(timeout=120)[1] == "" and last.returncode == 0
+    assert mismatches(out, pending_allowed=False) == []
+    assert "build 99" in (out / "sub" / "b2.txt").read_text()
+    assert not list(out.glob(".staging-*")) and not (out / ".formatforge-journal.json").exists()
