@@ -459,3 +459,17 @@ def test_issue_18_point_8_a_build_killed_at_any_moment_leaves_the_folder_matchin
     assert mismatches(out, pending_allowed=False) == []
     assert "build 99" in (out / "sub" / "b2.txt").read_text()
     assert not list(out.glob(".staging-*")) and not (out / ".formatforge-journal.json").exists()
+
+
+@pytest.mark.parametrize("formats", [
+    [1], {"html": {"files": [1]}}, {"html": {"key": "x", "files": {"../../outside.txt": {"size": 1, "sha256": "0"}}}},
+    {"html": {"key": "x", "files": {"doc.html": "not a mapping"}}}, "text",
+])
+def test_issue_18_point_6_a_hand_edited_outputs_manifest_costs_a_rebuild_not_a_crash(tmp_path, formats):
+    out, _ = built_once(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["formats"] = formats
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    report = build(tmp_path / "source" / "good.md", out, ["html"])
+    assert [r.status for r in report.results] == ["built"]
+    assert mismatches(out, pending_allowed=False) == []

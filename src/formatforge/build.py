@@ -101,10 +101,25 @@ def format_key(name: str, writer, inputs: str, options: dict[str, Any], document
 
 
 def load_manifest(out_dir: Path) -> dict:
+    """The outputs folder's manifest, keeping only well-formed format entries: one edited by
+    hand (a list where a mapping belongs, a path leading out of the folder) costs a rebuild
+    of that format, never a crash or a read outside the folder."""
     try:
-        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    if not isinstance(manifest, dict):
+        return {}
+    formats = manifest.get("formats")
+    manifest["formats"] = {
+        name: entry for name, entry in (formats.items() if isinstance(formats, dict) else ())
+        if isinstance(entry, dict) and isinstance(entry.get("files"), dict) and all(
+            _inside(out_dir, relative) is not None and isinstance(info, dict)
+            and isinstance(info.get("size"), int) and isinstance(info.get("sha256"), str)
+            for relative, info in entry["files"].items()
+        )
+    }
+    return manifest
 
 
 def up_to_date(entry: dict | None, key: str, out_dir: Path) -> bool:
