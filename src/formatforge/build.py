@@ -7,6 +7,7 @@ that fails or is killed leaves every output either the old complete file or the 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -300,6 +301,10 @@ def outputs_lock(out_dir: Path, wait: float = 300, shared: bool = False) -> Iter
                         + f"; waited {wait:g} s. Nothing was built: try again when it has finished"
                     ) from None
                 time.sleep(0.05)
+            except OSError as exc:
+                if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+                    break  # a file system without locks (some network mounts): build unlocked
+                raise
         if not shared:
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
