@@ -300,7 +300,7 @@ def locate_image(src: str, base: Path) -> tuple[Path | None, str]:
     """(the file, "") for a path that stays inside ``base``, or (None, what is wrong)."""
     parsed = urlparse(src)
     if parsed.scheme in ("http", "https", "ftp", "data") or src.startswith("//"):
-        return None, f"is remote; images are never fetched: save it under the source folder"
+        return None, "is remote; images are never fetched: save it under the source folder"
     if parsed.scheme and not re.match(r"^[A-Za-z]:[\\/]", src):
         return None, "is not a file path"
     if PurePosixPath(src).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", src) or src.startswith("\\"):
