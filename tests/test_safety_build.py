@@ -473,3 +473,27 @@ def test_issue_18_point_6_a_hand_edited_outputs_manifest_costs_a_rebuild_not_a_c
     report = build(tmp_path / "source" / "good.md", out, ["html"])
     assert [r.status for r in report.results] == ["built"]
     assert mismatches(out, pending_allowed=False) == []
+
+
+def test_issue_18_point_8_a_half_done_step_is_finished_before_the_folder_is_read(tmp_path):
+    """What a build killed between its renames and its manifest leaves (a journal, staged
+    files) is finished by the next build or by a reader that settles the folder first."""
+    from formatforge.build import settled_outputs
+
+    out, _ = built_once(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    staged = out / ".staging-99999999-html-x"
+    staged.mkdir()
+    (staged / "good.html").write_text("the new page")
+    entry = next(f for f in manifest["files"] if f["path"] == "good.html")
+    entry["sha256"], entry["size"] = sha256(staged / "good.html"), len("the new page")
+    (out / ".formatforge-journal.json").write_text(json.dumps({
+        "moves": [[".staging-99999999-html-x/good.html", "good.html"], ["../escape.txt", "../../escape.txt"]],
+        "manifest": json.dumps(manifest),
+    }))
+    assert mismatches(out, pending_allowed=False) == []  # the old manifest, the old files
+    with settled_outputs(out):
+        assert (out / "good.html").read_text() == "the new page"
+        assert mismatches(out, pending_allowed=False) == []
+    assert not staged.exists() and not (out / ".formatforge-journal.json").exists()
+    assert not (tmp_path / "escape.txt").exists()

@@ -313,6 +313,16 @@ def outputs_lock(out_dir: Path, wait: float = 300, shared: bool = False) -> Iter
         os.close(descriptor)
 
 
+@contextmanager
+def settled_outputs(out_dir: Path, wait: float = 300) -> Iterator[None]:
+    """For a reader that copies the outputs folder (publishing): while the block runs no
+    build writes it, and a step a killed build left half done has been finished, so every
+    file is the one the manifest names."""
+    with outputs_lock(Path(out_dir), wait):
+        repair_outputs(Path(out_dir))
+        yield
+
+
 def _inside(out_dir: Path, relative: object) -> Path | None:
     """``out_dir / relative`` for a plain relative path that stays inside, else None."""
     if not isinstance(relative, str) or not relative or relative.startswith(("/", "\\")):
