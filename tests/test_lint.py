@@ -14,7 +14,8 @@ FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"  # the body starts on line 5
 
 def findings(tmp_path: Path, text: str, front: str = FRONT, image: bool = False):
     if image:
-        (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        # a real picture: S1 now opens every image the master names
+        (tmp_path / "pic.png").write_bytes((Path(__file__).parent / "fixtures" / "images" / "arrow.png").read_bytes())
     source = tmp_path / "doc.md"
     source.write_text(front + text, encoding="utf-8")
     return [(d.rule, d.severity, d.line) for d in check(read_source(source))]
@@ -132,7 +133,7 @@ def test_every_message_says_how_to_fix_it(tmp_path, rule, text, front, image, sa
 def test_every_rule_is_explained():
     from formatforge.lint import RULES, explain
 
-    assert {"M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8", "M9", "M10", "M11", "S1", "S2", "S3"} <= set(RULES)
+    assert {"M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8", "M9", "M10", "M11", "S1", "S2", "S3", "S4"} <= set(RULES)
     for rule_id in RULES:
         text = explain(rule_id.lower())
         assert text.startswith(rule_id + ": ") and "Why it matters: " in text and "Instead of:" in text and "write:" in text

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from formatforge.build import LOCK_FILE
+
 from formatforge import publish as publish_module
 from formatforge.publish import LocalFolder, PublishError, RcloneRemote, destination_for, publish
 
@@ -30,6 +32,7 @@ def make_outputs(folder: Path, files: dict[str, bytes]) -> Path:
         (folder / relative).write_bytes(data)
         entries.append({"path": relative, "format": "x", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     (folder / "manifest.json").write_text(json.dumps({"files": entries}))
+    (folder / LOCK_FILE).touch()  # as every build leaves it
     return folder
 
 
@@ -47,7 +50,10 @@ class CountingFolder(LocalFolder):
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file's bytes, leaving aside the build's lock file (an outputs folder's, never
+    published)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != LOCK_FILE}
 
 
 V1 = {"a.docx": b"word v1", "audio/01-intro.mp3": b"mp3 v1", "b.epub": b"epub v1"}
@@ -68,7 +74,7 @@ def test_only_changed_files_are_sent(tmp_path):
     report = publish(make_outputs(tmp_path / "v2", V2), "", destination=dest)
     assert report.sent == ["a.docx"] and report.unchanged == ["audio/01-intro.mp3", "b.epub"]
     sent = [re.sub(r"\.[0-9a-f]{16}\.formatforge-partial$", "", name) for name in dest.uploads]
-    assert [name for name in sent if name not in ("manifest.json", ".formatforge-journal.json.tmp")] == ["a.docx"]
+    assert [name for name in sent if name not in ("manifest.json", ".formatforge-publish-journal.json.tmp")] == ["a.docx"]
     assert (tmp_path / "drive" / "a.docx").read_bytes() == b"word v2"
 
 
@@ -89,7 +95,7 @@ def test_interrupted_publish_keeps_the_old_version(tmp_path):
     changed = {"a.docx": b"word v2", "audio/01-intro.mp3": b"mp3 v2", "b.epub": b"epub v2"}
     with pytest.raises(OSError):
         publish(make_outputs(tmp_path / "v2", changed), "", destination=CountingFolder(drive, fail_after=2))
-    after = {k: v for k, v in snapshot(drive).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-journal")}
+    after = {k: v for k, v in snapshot(drive).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-publish-journal")}
     assert after == before
     publish(make_outputs(tmp_path / "v2", changed), str(drive))
     assert snapshot(drive) == snapshot(tmp_path / "v2"), "the next publish completes and clears leftovers"
@@ -195,7 +201,7 @@ def test_interrupted_webdav_upload_keeps_the_old_version(tmp_path, webdav):
     changed = {"a.docx": b"word v2", "audio/01-intro.mp3": b"mp3 v2", "b.epub": b"epub v2"}
     with pytest.raises(OSError):
         publish(make_outputs(tmp_path / "v2", changed), "", destination=FailingRemote("testdav:"))
-    after = {k: v for k, v in snapshot(webdav).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-journal")}
+    after = {k: v for k, v in snapshot(webdav).items() if not k.endswith(".formatforge-partial") and not k.startswith(".formatforge-publish-journal")}
     assert after == before
 
 
@@ -204,10 +210,13 @@ def test_interrupted_webdav_upload_keeps_the_old_version(tmp_path, webdav):
 
 def tree_state(folder: Path) -> dict[str, tuple]:
     """Every name below `folder` (links not followed) with its type, size, mtime and content
-    hash: what "nothing changed" means."""
+    hash: what "nothing changed" means. An outputs folder's lock file is left aside: publishing
+    holds it (naming itself in it) while it reads the folder."""
     state = {}
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:
+            if name == LOCK_FILE:
+                continue
             path = Path(root) / name
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
@@ -620,7 +629,7 @@ def test_issue_18_point_1_a_tampered_journal_is_refused_too(tmp_path, victim, jo
     get the same checks, and it can only name partial files of ours."""
     dest = tmp_path / "drive"
     publish(make_outputs(tmp_path / "v1", V1), str(dest))
-    (dest / ".formatforge-journal.json").write_bytes(journal)
+    (dest / ".formatforge-publish-journal.json").write_bytes(journal)
     v2 = make_outputs(tmp_path / "v2", V2)
     before = tree_state(tmp_path)
     with pytest.raises(PublishError, match="publish journal"):
@@ -667,7 +676,7 @@ def kill_loop(tmp_path: Path, to: str, root: Path, big: int, runs: int = 8, a: d
     started, changing = time.monotonic(), None
     calibration = start(out_b)
     while calibration.poll() is None:
-        if changing is None and (root / ".formatforge-journal.json").exists():
+        if changing is None and (root / ".formatforge-publish-journal.json").exists():
             changing = time.monotonic() - started
         time.sleep(0.002)
     assert calibration.returncode == 0
@@ -680,7 +689,7 @@ def kill_loop(tmp_path: Path, to: str, root: Path, big: int, runs: int = 8, a: d
     while run < runs or (outcomes.count("killed mid-publish") < 2 and run < runs + 6):
         first = 0.9 * changing
         delay = first + (duration - first) * (run % runs) / runs
-        journal = root / ".formatforge-journal.json"
+        journal = root / ".formatforge-publish-journal.json"
         journal_before = journal.read_bytes() if journal.exists() else None
         # Always the build the destination does not hold, so that there is work to kill.
         holds_a = (root / "manifest.json").exists() and (root / "manifest.json").read_bytes() == (out_a / "manifest.json").read_bytes()
@@ -762,3 +771,29 @@ def test_issue_18_point_4_a_real_build_stopped_at_every_step_matches_a_manifest(
         if finished:
             break
     assert interim_seen, "some stop fell between the interim manifest and the new one"
+
+
+def test_issue_18_point_8_publish_waits_for_a_build_writing_the_outputs(tmp_path):
+    """A publish started while a build holds the outputs folder waits for it, then sends the
+    files the build's new manifest names, never a mix of the old and the new."""
+    import threading
+
+    from formatforge.build import outputs_lock
+
+    out = make_outputs(tmp_path / "out", V1)
+    holding, release = threading.Event(), threading.Event()
+
+    def build_in_progress():
+        with outputs_lock(out):
+            holding.set()
+            release.wait(5)
+            make_outputs(out, V2)  # the build's files and manifest land while it holds the lock
+
+    builder = threading.Thread(target=build_in_progress)
+    builder.start()
+    holding.wait(5)
+    threading.Timer(0.5, release.set).start()
+    publish(out, str(tmp_path / "drive"))
+    builder.join()
+    assert snapshot(tmp_path / "drive") == snapshot(out)
+    assert (tmp_path / "drive" / "a.docx").read_bytes() == b"word v2"

@@ -7,20 +7,23 @@ that fails or is killed leaves every output either the old complete file or the 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 from . import __version__, download_page
-from .errors import FormatforgeError, SourceError
+from .errors import FormatforgeError, SourceProblems
 from .hashing import sha256_file
 from .formats import BuildContext, available_formats, get_writer
 from .lint import check, errors
@@ -99,10 +102,25 @@ def format_key(name: str, writer, inputs: str, options: dict[str, Any], document
 
 
 def load_manifest(out_dir: Path) -> dict:
+    """The outputs folder's manifest, keeping only well-formed format entries: one edited by
+    hand (a list where a mapping belongs, a path leading out of the folder) costs a rebuild
+    of that format, never a crash or a read outside the folder."""
     try:
-        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    if not isinstance(manifest, dict):
+        return {}
+    formats = manifest.get("formats")
+    manifest["formats"] = {
+        name: entry for name, entry in (formats.items() if isinstance(formats, dict) else ())
+        if isinstance(entry, dict) and isinstance(entry.get("files"), dict) and all(
+            _inside(out_dir, relative) is not None and isinstance(info, dict)
+            and isinstance(info.get("size"), int) and isinstance(info.get("sha256"), str)
+            for relative, info in entry["files"].items()
+        )
+    }
+    return manifest
 
 
 def up_to_date(entry: dict | None, key: str, out_dir: Path) -> bool:
@@ -153,9 +171,11 @@ def build(
     observer: BuildObserver | None = None,
     force: bool = False,
     jobs: int | None = None,
+    lock_wait: float = 300,
 ) -> BuildReport:
     """Build ``formats`` (all by default) of ``source`` into ``out_dir``, ``jobs`` lanes of
-    writers at a time (by default one per core)."""
+    writers at a time (by default one per core). Another build writing the same folder is
+    waited for up to ``lock_wait`` seconds."""
     source, out_dir = Path(source), Path(out_dir)
     options = dict(options or {})
     observer = observer or SilentObserver()
@@ -164,7 +184,14 @@ def build(
     if unknown:
         raise FormatforgeError(f"unknown format {unknown[0]!r}; the formats are: {', '.join(available_formats())}")
 
-    result = read_source(source)
+    if cache_dir is not None:
+        cache_dir = Path(cache_dir)
+        if cache_dir.exists() and not cache_dir.is_dir():
+            raise FormatforgeError(f"the cache folder {cache_dir} is a file; give --cache-dir a folder (or a new name)")
+    try:
+        result = read_source(source)
+    except SourceProblems as exc:
+        raise CheckFailed(exc.diagnostics) from None
     diagnostics = check(result)
     if errors(diagnostics):
         raise CheckFailed(diagnostics)
@@ -177,31 +204,33 @@ def build(
     if not os.access(out_dir, os.W_OK):
         raise FormatforgeError("the output folder is not writable; nothing was built", out_dir)
 
-    remove_stale_staging(out_dir)
+    with outputs_lock(out_dir, lock_wait):
+        repair_outputs(out_dir)
+        return _build_locked(source, out_dir, document, names, options, cache_dir, observer, force, jobs,
+                             BuildReport(source, out_dir, diagnostics, []))
+
+
+def _build_locked(source, out_dir, document, names, options, cache_dir, observer, force, jobs, report) -> BuildReport:
+    """The build proper, with the outputs folder locked and any killed build's work settled."""
     manifest = load_manifest(out_dir)
     previous = manifest.get("formats", {})
+    if not isinstance(previous, dict):
+        previous = {}
     inputs = input_fingerprint(document)
-    report = BuildReport(source, out_dir, diagnostics, [])
+    ledger = Ledger(out_dir, document, previous)
 
-    def build_one(name: str) -> tuple[FormatResult, dict | None]:
+    def build_one(name: str) -> FormatResult:
         observer.started(name)
         began = time.perf_counter()
         writer = writers[name]
-        entry = None
         key = format_key(name, writer, inputs, options, document)
         if not force and up_to_date(previous.get(name), key, out_dir):
-            entry = previous[name]
             outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
         else:
-            outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer)
-            if outcome.status == "built":
-                files = {rel: {"size": (out_dir / rel).stat().st_size, "sha256": sha256_file(out_dir / rel)} for rel in outcome.files}
-                entry = {"key": key, "files": files}
-            elif name in previous:
-                entry = previous[name]
+            outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer, ledger, key)
         outcome.seconds = time.perf_counter() - began
         observer.finished(outcome)
-        return outcome, entry
+        return outcome
 
     writers, outcomes = {}, {}
     for name in names:
@@ -218,24 +247,18 @@ def build(
     lanes: dict[str, list[str]] = {}
     for name in writers:
         lanes.setdefault(writers[name].lane or name, []).append(name)
-    entries: dict[str, dict] = {}
 
     def run_lane(lane: list[str]) -> None:
         for name in lane:
-            outcomes[name], entry = build_one(name)
-            if entry is not None:
-                entries[name] = entry
+            outcomes[name] = build_one(name)
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs or os.cpu_count() or 1, len(lanes) or 1))) as pool:
         for future in [pool.submit(run_lane, lane) for lane in lanes.values()]:
             future.result()
     report.results = [outcomes[name] for name in names]
 
-    merged = {name: entry for name, entry in {**previous, **entries}.items() if name != PAGE_FORMAT}
-    ordered = {name: merged[name] for name in available_formats() if name in merged}
     try:
-        ordered[PAGE_FORMAT] = write_download_page(out_dir, document, ordered)
-        write_manifest(out_dir, document, ordered, report)
+        ledger.commit_page(download_page.render(document, out_dir, ledger.formats()))
     except OSError as exc:
         failures = "; ".join(f"{r.name}: {r.message}" for r in report.results if r.status == "failed")
         raise FormatforgeError(
@@ -244,19 +267,185 @@ def build(
     return report
 
 
-def remove_stale_staging(out_dir: Path) -> None:
-    """Staging folders left by a build that was killed; a running build's are kept."""
+# ---------------------------------------------------------------- the outputs folder, always matching its manifest
+
+LOCK_FILE = ".formatforge-lock"
+JOURNAL = ".formatforge-journal.json"
+
+
+@contextmanager
+def outputs_lock(out_dir: Path, wait: float = 300, shared: bool = False) -> Iterator[None]:
+    """Holds the outputs folder for one build (or, ``shared``, for readers that copy it).
+
+    Two builds at once each merged their formats into the manifest they had read at the
+    start, and the later one's write lost the other's. The lock is ``flock`` on a file in
+    the folder: the kernel lets it go when the process ends, however it ends."""
+    import fcntl
+
+    path = out_dir / LOCK_FILE
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise FormatforgeError(f"cannot lock the output folder: {exc.strerror or exc}", out_dir) from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(descriptor, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+                    raise FormatforgeError(
+                        f"another build is writing {out_dir}/" + (f" (process {holder})" if holder.isdigit() else "")
+                        + f"; waited {wait:g} s. Nothing was built: try again when it has finished"
+                    ) from None
+                time.sleep(0.05)
+            except OSError as exc:
+                if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+                    break  # a file system without locks (some network mounts): build unlocked
+                raise
+        if not shared:
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def settled_outputs(out_dir: Path, wait: float = 300) -> Iterator[None]:
+    """For a reader that copies the outputs folder (publishing): while the block runs no
+    build writes it, and a step a killed build left half done has been finished, so every
+    file is the one the manifest names."""
+    with outputs_lock(Path(out_dir), wait):
+        repair_outputs(Path(out_dir))
+        yield
+
+
+def _inside(out_dir: Path, relative: object) -> Path | None:
+    """``out_dir / relative`` for a plain relative path that stays inside, else None."""
+    if not isinstance(relative, str) or not relative or relative.startswith(("/", "\\")):
+        return None
+    parts = Path(relative).parts
+    if ".." in parts or any(part in ("", ".") for part in parts):
+        return None
+    return out_dir / relative
+
+
+def repair_outputs(out_dir: Path) -> None:
+    """Settles what a killed build left, with the folder locked: a commit it had begun is
+    finished from its journal (its files are still in staging), then staging is cleared."""
+    journal = out_dir / JOURNAL
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = None
+    except (OSError, ValueError):
+        data = {}  # never half written (it is renamed into place): not ours, so not acted on
+    if data is not None:
+        moves = data.get("moves") if isinstance(data, dict) else None
+        manifest = data.get("manifest") if isinstance(data, dict) else None
+        if isinstance(moves, list) and isinstance(manifest, str):
+            for move in moves:
+                if not (isinstance(move, list) and len(move) == 2):
+                    continue
+                staged, target = _inside(out_dir, move[0]), _inside(out_dir, move[1])
+                if staged is None or target is None or not move[0].startswith(".staging-"):
+                    continue
+                if staged.is_file() and not staged.is_symlink():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged, target)
+            atomic_write_text(out_dir / MANIFEST, manifest)
+        journal.unlink(missing_ok=True)
     for folder in out_dir.glob(".staging-*"):
-        pid = folder.name.split("-")[1]
+        shutil.rmtree(folder, ignore_errors=True)  # the lock is ours: no build is using them
+    for leftover in out_dir.glob(".*.tmp"):
+        if leftover.name.startswith((f".{MANIFEST}.", f".{DOWNLOAD_PAGE}.", f".{JOURNAL}.")):
+            leftover.unlink(missing_ok=True)
+
+
+class Ledger:
+    """The manifest as this build changes it, one writer at a time.
+
+    Each writer's files go into place as one step with the manifest that names them: the
+    journal (the new manifest and the renames) is written first, then the files are
+    renamed, then the manifest; a build killed in between is finished from the journal by
+    the next (``repair_outputs``). So the folder matches its manifest after every writer,
+    not only at the end of the build."""
+
+    def __init__(self, out_dir: Path, document: Document, previous: dict[str, dict]):
+        self.out_dir = out_dir
+        self.document = document
+        self.entries = {name: entry for name, entry in previous.items() if isinstance(entry, dict)}
+        self.mutex = threading.Lock()
+        self.stuck = ""  # why a commit could neither finish nor be finished
+        self.kept: set[Path] = set()  # staging named by an unfinished journal
+
+    def discard(self, staging: Path) -> None:
+        if staging not in self.kept:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def formats(self) -> dict[str, dict]:
+        with self.mutex:
+            return self._ordered(self.entries, with_page=False)
+
+    def _ordered(self, entries: dict[str, dict], with_page: bool = True) -> dict[str, dict]:
+        ordered = {name: entries[name] for name in available_formats() if name in entries and name != PAGE_FORMAT}
+        if with_page and PAGE_FORMAT in entries:
+            ordered[PAGE_FORMAT] = entries[PAGE_FORMAT]
+        return ordered
+
+    def commit(self, name: str, staging: Path, files: list[str], entry: dict) -> None:
+        with self.mutex:
+            if self.stuck:
+                raise FormatforgeError(
+                    f"the outputs folder could not be updated ({self.stuck}); the next build finishes the update"
+                )
+            entries = {**self.entries, name: entry}
+            text = manifest_text(self.document, self._ordered(entries))
+            moves = [[(staging / relative).relative_to(self.out_dir).as_posix(), relative] for relative in files]
+            atomic_write_text(self.out_dir / JOURNAL, json.dumps({"moves": moves, "manifest": text}))
+            try:
+                move_into_place(staging, self.out_dir, files)
+                atomic_write_text(self.out_dir / MANIFEST, text)
+                (self.out_dir / JOURNAL).unlink()
+            except BaseException as exc:
+                try:
+                    finish_journal(self.out_dir)  # the renames left to do, then the manifest
+                except BaseException:
+                    # The journal and the staged files stay for the next build to finish.
+                    self.stuck = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+                    self.kept.add(staging)
+                    raise exc from None
+            self.entries = entries
+
+    def commit_page(self, page: bytes) -> None:
+        target = self.out_dir / DOWNLOAD_PAGE
+        entry = {"files": {DOWNLOAD_PAGE: {"size": len(page), "sha256": hashlib.sha256(page).hexdigest()}}}
+        staging = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=f".staging-{os.getpid()}-{PAGE_FORMAT}-"))
         try:
-            os.kill(int(pid), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:
-            pass
+            unchanged = target.is_file() and not target.is_symlink() and target.read_bytes() == page
+            if not unchanged:
+                (staging / DOWNLOAD_PAGE).write_bytes(page)
+            self.commit(PAGE_FORMAT, staging, [] if unchanged else [DOWNLOAD_PAGE], entry)
+        finally:
+            self.discard(staging)
 
 
-def run_writer(name, writer, document, out_dir, options, cache_dir, observer) -> FormatResult:
+def finish_journal(out_dir: Path) -> None:
+    """Finishes a commit from its journal: the renames not yet done, then the manifest."""
+    journal = out_dir / JOURNAL
+    data = json.loads(journal.read_text(encoding="utf-8"))
+    for staged, target in data["moves"]:
+        if (out_dir / staged).is_file():
+            (out_dir / target).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out_dir / staged, out_dir / target)
+    atomic_write_text(out_dir / MANIFEST, data["manifest"])
+    journal.unlink()
+
+
+def run_writer(name, writer, document, out_dir, options, cache_dir, observer, ledger: "Ledger", key: str) -> FormatResult:
     missing = writer.missing()
     if missing:
         return FormatResult(name, "failed", message="; ".join(str(m) for m in missing))
@@ -269,9 +458,14 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer) ->
             cache_dir=cache_dir,
             progress=lambda fraction, message="": observer.progress(name, fraction, message),
         )
-        files = writer.write(context)
-        move_into_place(staging, out_dir, files)
-        return FormatResult(name, "built", list(files))
+        files = list(writer.write(context))
+        for relative in files:
+            path = _inside(staging, relative)
+            if path is None or not path.is_file():
+                raise FormatforgeError(f"the writer reported {relative} but did not write it")
+        entry = {"key": key, "files": {rel: {"size": (staging / rel).stat().st_size, "sha256": sha256_file(staging / rel)} for rel in files}}
+        ledger.commit(name, staging, files, entry)
+        return FormatResult(name, "built", files)
     except FormatforgeError as exc:
         return FormatResult(name, "failed", message=str(exc), detail=traceback.format_exc())
     except OSError as exc:
@@ -280,18 +474,10 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer) ->
     except Exception as exc:  # a writer bug must not lose the other formats
         return FormatResult(name, "failed", message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        ledger.discard(staging)
 
 
-def write_download_page(out_dir: Path, document: Document, entries: dict[str, dict]) -> dict:
-    page = download_page.render(document, out_dir, entries)
-    target = out_dir / DOWNLOAD_PAGE
-    if not target.is_file() or target.read_bytes() != page:
-        atomic_write_bytes(target, page)
-    return {"files": {DOWNLOAD_PAGE: {"size": len(page), "sha256": hashlib.sha256(page).hexdigest()}}}
-
-
-def write_manifest(out_dir: Path, document: Document, entries: dict[str, dict], report: BuildReport) -> None:
+def manifest_text(document: Document, entries: dict[str, dict]) -> str:
     files = [
         {"path": rel, "format": name, "size": info["size"], "sha256": info["sha256"]}
         for name, entry in entries.items()
@@ -306,4 +492,5 @@ def write_manifest(out_dir: Path, document: Document, entries: dict[str, dict], 
         "formats": entries,
         "files": files,
     }
-    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+

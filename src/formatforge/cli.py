@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .build import BuildReport, CheckFailed, FormatResult, build
-from .errors import FormatforgeError
+from .errors import FormatforgeError, SourceProblems
 from .formats import available_formats, get_writer
 from .lint import RULES, check, errors, explain
 from .model import Document, Metadata
@@ -209,6 +209,8 @@ def check_command(
         return
     try:
         diagnostics = check(read_source(source))
+    except SourceProblems as exc:
+        diagnostics = exc.diagnostics
     except FormatforgeError as exc:
         fail(exc)
     print_diagnostics(diagnostics)
@@ -309,6 +311,8 @@ def watch_command(
                 print_diagnostics(exc.diagnostics)
             except FormatforgeError as exc:
                 err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            except Exception as exc:  # noqa: BLE001 - a bad edit must never end the watch
+                err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", highlight=False)
             out.print(f"watching {source} for changes…", highlight=False)
         time.sleep(interval)
 

@@ -19,6 +19,7 @@ The accessibility metadata is derived from the model, so every claim is true.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 import zipfile
@@ -246,12 +247,17 @@ class EpubPackage:
     def stylesheet_link(self) -> etree._Element:
         return element("link", {"rel": "stylesheet", "type": "text/css", "href": "style.css"})
 
+    @functools.cached_property
+    def chapter_level(self) -> int:
+        # Worked out once: found afresh for each content document, it made the book's cost
+        # grow with the square of its sections (100,000 headings did not finish).
+        return max(1, min((s.heading.level for s in self.sections if s.heading), default=1))
+
     def content_document(self, index: int) -> bytes:
         section = self.sections[index]
         title = self._plain(section.heading) if section.heading else self.metadata.title
         html, body = page(title or self.metadata.title, self.language, head=[self.stylesheet_link()], epub=True)
-        level = max(1, min((s.heading.level for s in self.sections if s.heading), default=1))
-        chapter = section.heading is not None and section.heading.level >= level and index > 0
+        chapter = section.heading is not None and section.heading.level >= self.chapter_level and index > 0
         body.append(self.renderer.section(section, self.notes[index], chapter))
         return xhtml_bytes(html)
 

@@ -39,3 +39,12 @@ class MissingDependency(FormatforgeError):
 
 class WriterError(FormatforgeError):
     """A writer could not produce its output."""
+
+
+class SourceProblems(SourceError):
+    """Several findings about the source at once (each a Diagnostic), found before parsing."""
+
+    def __init__(self, message: str, diagnostics: list, path: Path | str | None = None, line: int | None = None):
+        super().__init__(message, path, line)
+        self.diagnostics = list(diagnostics)
+

@@ -25,6 +25,7 @@ from .model import (
     inline_text,
     walk_blocks,
 )
+from .front_matter import image_diagnostics
 from .reader import Diagnostic, ReadResult
 
 VAGUE_LINK_TEXT = {"click here", "here", "link", "more", "read more", "this link", "click", "this", "learn more", "go"}
@@ -35,7 +36,7 @@ def check(result: ReadResult) -> list[Diagnostic]:
     """Every finding, the reader's first, in source order."""
     doc = result.document
     path = doc.source_path
-    found: list[Diagnostic] = list(result.diagnostics)
+    found: list[Diagnostic] = list(result.diagnostics) + image_diagnostics(doc, result.source_lines)
 
     def report(rule: str, severity: str, message: str, line: int) -> None:
         found.append(Diagnostic(rule, severity, message[:1].upper() + message[1:], path, line))
@@ -293,6 +294,11 @@ RULES: dict[str, Rule] = {
              "(<!-- ... -->) are notes for editors and are dropped without a warning.",
              "Please <b>register</b> by <span style=\"color:red\">Friday</span>.",
              "Please **register** by Friday.\n<!-- editors: check the date -->"),
+        Rule("S4", "No control characters (ESC, NUL, DEL and the like) anywhere in the file.",
+             "Control characters are invisible in most editors and cannot be printed, spoken or embossed; "
+             "they usually arrive with text pasted from a terminal or an old system, and would break the "
+             "outputs, so the build stops until they are deleted.",
+             "Our plan\x1b[0m for 2025", "Our plan for 2025"),
     )
 }
 

@@ -373,3 +373,24 @@ def slugify(text: str) -> str:
     slug = re.sub(r"[^\w\s-]", "", text.casefold()).strip()
     slug = re.sub(r"[\s_-]+", "-", slug)
     return slug or "section"
+
+
+# Ids the writers give their own page furniture, in the same documents as the headings: the
+# HTML page's main landmark, the EPUB navigation, the talking book's opening, and the ids of
+# notes, note references and spoken sentences. A heading must never take one of them, by
+# its slug ("# Main") or by an attribute list ("{: #main}").
+RESERVED_IDS = frozenset({"main", "toc", "toc-title", "landmarks", "landmarks-title", "about-this-recording"})
+# Each pattern leaves room for the "-2", "-3" … that makes an id unique (a note cited more
+# than 99 times is not expected), so that making a taken id unique always ends.
+RESERVED_ID_RE = re.compile(r"fn-\d+|fnref-\d+(-\d{1,2})?|snt-[0-9a-f]+")
+
+
+class UsedIds(set):
+    """The ids taken so far in a document, the writers' own always among them."""
+
+    def __contains__(self, candidate: object) -> bool:
+        return (
+            super().__contains__(candidate)
+            or candidate in RESERVED_IDS
+            or (isinstance(candidate, str) and RESERVED_ID_RE.fullmatch(candidate) is not None)
+        )

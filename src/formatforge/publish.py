@@ -4,7 +4,7 @@ What a reader of the destination trusts is its manifest.json: every file it name
 with the manifest's sha256, at every instant, even if a publish is killed. To keep that
 true while files keep their names (strategy.docx stays strategy.docx):
 
-1. a journal (.formatforge-journal.json) is written first: it names every partial file this
+1. a journal (.formatforge-publish-journal.json) is written first: it names every partial file this
    run may make (each carries the run's random token) and every path we have published, so a
    later publish can clear up after this one whatever point it dies at;
 2. every new or changed file goes up under `<name>.<token>.formatforge-partial` and its
@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FormatforgeError, MissingDependency
+from .build import settled_outputs
 from .hashing import sha256_file
 
 MANIFEST = "manifest.json"
-JOURNAL = ".formatforge-journal.json"
+JOURNAL = ".formatforge-publish-journal.json"  # not the build's journal: a folder may be both
 JOURNAL_TMP = JOURNAL + ".tmp"  # a fixed name: a leftover is simply overwritten next time
 PARTIAL = ".formatforge-partial"
 OUR_PARTIAL_RE = re.compile(r"\.[0-9a-f]{16}" + re.escape(PARTIAL) + r"$")
@@ -475,7 +476,16 @@ def _interim_manifest(manifest: dict, dropped: set[str]) -> bytes:
 
 
 def publish(outputs: Path | str, to: str, dry_run: bool = False, destination=None) -> PublishReport:
+    """Publish the built ``outputs`` folder to ``to``. No build writes the folder while it is
+    read, and a step a killed build left half done is finished first (``settled_outputs``)."""
     outputs = Path(outputs)
+    if not outputs.is_dir():
+        raise PublishError(f"no outputs folder at {outputs}: build before publishing", outputs)
+    with settled_outputs(outputs):
+        return _publish(outputs, to, dry_run, destination)
+
+
+def _publish(outputs: Path, to: str, dry_run: bool, destination) -> PublishReport:
     local_manifest_bytes = (outputs / MANIFEST).read_bytes() if (outputs / MANIFEST).is_file() else None
     if local_manifest_bytes is None:
         raise PublishError(f"no {MANIFEST} in {outputs}: build before publishing", outputs)

@@ -57,6 +57,7 @@ from .model import (
     TableCell,
     Text,
     ThematicBreak,
+    UsedIds,
     slugify,
 )
 
@@ -194,7 +195,7 @@ class _Converter:
         self.offset = first_line  # file line of the parsed text's first line
         self.diagnostics: list[Diagnostic] = []
         self.footnote_numbers: dict[str, int] = {}
-        self.used_ids: set[str] = set()
+        self.used_ids: set[str] = UsedIds()  # never a writer's own id (issue 18)
         self.heading_ids: dict[int, str] = {}  # id(heading_open token) → heading id
         self.targets: dict[str, tuple[str, str]] = {}  # MyST label → (heading id, heading text)
         self.depth = 0

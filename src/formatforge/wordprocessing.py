@@ -1123,7 +1123,13 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
             except BlockingIOError:
                 pass  # another conversion has it: fall through to a private profile
             else:
-                result = run(source, out_dir, convert_to, timeout, profile_dir)
+                group_file = profile_dir.with_name(profile_dir.name + ".pgid")
+                _stop_leftover_office(group_file)
+                try:
+                    result = run(source, out_dir, convert_to, timeout, profile_dir, group_file=group_file)
+                except WriterError:
+                    shutil.rmtree(profile_dir, ignore_errors=True)  # a timed-out run may leave it half written
+                    raise
                 target = _converted(source, out_dir, convert_to)
                 if result.returncode == 0 and target.is_file():
                     return target
@@ -1137,20 +1143,79 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     target = _converted(source, out_dir, convert_to)
     if result.returncode != 0 or not target.is_file():
         raise WriterError(f"LibreOffice could not convert {source.name}: "
-                          f"{(result.stderr or result.stdout).strip() or 'no output written'}")
+                          f"{(result.stderr or result.stdout).strip()[-2000:] or 'no output written'}")
     return target
 
 
 def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path,
-                     arguments: list[str] | None = None):
+                     arguments: list[str] | None = None, group_file: Path | None = None):
+    """Runs soffice in a session of its own, so that on a timeout (or any interruption) the
+    whole group goes: the wrapper script, soffice.bin and anything it started. Killing only
+    the wrapper left soffice.bin running with the kept profile, and every later export that
+    used the profile waited on it."""
+    import signal
     import subprocess
 
     if arguments is None:
         arguments = ["--convert-to", convert_to, "--outdir", str(out_dir), str(source)]
-    return subprocess.run(
+    process = subprocess.Popen(
         [soffice_command(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
          "--nolockcheck", *arguments],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"}, start_new_session=True)
+    if group_file is not None:
+        # read by the next export if this build is killed before LibreOffice ends
+        group_file.write_text(str(process.pid), encoding="ascii")
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process.pid, signal.SIGKILL)
+        process.communicate()
+        what = "the PDF export" if convert_to.startswith("pdf") else f"the LibreOffice conversion of {source.name}"
+        raise WriterError(f"{what} took longer than {timeout:g} s; LibreOffice was stopped") from None
+    except BaseException:
+        _kill_group(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    finally:
+        # soffice.bin can outlive the wrapper script that started it
+        _kill_group(process.pid, signal.SIGKILL)
+        if group_file is not None:
+            group_file.unlink(missing_ok=True)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _kill_group(group: int, signal_number: int) -> None:
+    try:
+        os.killpg(group, signal_number)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_leftover_office(group_file: Path) -> None:
+    """A LibreOffice left running by a build that was killed, still holding the kept profile."""
+    import signal
+
+    try:
+        group = int(group_file.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return
+    # The number may since have been given to another program: only a LibreOffice is stopped.
+    try:
+        processes = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
+    except OSError:
+        processes = []
+    for member in processes:
+        try:
+            if os.getpgid(int(member.name)) != group:
+                continue
+            command = (member / "cmdline").read_bytes()
+        except OSError:  # ended while we looked
+            continue
+        if b"soffice" in command or b"oosplash" in command:
+            _kill_group(group, signal.SIGKILL)
+            break
+    group_file.unlink(missing_ok=True)
 
 
 def _converted(source: Path, out_dir: Path, convert_to: str) -> Path:
@@ -1213,7 +1278,8 @@ def _basic_filter_data(options: dict) -> str:
     return "\n".join(lines)
 
 
-def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path):
+def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path,
+                             group_file: Path | None = None):
     """What ``--convert-to`` does, with every index (the table of contents) updated first.
 
     The macro goes into the profile's Standard library. LibreOffice rewrites that library
@@ -1226,7 +1292,7 @@ def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeo
     extension, filter_name, options = (convert_to.split(":", 2) + ["{}"])[:3]
     user = profile / "user"
     if not (user / "registrymodifications.xcu").is_file():
-        first = _run_libreoffice(source, out_dir, convert_to, timeout, profile, ["--terminate_after_init"])
+        first = _run_libreoffice(source, out_dir, convert_to, timeout, profile, ["--terminate_after_init"], group_file)
         if first.returncode != 0:
             return first
     library = user / "basic" / "Standard"
@@ -1245,4 +1311,4 @@ def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeo
     # file URLs: percent-encoded, so no quote or comma in a path can break the macro call
     call = (f'macro:///Standard.{MACRO_MODULE}.ExportUpdatingIndexes('
             f'"{source.resolve().as_uri()}","{target.resolve().as_uri()}")')
-    return _run_libreoffice(source, out_dir, convert_to, timeout, profile, [call])
+    return _run_libreoffice(source, out_dir, convert_to, timeout, profile, [call], group_file)

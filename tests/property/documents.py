@@ -105,3 +105,66 @@ def markdown_document(draw):
 
 def repr_yaml(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ---------------------------------------------------------------- hostile input (issue 18)
+
+# Every character the source may not hold: C0 controls less TAB and LF (CR is a line end),
+# DEL, the C1 controls and the two noncharacters.
+CONTROL_CHARACTERS = "".join(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF])
+
+
+@st.composite
+def with_control_characters(draw):
+    """(a valid master with control characters put in anywhere, the (line, character) of each)."""
+    text = draw(markdown_document())
+    spots = sorted(draw(st.lists(st.integers(0, len(text)), min_size=1, max_size=5)))
+    characters = [draw(st.sampled_from(CONTROL_CHARACTERS)) for _ in spots]
+    pieces, expected, previous = [], [], 0
+    for spot, char in zip(spots, characters):
+        pieces += [text[previous:spot], char]
+        previous = spot
+    pieces.append(text[previous:])
+    result = "".join(pieces)
+    line = 1
+    for index, char in enumerate(result):
+        if char == "\n":
+            line += 1
+        elif char in CONTROL_CHARACTERS:
+            expected.append((line, char))
+    return result, expected
+
+
+yaml_scalar = st.one_of(sentence(1, 4).map(repr_yaml), st.integers(-5, 10**9).map(str), st.sampled_from(["yes", "no", "null", "2024-01-01", "~"]))
+
+
+@st.composite
+def alias_laden_front_matter(draw):
+    """A master whose front matter defines anchors and uses aliases, in any key, at any depth."""
+    names = draw(st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_size=4, unique=True))
+    keys = ["keywords", "title", "description", "author", "extra", "more"]
+    lines = ["---", "language: en-GB"]
+    for number, name in enumerate(names):
+        key = draw(st.sampled_from(keys)) + str(number)
+        shape = draw(st.sampled_from(["scalar", "list", "map"]))
+        value = draw(yaml_scalar)
+        if shape == "scalar":
+            lines.append(f"{key}: &{name} {value}")
+        elif shape == "list":
+            lines.append(f"{key}: &{name} [{value}, {draw(yaml_scalar)}]")
+        else:
+            lines.append(f"{key}: &{name}\n  inner: {value}")
+    for number in range(draw(st.integers(1, 4))):
+        alias = draw(st.sampled_from(names))
+        use = draw(st.sampled_from([f"keywords{number}x: *{alias}", f"title{number}x: [*{alias}, *{alias}]",
+                                    f"nested{number}x:\n  deeper: *{alias}"]))
+        lines.append(use)
+    order = draw(st.permutations(lines[2:]))
+    return "\n".join(lines[:2] + list(order) + ["---", "", "# Title", "", "Text.", ""])
+
+
+json_like = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text("abc", min_size=1, max_size=3), children, max_size=3)),
+    max_leaves=10,
+)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
+
+import yaml
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from formatforge.errors import SourceError
+from formatforge.errors import SourceError, SourceProblems
 from formatforge.lint import check
 from formatforge.model import document_text, words
 from formatforge.reader import read_source, read_text
 
-from .documents import markdown_document
+from .documents import alias_laden_front_matter, json_like, markdown_document, with_control_characters
 
 FIXTURE_IMAGE = Path(__file__).resolve().parent.parent / "fixtures" / "images" / "arrow.png"
 
@@ -43,5 +46,58 @@ def test_any_text_either_reads_or_gives_a_source_error(text):
         result = read_text(text, Path("any.md"))
     except SourceError as exc:
         assert exc.line is None or exc.line >= 1
+        return
+    check(result)
+
+
+# ---------------------------------------------------------------- hostile input (issue 18)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(with_control_characters())
+def test_issue_18_point_5_every_control_character_is_reported_s4_with_its_line(tmp_path_factory, generated):
+    """Issue 18 point 5: each control character, wherever it is, is one S4 error on its line,
+    and nothing is parsed (so no writer can see it)."""
+    text, expected = generated
+    path = tmp_path_factory.mktemp("doc") / "doc.md"
+    path.write_text(text, encoding="utf-8")
+    try:
+        read_source(path)
+    except SourceProblems as problems:
+        found = [(d.rule, d.line, d.message) for d in problems.diagnostics]
+    else:
+        raise AssertionError("a master with control characters was read")
+    assert [(rule, line) for rule, line, _ in found] == [("S4", line) for line, _ in expected]
+    for (_, _, message), (_, char) in zip(found, expected):
+        assert f"U+{ord(char):04X}" in message
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(alias_laden_front_matter())
+def test_issue_18_point_7_front_matter_with_anchors_or_aliases_is_refused_quickly(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("doc") / "doc.md"
+    path.write_text(text, encoding="utf-8")
+    began = time.perf_counter()
+    try:
+        read_source(path)
+    except SourceError as refused:
+        assert "anchor or alias" in refused.message, refused.message
+        assert 2 <= refused.line <= text.split("\n").index("---", 1)
+    else:
+        raise AssertionError("front matter with anchors was read")
+    assert time.perf_counter() - began < 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["title", "language", "date", "keywords", "author", "cover", "identifier", "other"]), json_like)
+def test_issue_18_point_6_any_front_matter_value_reads_or_is_one_source_error(key, value):
+    """Issue 18 point 6: a value of any type or shape in any key reads, or is refused with a
+    SourceError that has a line; never another exception."""
+    front = yaml.safe_dump({key: value}, default_flow_style=True, allow_unicode=True).strip()
+    text = f"---\n{front}\n---\n\n# Title\n"
+    try:
+        result = read_text(text, Path("any.md"))
+    except SourceError as exc:
+        assert exc.line is not None and exc.line >= 1
         return
     check(result)

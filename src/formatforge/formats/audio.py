@@ -34,6 +34,7 @@ from mutagen.id3 import (
 )
 
 from ..errors import WriterError
+from ..front_matter import locate_image
 from ..model import Document, Metadata
 from ..speech.script import OPENING_SLUG, body_sections
 from ..speech.sections import EncodedSection
@@ -70,9 +71,11 @@ def _common_tags(tags: ID3, metadata: Metadata, cover: tuple[bytes, str] | None)
 def _cover(document: Document) -> tuple[bytes, str] | None:
     if not document.metadata.cover:
         return None
-    path = document.source_dir / document.metadata.cover
-    if not path.is_file():
-        raise WriterError("the cover image named in the front matter does not exist", path)
+    # `check` has held the cover to the image rules (S1); this is the writer's own guard,
+    # for a document that did not come through it.
+    path, problem = locate_image(document.metadata.cover, document.source_dir)
+    if path is None:
+        raise WriterError(f"the cover image named in the front matter {problem}", document.source_path)
     mime = mimetypes.guess_type(path.name)[0] or "image/jpeg"
     return path.read_bytes(), mime
 

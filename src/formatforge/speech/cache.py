@@ -13,9 +13,11 @@ rate (4 bytes, little endian) and 16-bit PCM. The encoded sections' store is key
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import struct
 import tempfile
 from contextlib import contextmanager
@@ -82,9 +84,12 @@ class EntryStore:
     def read(self, key: str) -> bytes | None:
         path = self.path(key)
         try:
-            with open(path, "rb") as stream:
+            with open_regular(path) as stream:
                 identity = _identity(os.fstat(stream.fileno()))
                 data = stream.read()
+        except NotAnEntry:
+            remove_entry(path)
+            return None
         except OSError:
             return None
         if _checked.get(path) != identity:
@@ -94,6 +99,12 @@ class EntryStore:
             _checked[path] = identity
         return data[_DIGEST:]
 
+    def discard(self, key: str) -> None:
+        """Drops an entry whose digest holds but whose payload makes no sense (forged)."""
+        path = self.path(key)
+        _checked.pop(path, None)
+        path.unlink(missing_ok=True)
+
     def identity(self, key: str) -> tuple[int, int, int, int] | None:
         """Which file holds the entry now (device, inode, size, modification time)."""
         try:
@@ -102,7 +113,7 @@ class EntryStore:
             return None
 
     def copy_payload(self, key: str, *targets: BinaryIO) -> None:
-        with open(self.path(key), "rb") as stream:
+        with open_regular(self.path(key)) as stream:
             stream.seek(_DIGEST)
             while chunk := stream.read(_CHUNK):
                 for target in targets:
@@ -131,6 +142,58 @@ class EntryStore:
             stream.write(payload)
 
 
+class NotAnEntry(OSError):
+    """A cache path that holds something other than a regular file."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Opens ``path`` for reading only if it is a regular file, never following a link.
+
+    A FIFO put in the cache would block an ordinary open for ever, and a link to a device
+    (/dev/zero) would make a read endless: neither is opened as an entry. O_NONBLOCK makes
+    opening a FIFO return at once, so that it can be seen for what it is."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symbolic link
+            raise NotAnEntry(f"a link: {path}") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotAnEntry(f"not a regular file: {path}")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def remove_entry(path: Path) -> None:
+    """Removes a FIFO, link or other non-file where an entry belongs; it is rebuilt."""
+    try:
+        if not path.is_symlink() and path.is_dir():
+            return  # a folder in the wrong place is the user's: left, and the entry not cached
+        path.unlink()
+    except OSError:
+        pass
+
+
+def read_small_file(path: Path, limit: int = 4096) -> str:
+    """The text of a small regular file beside an entry ('' for anything else)."""
+    try:
+        with open_regular(path) as stream:
+            return stream.read(limit).decode("utf-8")
+    except NotAnEntry:
+        remove_entry(path)
+        return ""
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+# Speech from any engine: anything outside these is a forged or damaged entry.
+SAMPLE_RATES = range(4000, 384_001)
+
+
 class SpeechCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -138,7 +201,11 @@ class SpeechCache:
 
     def get(self, key: str) -> Speech | None:
         payload = self._entries.read(key)
-        if payload is None or len(payload) < 4:
+        if payload is None:
+            return None
+        if len(payload) < 4 or len(payload) % 2 or struct.unpack("<I", payload[:4])[0] not in SAMPLE_RATES:
+            # the digest matches but the payload is no speech: made by hand, synthesised again
+            self._entries.discard(key)
             return None
         (sample_rate,) = struct.unpack("<I", payload[:4])
         return Speech(payload[4:], sample_rate)

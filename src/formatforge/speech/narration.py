@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import WriterError
 from ..progress import Progress, no_progress
 from ..model import Document
-from .cache import SpeechCache, sentence_key
+from .cache import SpeechCache, read_small_file, sentence_key
 from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
 from .engines import DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language
 from .lexicon import Lexicon, lexicon_for
@@ -332,8 +332,9 @@ def silent_characters(document: Document, body: list[ScriptSection], settings: V
         return frozenset()
     answers_file = folder / f"silent-{sentence_key('', replace(settings, engine='espeak'), version_text)[:16]}.json"
     try:
-        answers = json.loads(answers_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        answers = json.loads(read_small_file(answers_file, 1 << 20) or "{}")
+        answers = answers if isinstance(answers, dict) else {}
+    except ValueError:
         answers = {}
     unknown = [char for char in candidates if char not in answers]
     if unknown:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..progress import Progress, no_progress
-from .cache import FORMAT_VERSION, EntryStore, SpeechCache
+from .cache import FORMAT_VERSION, EntryStore, SpeechCache, read_small_file
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_duration
 from .processes import Pool, Task, WorkerFailed, Workers, default_workers, share_out
 
@@ -132,12 +132,15 @@ def encoded_sections(narration: Narration, bitrate: int, progress: Progress = no
         counted = store.path(job.key).with_suffix(".seconds")
         digest = hashlib.sha256(payload).hexdigest()
         try:
-            kept_digest, kept = counted.read_text(encoding="ascii").split()
+            kept_digest, kept = read_small_file(counted).split()
             if kept_digest == digest:
                 return float(kept)
-        except (OSError, ValueError):
+        except ValueError:
             pass
         length = mp3_duration(payload)
+        if length <= 0 and payload:  # a forged entry with a good digest but no MP3 frames
+            store.discard(job.key)
+            return None
         staging = counted.with_suffix(f".{os.getpid()}.tmp")
         staging.write_text(f"{digest} {length!r}", encoding="ascii")
         os.replace(staging, counted)

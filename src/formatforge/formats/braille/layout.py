@@ -498,7 +498,10 @@ class Layout:
         the first line of the text they lead into."""
         need = len(chunks[index].lines)
         after = chunks[index].blank_after
-        for following in chunks[index + 1 :]:
+        # Walked by index: a slice of the rest copied it for every heading, which made a
+        # book of many headings cost the square of their number.
+        for position in range(index + 1, len(chunks)):
+            following = chunks[position]
             if not following.lines:
                 continue
             need += max(after, following.blank_before)
