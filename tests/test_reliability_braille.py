@@ -98,8 +98,14 @@ def test_description_names_symbols_and_transliterates_letters():
     assert describe("\x01") == "control character 0001"
 
 
+# A control character never reaches a writer from a master (issue 18 point 5: the source is
+# refused with an S4 error), so the whole-document build takes every other class; the
+# translator still describes one it is handed directly (above).
+IN_A_MASTER = {name: value for name, value in CHARACTER_CLASSES.items() if name != "control"}
+
+
 def test_b2_a_document_with_every_class_builds_valid_brf(tmp_path, build_format):
-    body = "\n\n".join(f"The {name} class: {chars} ends here." for name, (chars, _) in CHARACTER_CLASSES.items())
+    body = "\n\n".join(f"The {name} class: {chars} ends here." for name, (chars, _) in IN_A_MASTER.items())
     path = tmp_path / "doc.md"
     path.write_text(f"---\ntitle: Characters 😀\nlanguage: en-GB\n---\n# Characters ♿\n\n{body}\n", encoding="utf-8")
     document = read_source(path).document
@@ -111,6 +117,6 @@ def test_b2_a_document_with_every_class_builds_valid_brf(tmp_path, build_format)
     assert max(len(page) for page in pages) <= 25
     text = read_back(Translator(["en-ueb-g2.ctb"]), outputs["doc-braille.txt"].read_text(encoding="utf-8"))
     words = re.findall(r"[a-z0-9]+", text.casefold())
-    for name, (_, expected) in CHARACTER_CLASSES.items():
+    for name, (_, expected) in IN_A_MASTER.items():
         for word in expected:
             assert word in words, (name, word)
