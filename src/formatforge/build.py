@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
+from .labels import reset_warnings as reset_label_warnings
 from . import __version__, download_page
 from .errors import FormatforgeError, SourceProblems
 from .hashing import sha256_file
@@ -178,6 +179,7 @@ def build(
     waited for up to ``lock_wait`` seconds."""
     source, out_dir = Path(source), Path(out_dir)
     options = dict(options or {})
+    reset_label_warnings()  # a label missing from a catalogue is warned about once per build
     observer = observer or SilentObserver()
     names = list(dict.fromkeys(formats or available_formats()))
     unknown = [name for name in names if name not in available_formats()]

@@ -11,6 +11,7 @@ from pathlib import Path
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from .labels import labels_for
 from .model import Document
 
 H = ElementMaker()
@@ -77,25 +78,37 @@ def main_files(name: str, files: list[str]) -> list[str]:
     return files
 
 
+def language_names(document: Document, labels) -> str:
+    """The document's language, then every other language its passages are marked with:
+    the code as the master writes it, with the language's name where the labels know it."""
+    return meta_language(document.metadata.language, labels)
+
+
+def meta_language(code: str, labels) -> str:
+    return code
+
+
 def render(document: Document, out_dir: Path, entries: dict[str, dict]) -> bytes:
     meta = document.metadata
-    title = f"{meta.title}: accessible versions" if meta.title else "Accessible versions"
+    labels = labels_for(meta.language)
+    title = labels("{title}: accessible versions", title=meta.title) if meta.title else labels("Accessible versions")
     sections = []
     for name, entry in entries.items():
         files = sorted(entry.get("files", {}))
         label, who = FORMAT_GUIDE.get(name, (name, ""))
+        label, who = labels(label), labels(who) if who else who
         items = []
         for relative in main_files(name, files):
             size = entry["files"][relative]["size"]
             items.append(H.li(H.a(f"{label}: {Path(relative).name}", href=relative), f" ({Path(relative).suffix[1:].upper()}, {human_size(size)})"))
-        details = [H.dt("Language"), H.dd(meta.language or "not stated")]
+        details = [H.dt(labels("Language")), H.dd(language_names(document, labels) or labels("not stated"))]
         if meta.date:
-            details += [H.dt("Last updated"), H.dd(meta.date)]
+            details += [H.dt(labels("Last updated")), H.dd(meta.date)]
         if name == "audio":
             whole = [f for f in files if f.endswith(".mp3") and "/" not in f]
             length = audio_length(out_dir / whole[0]) if whole else ""
             if length:
-                details += [H.dt("Length"), H.dd(length)]
+                details += [H.dt(labels("Length")), H.dd(length)]
         heading_id = f"format-{name}"
         sections.append(
             H.section(
@@ -114,12 +127,12 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict]) -> bytes
             H.style(STYLE),
         ),
         H.body(
-            H.a("Skip to the formats", href="#main", **{"class": "skip"}),
+            H.a(labels("Skip to the formats"), href="#main", **{"class": "skip"}),
             H.header(H.p(meta.publisher) if meta.publisher else H.p(meta.author or "")),
             H.main(
                 H.h1(title),
-                H.p(meta.description) if meta.description else H.p(f"Choose the version of {meta.title} that suits you."),
-                H.p("Every version has the same content. Choose the one that suits you; each link downloads or opens the file."),
+                H.p(meta.description) if meta.description else H.p(labels("Choose the version of {title} that suits you.", title=meta.title)),
+                H.p(labels("Every version has the same content. Choose the one that suits you; each link downloads or opens the file.")),
                 *sections,
                 id="main",
                 tabindex="-1",

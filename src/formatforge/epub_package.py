@@ -33,6 +33,7 @@ from lxml import etree
 from .errors import WriterError
 from .model import Document, Heading, Section, Table, inline_text, walk_blocks
 from .reproducible_zip import zip_info
+from .labels import labels_for
 from .xhtml import (
     EPUB_TYPE,
     IMAGE_TYPES,
@@ -262,25 +263,26 @@ class EpubPackage:
         return xhtml_bytes(html)
 
     def nav_document(self) -> bytes:
-        html, body = page("Contents", self.language, head=[self.stylesheet_link()], epub=True)
+        labels = labels_for(self.language)
+        html, body = page(labels("Contents"), self.language, head=[self.stylesheet_link()], epub=True)
         toc = sub(body, "nav", {"id": "toc", "role": "doc-toc", "aria-labelledby": "toc-title"})
         toc.set(EPUB_TYPE, "toc")
-        sub(toc, "h1", {"id": "toc-title"}, "Contents")
+        sub(toc, "h1", {"id": "toc-title"}, labels("Contents"))
         headings = [b for s in self.sections for b in walk_blocks(s.blocks) if isinstance(b, Heading)]
         entries = heading_tree(headings)
         if entries:
             toc.append(self.renderer.toc_list(entries))
         else:
             ol = sub(toc, "ol")
-            sub(sub(ol, "li"), "a", {"href": self.files[0]}, self.metadata.title or "Start")
+            sub(sub(ol, "li"), "a", {"href": self.files[0]}, self.metadata.title or labels("Start"))
 
         landmarks = sub(body, "nav", {"id": "landmarks", "aria-labelledby": "landmarks-title", "hidden": "hidden"})
         landmarks.set(EPUB_TYPE, "landmarks")
-        sub(landmarks, "h2", {"id": "landmarks-title"}, "Landmarks")
+        sub(landmarks, "h2", {"id": "landmarks-title"}, labels("Landmarks"))
         ol = sub(landmarks, "ol")
         for epub_type, href, label in (
-            ("toc", "nav.xhtml#toc", "Contents"),
-            ("bodymatter", self.files[0], "Start of content"),
+            ("toc", "nav.xhtml#toc", labels("Contents")),
+            ("bodymatter", self.files[0], labels("Start of content")),
         ):
             link = sub(sub(ol, "li"), "a", {"href": href}, label)
             link.set(EPUB_TYPE, epub_type)

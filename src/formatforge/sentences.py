@@ -318,7 +318,7 @@ class SentenceRenderer(XhtmlRenderer):
 
     def admonition_title(self, parent: etree._Element, block: Admonition) -> None:
         kinds = {t.sentence.kind for t in self.by_node.get(id(block), [])} - {OUTRO}
-        self._label(parent, block, admonition_label(block), kinds)
+        self._label(parent, block, admonition_label(block, self.labels), kinds)
 
     def definition_list(self, block: DefinitionList) -> etree._Element:
         self._point(block, self.id_of(block))

@@ -37,6 +37,7 @@ from docx.styles import BabelFish
 from docx.styles.style import StyleFactory
 from lxml.etree import SubElement
 
+from .labels import admonition_title, labels_for
 from . import model
 from .reproducible_zip import zip_info
 from .errors import WriterError
@@ -84,18 +85,11 @@ TEMPLATE_LEFTOVERS = frozenset({
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml",
 })
 
-# The label above the table of contents, by primary language subtag.
-CONTENTS_LABEL = {"en": "Contents", "cy": "Cynnwys", "fr": "Table des matières", "de": "Inhalt",
-                  "es": "Índice", "it": "Indice", "nl": "Inhoud", "ga": "Clár ábhair"}
-
 # A task list item's state, said in words before its text. Not "☑"/"☐": those are U+2611
 # BALLOT BOX WITH CHECK and U+2610 BALLOT BOX, which NVDA's English symbol list does not
 # name (only ✓ "check"), so a screen reader may say nothing for them, or "ballot box",
 # which is not a state; a word is read by every screen reader, braille display and eye.
-TASK_STATE_LABELS = {"en": ("Done: ", "Not done: "), "cy": ("Wedi'i wneud: ", "Heb ei wneud: "),
-                     "fr": ("Fait : ", "À faire : "), "de": ("Erledigt: ", "Offen: "),
-                     "es": ("Hecho: ", "Pendiente: "), "it": ("Fatto: ", "Da fare: "),
-                     "nl": ("Klaar: ", "Open: "), "ga": ("Déanta: ", "Gan déanamh: ")}
+# The words come from the language's labels (labels.py): "Done" and "Not done".
 
 W_STRIKE, W_KEEP_NEXT, W_BOTTOM, W_RIGHT = (qn(f"w:{name}") for name in ("strike", "keepNext", "bottom", "right"))
 # The box round an admonition: a 1.5 pt line, 4 pt from the text, on all four sides. Word and
@@ -744,9 +738,8 @@ class _Builder:
             _add_ppr_child(self.last_paragraph, W_CONTEXTUAL_SPACING, {W_VAL: "0"})
 
     def _task_state(self, checked: bool) -> str:
-        language = (self.doc.metadata.language or "en").split("-")[0].casefold()
-        done, not_done = TASK_STATE_LABELS.get(language, TASK_STATE_LABELS["en"])
-        return done if checked else not_done
+        labels = labels_for(self.doc.metadata.language)
+        return labels("{state}:", state=labels("Done" if checked else "Not done")) + " "
 
     def _admonition(self, block: model.Admonition, story: _Story, quote: bool, list_level: int) -> None:
         """A labelled note in a box: every paragraph of it bordered on all sides, which Word
@@ -759,7 +752,7 @@ class _Builder:
         follows_note = previous_note is not None and start and story.element[start - 1] is previous_note[0]
         style = 1 - previous_note[1] if follows_note else 0
         label = self._paragraph(story, "Quote" if quote else None, indent_level=list_level if not quote else 0)
-        self._inlines(block.title or (model.Text(model.ADMONITION_LABELS.get(block.kind, "Note")),),
+        self._inlines(admonition_title(block, labels_for(self.doc.metadata.language)),
                       story.part, label, bold=True)
         _add_ppr_child(label, W_KEEP_NEXT)
         self._blocks(block.blocks, story, quote, list_level)
@@ -882,9 +875,8 @@ class _Builder:
             "<w:docPartUnique/></w:docPartObj></w:sdtPr><w:sdtContent/></w:sdt>")
         story.append(sdt)
         content = _Story(sdt.find(W_SDT_CONTENT), story.part)
-        language = (self.doc.metadata.language or "en").split("-")[0].casefold()
         label = self._paragraph(content, "TOC Heading")
-        _text_run(label, CONTENTS_LABEL.get(language, CONTENTS_LABEL["en"]))
+        _text_run(label, labels_for(self.doc.metadata.language)("Contents"))
         # The cached result lists the headings as links (page numbers come when Word updates
         # the field), so the contents work even in tools that never update fields.
         for index, heading in enumerate(entries):

@@ -22,6 +22,8 @@ from typing import Callable, Iterable, Iterator
 
 from lxml import etree
 
+from .labels import Labels, labels_for
+from .labels import admonition_title as localised_title
 from .model import (
     ADMONITION_LABELS,
     Admonition,
@@ -125,9 +127,10 @@ def append_text(parent: etree._Element, text: str) -> None:
         parent.text = (parent.text or "") + text
 
 
-def admonition_label(block: Admonition) -> tuple[Inline, ...]:
-    """The label of a note: its title, or the kind's name when the title is empty."""
-    return block.title or (Text(ADMONITION_LABELS.get(block.kind, "Note")),)
+def admonition_label(block: Admonition, labels: Labels | None = None) -> tuple[Inline, ...]:
+    """The label of a note: its title, or the kind's name (in the document's language) when
+    the title is empty or the reader's English default."""
+    return localised_title(block, labels or labels_for("en"))
 
 
 def footnote_id(number: int) -> str:
@@ -217,6 +220,7 @@ class XhtmlRenderer:
         resolve: Callable[[str], str | None],
     ):
         self.document = document
+        self.labels = labels_for(document.metadata.language)
         self.epub = epub
         self.image_src = image_src
         self.resolve = resolve
@@ -338,7 +342,7 @@ class XhtmlRenderer:
         first = li[0] if len(li) and li[0].tag == tag("p") else None
         if first is None:
             # An item that starts with no paragraph has no words to name the box.
-            box.set("aria-label", TASK_STATES[checked])
+            box.set("aria-label", self.labels(TASK_STATES[checked]))
             box.tail = li.text
             li.text = None
             li.insert(0, box)
@@ -368,7 +372,7 @@ class XhtmlRenderer:
         return el
 
     def admonition_title(self, parent: etree._Element, block: Admonition) -> None:
-        self.inlines(parent, admonition_label(block))
+        self.inlines(parent, admonition_label(block, self.labels))
 
     def definition_list(self, block: DefinitionList) -> etree._Element:
         el = element("dl", {"id": self.id_of(block)})
@@ -438,7 +442,7 @@ class XhtmlRenderer:
         if first is None:
             first = element("p")
             children.insert(0, first)
-        back = element("a", {"role": "doc-backlink", "aria-label": f"Back to reference {footnote.number}"})
+        back = element("a", {"role": "doc-backlink", "aria-label": self.labels("Back to reference {number}", number=footnote.number)})
         back.text = str(footnote.number)
         href = self.resolve(noteref_id(footnote.number))
         if href:

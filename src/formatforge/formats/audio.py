@@ -33,6 +33,7 @@ from mutagen.id3 import (
     CTOCFlags,
 )
 
+from ..labels import labels_for
 from ..errors import WriterError
 from ..front_matter import locate_image
 from ..model import Document, Metadata
@@ -135,7 +136,7 @@ class AudioWriter(SpeechWriter):
         _common_tags(tags, metadata, cover)
         element_ids = [f"chp{number:03d}" for number in range(1, count + 1)]
         tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                      child_element_ids=element_ids, sub_frames=[TIT2(encoding=3, text=["Contents"])]))
+                      child_element_ids=element_ids, sub_frames=[TIT2(encoding=3, text=[labels_for(metadata.language)("Contents")])]))
         for element_id, (title, start, end) in zip(element_ids, chapters):
             tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
                           end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=[title])]))

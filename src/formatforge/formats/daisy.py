@@ -28,6 +28,7 @@ from ..speech import Narration
 from ..speech.script import OPENING_SLUG, body_sections
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
+from ..labels import Labels, labels_for
 from ..xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
 from . import BuildContext, register
 
@@ -43,7 +44,7 @@ def _x(name: str) -> str:
     return f"{{{XHTML_NS}}}{name}"
 
 
-def _as_xhtml1(el: etree._Element) -> None:
+def _as_xhtml1(el: etree._Element, labels: Labels | None = None) -> None:
     """In place: HTML5-only elements become their XHTML 1.0 kin; ARIA and EPUB attributes go.
 
     DAISY 2.02 text has no form controls: a task item's checkbox becomes its state in words
@@ -59,11 +60,12 @@ def _as_xhtml1(el: etree._Element) -> None:
         elif node.get("role") == "note":
             node.set("class", "note")
         if local == "input" and node.get("type") == "checkbox":
-            state = TASK_STATES[node.get("checked") is not None]
+            labels = labels or labels_for("en")
+            state = labels(TASK_STATES[node.get("checked") is not None])
             node.attrib.clear()
             node.tag = _x("span")
             node.set("class", "task-state")
-            node.text = f"{state}:"
+            node.text = labels("{state}:", state=state)
             continue
         if local == "label":
             node.set("class", "task")
@@ -131,7 +133,7 @@ class DaisyBook:
         for section, section_notes in zip(sections, notes):
             body.append(renderer.section(section, section_notes, False))
         targets.update(renderer.targets)
-        _as_xhtml1(html)
+        _as_xhtml1(html, labels_for(self.language))
         etree.cleanup_namespaces(html)
         missing = [t.sentence.id for s in self.narration.sections for t in s.sentences if t.sentence.id not in targets]
         if missing:

@@ -16,6 +16,7 @@ from lxml import etree
 
 from ..errors import WriterError
 from ..model import Document, Heading, Image, Section, walk_blocks
+from ..labels import Labels, labels_for
 from ..xhtml import (
     IMAGE_TYPES,
     XhtmlRenderer,
@@ -199,7 +200,7 @@ def render_page(document: Document) -> bytes:
         title = f"{title}: {metadata.subtitle}"
     html, body = page(title, language, head=head, epub=False)
 
-    sub(body, "a", {"class": "skip-link", "href": "#main"}, "Skip to main content")
+    sub(body, "a", {"class": "skip-link", "href": "#main"}, labels_for(language)("Skip to main content"))
     headings = [b for b in walk_blocks(document.blocks) if isinstance(b, Heading)]
     entries = heading_tree(headings)
     # A single title heading holding everything would make the contents one long branch:
@@ -223,14 +224,9 @@ def render_page(document: Document) -> bytes:
             (parent if etree.QName(parent).localname == "hgroup" else title_heading).addnext(nav)
         else:
             main.insert(0, nav)
-    _scrolling_tables(main)
+    _scrolling_tables(main, labels_for(language))
 
     return etree.tostring(as_html5(html), method="html", encoding="utf-8", doctype="<!DOCTYPE html>") + b"\n"
-
-
-# The contents heading, by primary language subtag.
-CONTENTS_LABEL = {"en": "Contents", "cy": "Cynnwys", "fr": "Table des matières", "de": "Inhalt",
-                  "es": "Índice", "it": "Indice", "nl": "Inhoud", "ga": "Clár ábhair"}
 
 
 def _unique_id(base: str, taken: set[str]) -> str:
@@ -261,13 +257,13 @@ def _show_subtitle(h1: etree._Element, subtitle: str) -> None:
 def _contents_nav(toc: etree._Element, language: str, taken: set[str]) -> etree._Element:
     heading_id = _unique_id("contents-heading", taken)
     nav = element("nav", {"class": "contents", "aria-labelledby": heading_id})
-    label = CONTENTS_LABEL.get(language.split("-")[0].casefold(), CONTENTS_LABEL["en"])
+    label = labels_for(language)("Contents")
     sub(nav, "h2", {"id": heading_id}, label)
     nav.append(toc)
     return nav
 
 
-def _scrolling_tables(main: etree._Element) -> None:
+def _scrolling_tables(main: etree._Element, labels: Labels) -> None:
     """Each table in a region that scrolls sideways when the table is wider than the screen,
     focusable so keyboard users can scroll it. The region is named by the table's caption,
     else by its section's heading and its column headings (the heading alone would give the
@@ -285,7 +281,7 @@ def _scrolling_tables(main: etree._Element) -> None:
             heading = next((el for el in main.iter() if heading_id and el.get("id") == heading_id), None)
             headers = ", ".join(_words(th) for th in table.iter(tag("th")) if _words(th))
             label = ": ".join(part for part in (_words(heading) if heading is not None else "", headers) if part)
-            region.set("aria-label", label or "Table")
+            region.set("aria-label", label or labels("Table"))
         table.addprevious(region)
         region.append(table)
 

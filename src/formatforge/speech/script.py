@@ -38,8 +38,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from ..characters import character_name
+from ..labels import ADMONITION_KINDS, Labels, labels_for
 from ..model import (
-    ADMONITION_LABELS,
     Admonition,
     BlockQuote,
     Code,
@@ -205,9 +205,10 @@ _DELETED_AT_SENTENCE_START = re.compile(rf"(^\s*|[.!?…][\"'”’)\]]*\s+|\n\s
 _DELETED_END_BEFORE_PUNCTUATION = re.compile(rf"{_DELETED_END}[ \t]*(?=[.!?,;:\n]|$)")
 DELETED_OPENING = "deleted: "
 DELETED_CLOSING = ", end deleted"
+ENGLISH = labels_for("en")
 
 
-def spoken_inline(inlines: tuple[Inline, ...] | list[Inline]) -> str:
+def spoken_inline(inlines: tuple[Inline, ...] | list[Inline], labels: Labels = ENGLISH) -> str:
     """Inline text as it is read: links by their text, footnote references as
     "(footnote N)" placed before the punctuation they follow, deleted text between
     "deleted:" and "end deleted"."""
@@ -231,12 +232,13 @@ def spoken_inline(inlines: tuple[Inline, ...] | list[Inline]) -> str:
 
     text = walk(inlines)
     if _DELETED_END in text:
-        text = _DELETED_AT_SENTENCE_START.sub(lambda m: m.group(1) + DELETED_OPENING.capitalize(), text)
-        text = text.replace(_DELETED_START, DELETED_OPENING)
-        text = _DELETED_END_BEFORE_PUNCTUATION.sub(DELETED_CLOSING, text)
-        text = text.replace(_DELETED_END, DELETED_CLOSING + ",")
-    text = _REF_AFTER_PUNCTUATION.sub(lambda m: f" (footnote {m.group(2)}){m.group(1)}", text)
-    return _REF.sub(lambda m: f" (footnote {m.group(1)})", text)
+        opening, closing = labels("deleted:") + " ", ", " + labels("end deleted")
+        text = _DELETED_AT_SENTENCE_START.sub(lambda m: m.group(1) + opening.capitalize(), text)
+        text = text.replace(_DELETED_START, opening)
+        text = _DELETED_END_BEFORE_PUNCTUATION.sub(closing, text)
+        text = text.replace(_DELETED_END, closing + ",")
+    text = _REF_AFTER_PUNCTUATION.sub(lambda m: " " + labels("(footnote {number})", number=m.group(2)) + m.group(1), text)
+    return _REF.sub(lambda m: " " + labels("(footnote {number})", number=m.group(1)), text)
 
 
 def footnote_numbers(inlines) -> list[int]:
@@ -249,23 +251,21 @@ def footnote_numbers(inlines) -> list[int]:
     return numbers
 
 
-TASK_STATES = {True: "Done:", False: "Not done:"}
+TASK_STATES = {True: "Done", False: "Not done"}
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def spoken_length(seconds: float) -> str:
+def spoken_length(seconds: float, labels: Labels = ENGLISH) -> str:
     minutes = round(seconds / 60)
     if minutes < 1:
-        return "less than a minute"
+        return labels("less than a minute")
     hours, minutes = divmod(minutes, 60)
+    said_hours = labels.plural("{count} hour", "{count} hours", hours)
+    said_minutes = labels.plural("{count} minute", "{count} minutes", minutes)
     if not hours:
-        return f"about {_plural(minutes, 'minute')}"
+        return labels("about {length}", length=said_minutes)
     if not minutes:
-        return f"about {_plural(hours, 'hour')}"
-    return f"about {_plural(hours, 'hour')} and {_plural(minutes, 'minute')}"
+        return labels("about {length}", length=said_hours)
+    return labels("about {length}", length=labels("{hours} and {minutes}", hours=said_hours, minutes=said_minutes))
 
 
 # ---------------------------------------------------------------- building
@@ -277,6 +277,10 @@ class _SectionBuilder:
     sentences: list[Sentence] = field(default_factory=list)
     footnotes: list[int] = field(default_factory=list)
     pending_pause: float = 0.0
+    labels: Labels = ENGLISH
+
+    def spoken(self, inlines) -> str:
+        return spoken_inline(inlines, self.labels)
 
     def say(self, text: str, role: str, block: tuple[int, ...], line: int = 0, *, footnote: int = 0,
             pause_before: float = 0.0, pause_after: float = SENTENCE_PAUSE, level: int = 0, kind: str = TEXT) -> None:
@@ -311,24 +315,27 @@ class _SectionBuilder:
         if isinstance(block, Heading):
             self.note_footnotes(block.children)
             first = not self.sentences
-            self.say(spoken_inline(block.children), "heading", path, line, footnote=footnote,
+            self.say(self.spoken(block.children), "heading", path, line, footnote=footnote,
                      pause_before=0.0 if first else HEADING_PAUSE_BEFORE, pause_after=HEADING_PAUSE_AFTER,
                      level=block.level)
         elif isinstance(block, Paragraph):
             self.note_footnotes(block.children)
-            self.say_paragraph(spoken_inline(block.children), "text", path, line, footnote=footnote)
+            self.say_paragraph(self.spoken(block.children), "text", path, line, footnote=footnote)
         elif isinstance(block, ListBlock):
-            kind = "Numbered list" if block.ordered else "List"
-            self.say(f"{kind} of {_plural(len(block.items), 'item')}.", "list", path, line, footnote=footnote,
-                     kind=INTRO)
+            if block.ordered:
+                intro = self.labels.plural("Numbered list of {count} item.", "Numbered list of {count} items.",
+                                           len(block.items))
+            else:
+                intro = self.labels.plural("List of {count} item.", "List of {count} items.", len(block.items))
+            self.say(intro, "list", path, line, footnote=footnote, kind=INTRO)
             for item_index, item in enumerate(block.items):
                 number = f"{block.start + item_index}." if block.ordered else ""
                 self.list_item(item, path + (item_index,), number, footnote)
             self.pending_pause = max(self.pending_pause, PARAGRAPH_PAUSE)
         elif isinstance(block, BlockQuote):
-            self.say("Quotation.", "quote", path, line, footnote=footnote, kind=INTRO)
+            self.say(self.labels("Quotation."), "quote", path, line, footnote=footnote, kind=INTRO)
             self.blocks(block.blocks, path, footnote)
-            self.say("End of quotation.", "quote", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE,
+            self.say(self.labels("End of quotation."), "quote", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE,
                      kind=OUTRO)
         elif isinstance(block, Table):
             self.table(block, path, footnote)
@@ -336,17 +343,18 @@ class _SectionBuilder:
             if block.decorative:
                 return
             alt = block.alt.strip()
-            text = f"Image: {alt}" if alt else "Image with no description"
+            text = self.labels("Image: {alt}", alt=alt) if alt else self.labels("Image with no description")
             if block.title.strip() and block.title.strip() != alt:
                 text = f"{text}. {block.title.strip()}"
             self.say(text if text[-1] in ".!?" else text + ".", "image", path, line, footnote=footnote,
                      pause_after=PARAGRAPH_PAUSE)
         elif isinstance(block, CodeBlock):
-            language = f" in {block.language.capitalize()}" if block.language else ""
-            self.say(f"Code example{language}.", "code", path, line, footnote=footnote, kind=INTRO)
+            intro = (self.labels("Code example in {language}.", language=block.language.capitalize())
+                     if block.language else self.labels("Code example."))
+            self.say(intro, "code", path, line, footnote=footnote, kind=INTRO)
             for code_line in block.text.splitlines():
                 self.say(code_line, "code", path, line, footnote=footnote)
-            self.say("End of code.", "code", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE, kind=OUTRO)
+            self.say(self.labels("End of code."), "code", path, line, footnote=footnote, pause_after=PARAGRAPH_PAUSE, kind=OUTRO)
         elif isinstance(block, ThematicBreak):
             self.pending_pause = max(self.pending_pause, BREAK_PAUSE)
         elif isinstance(block, Admonition):
@@ -359,8 +367,11 @@ class _SectionBuilder:
         author's own title is said after the kind's label, so the listener still hears
         what kind of note it is."""
         self.note_footnotes(block.title)
-        label = ADMONITION_LABELS.get(block.kind, "Note")
-        title = spoken_inline(block.title).strip()
+        english = ADMONITION_KINDS.get(block.kind, "Note")
+        label = self.labels(english)
+        title = self.spoken(block.title).strip()
+        if title == english:  # the reader's default title: the kind's name in English
+            title = label
         if not title:
             title = label
         elif words(title) != words(label):
@@ -368,30 +379,32 @@ class _SectionBuilder:
         self.say(title if title[-1] in ".!?" else title + ".", "note", path, block.line, footnote=footnote,
                  pause_after=PARAGRAPH_PAUSE, kind=INTRO)
         self.blocks(block.blocks, path, footnote)
-        self.say(f"End of {label.lower()}.", "note", path, block.line, footnote=footnote,
+        self.say(self.labels(f"End of {english.lower()}."), "note", path, block.line, footnote=footnote,
                  pause_after=PARAGRAPH_PAUSE, kind=OUTRO)
 
     def definition_list(self, block: DefinitionList, path, footnote: int) -> None:
         """Announced like a list with its number of terms; each term on its own, then its
         definition; a term with several definitions numbers them."""
-        self.say(f"Definition list of {_plural(len(block.items), 'term')}.", "definitions", path, block.line,
+        self.say(self.labels.plural("Definition list of {count} term.", "Definition list of {count} terms.",
+                                    len(block.items)), "definitions", path, block.line,
                  footnote=footnote, kind=INTRO)
         for item_index, entry in enumerate(block.items):
             item_path = path + (item_index,)
             self.note_footnotes(entry.term)
-            term = spoken_inline(entry.term)
+            term = self.spoken(entry.term)
             self.say(term if term.rstrip()[-1:] in ".!?:" else term.rstrip() + ".", "term", item_path,
                      entry.line, footnote=footnote)
             for number, definition in enumerate(entry.definitions, start=1):
                 if len(entry.definitions) > 1:
-                    self.say(f"Definition {number}.", "definitions", item_path, entry.line, footnote=footnote,
+                    self.say(self.labels("Definition {number}.", number=number), "definitions", item_path, entry.line, footnote=footnote,
                              kind=INTRO)
                 self.blocks(definition, item_path + (number - 1,), footnote)
         self.pending_pause = max(self.pending_pause, PARAGRAPH_PAUSE)
 
     def list_item(self, item, path, number: str, footnote: int) -> None:
         # A task item's state comes first, after the number, as the check box does in print.
-        state = TASK_STATES.get(item.checked, "")
+        state = (self.labels("{state}:", state=self.labels(TASK_STATES[item.checked]))
+                 if item.checked in TASK_STATES else "")
         lead = f"{number} {state.lower()}" if number and state else number or state
         if lead and not (item.blocks and isinstance(item.blocks[0], Paragraph)):
             alone = lead.rstrip(":")
@@ -401,7 +414,7 @@ class _SectionBuilder:
             block_path = path + (index,)
             if index == 0 and isinstance(block, Paragraph):
                 self.note_footnotes(block.children)
-                text = spoken_inline(block.children)
+                text = self.spoken(block.children)
                 parts = split_sentences(text) or [""]
                 for part_index, sentence in enumerate(parts):
                     if part_index == 0 and lead:
@@ -411,23 +424,28 @@ class _SectionBuilder:
                 self.block(block, block_path, footnote)
 
     def table(self, table: Table, path, footnote: int) -> None:
-        headings = [spoken_inline(cell.children).strip() for cell in table.header]
-        caption = spoken_inline(table.caption).strip()
-        size = f"{_plural(len(table.rows), 'row')} and {_plural(len(headings), 'column')}"
-        intro = f"Table: {caption.rstrip('.')}, with {size}." if caption else f"Table with {size}."
+        headings = [self.spoken(cell.children).strip() for cell in table.header]
+        caption = self.spoken(table.caption).strip()
+        size = self.labels("{rows} and {columns}", rows=self.labels.plural("{count} row", "{count} rows", len(table.rows)),
+                           columns=self.labels.plural("{count} column", "{count} columns", len(headings)))
+        intro = (self.labels("Table: {caption}, with {size}.", caption=caption.rstrip("."), size=size) if caption
+                 else self.labels("Table with {size}.", size=size))
         self.say(intro, "table", path, table.line, footnote=footnote, kind=INTRO)
-        self.say("Column headings: " + "; ".join(h or "blank" for h in headings) + ".", "table", path,
+        blank = self.labels("blank")
+        self.say(self.labels("Column headings: {headings}.", headings="; ".join(h or blank for h in headings)),
+                 "table", path,
                  table.line, footnote=footnote, kind=COLUMN_HEADINGS)
         for row_index, row in enumerate(table.rows):
             cells = []
             for column, cell in enumerate(row):
                 self.note_footnotes(cell.children)
-                value = spoken_inline(cell.children).strip() or "blank"
-                label = headings[column] if column < len(headings) and headings[column] else f"column {column + 1}"
+                value = self.spoken(cell.children).strip() or blank
+                label = (headings[column] if column < len(headings) and headings[column]
+                         else self.labels("column {number}", number=column + 1))
                 cells.append(f"{label}: {value}")
-            self.say(f"Row {row_index + 1}. " + "; ".join(cells) + ".", "table-row", path + (row_index,),
+            self.say(self.labels("Row {number}.", number=row_index + 1) + " " + "; ".join(cells) + ".", "table-row", path + (row_index,),
                      table.line, footnote=footnote)
-        self.say("End of table.", "table", path, table.line, footnote=footnote, pause_after=PARAGRAPH_PAUSE,
+        self.say(self.labels("End of table."), "table", path, table.line, footnote=footnote, pause_after=PARAGRAPH_PAUSE,
                  kind=OUTRO)
 
     def read_footnotes(self, document: Document, numbers: list[int]) -> None:
@@ -436,7 +454,7 @@ class _SectionBuilder:
             note = by_number.get(number)
             if note is None:
                 continue
-            self.say(f"Footnote {number}.", "footnote", (), note.line, footnote=number,
+            self.say(self.labels("Footnote {number}.", number=number), "footnote", (), note.line, footnote=number,
                      pause_before=PARAGRAPH_PAUSE, kind=INTRO)
             self.blocks(note.blocks, (), footnote=number)
 
@@ -468,12 +486,13 @@ def _unique_slugs(titles: list[str]) -> list[str]:
 def body_sections(document: Document) -> list[ScriptSection]:
     """The narration of every top-level section of the body, in order, numbered from 1."""
     model_sections = document.sections()
-    titles = [inline_text(s.heading.children).strip() if s.heading else "Opening" for s in model_sections]
+    labels = labels_for(document.metadata.language)
+    titles = [inline_text(s.heading.children).strip() if s.heading else labels("Opening") for s in model_sections]
     slugs = _unique_slugs(titles)
     referenced: set[int] = set()
     builders = []
     for index, section in enumerate(model_sections):
-        builder = _SectionBuilder(index)
+        builder = _SectionBuilder(index, labels=labels)
         builder.blocks(section.blocks, ())
         builders.append(builder)
         new_notes = [n for n in builder.footnotes if n not in referenced]
@@ -494,7 +513,8 @@ def body_sections(document: Document) -> list[ScriptSection]:
 def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None) -> ScriptSection:
     """What the listener hears first (A1): title, who made it, what it holds, how long."""
     meta = document.metadata
-    builder = _SectionBuilder(-1)
+    labels = labels_for(meta.language)
+    builder = _SectionBuilder(-1, labels=labels)
 
     def announce(text: str, role: str = "announcement", pause_after: float = SENTENCE_PAUSE) -> None:
         text = text.strip()
@@ -505,18 +525,23 @@ def opening_section(document: Document, sections: list[ScriptSection], total_sec
     if meta.subtitle:
         announce(meta.subtitle)
     if meta.author and meta.author != meta.publisher:
-        announce(f"By {meta.author}")
+        announce(labels("By {author}", author=meta.author))
     year = meta.date[:4] if meta.date[:4].isdigit() else ""
     if meta.publisher:
-        announce(f"Published by {meta.publisher}" + (f" in {year}" if year else ""))
+        announce(labels("Published by {publisher} in {year}", publisher=meta.publisher, year=year) if year
+                 else labels("Published by {publisher}", publisher=meta.publisher))
     elif meta.author and meta.author == meta.publisher:
-        announce(f"By {meta.author}")
-    count = _plural(len(sections), "section")
-    length = f" and lasts {spoken_length(total_seconds)}" if total_seconds is not None else ""
-    announce(f"This recording has {count}{length}.")
+        announce(labels("By {author}", author=meta.author))
+    count = labels.plural("{count} section", "{count} sections", len(sections))
+    if total_seconds is not None:
+        announce(labels("This recording has {sections} and lasts {length}.", sections=count,
+                        length=spoken_length(total_seconds, labels)))
+    else:
+        announce(labels("This recording has {sections}.", sections=count))
     if sections:
-        announce(f"The sections are: {'; '.join(s.title for s in sections)}", pause_after=HEADING_PAUSE_BEFORE)
-    return ScriptSection(0, OPENING_TITLE, OPENING_SLUG, OPENING_SLUG, _with_ids(OPENING_SLUG, builder.sentences))
+        announce(labels("The sections are: {titles}", titles="; ".join(s.title for s in sections)),
+                 pause_after=HEADING_PAUSE_BEFORE)
+    return ScriptSection(0, labels(OPENING_TITLE), OPENING_SLUG, OPENING_SLUG, _with_ids(OPENING_SLUG, builder.sentences))
 
 
 def build_script(document: Document, total_seconds: float | None = None) -> Script:

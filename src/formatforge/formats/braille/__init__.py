@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import WriterError
+from ...labels import labels_for
 from .. import BuildContext, Requirement, Writer, register
 from . import brf, pef
 from .layout import PROFILES, Book, Layout
@@ -46,15 +47,19 @@ def make_book(document, options: dict[str, Any]) -> Book:
     profile = str(option(options, "braille.profile"))
     if profile not in PROFILES:
         raise WriterError(f"braille.profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    translator = Translator(tables_for(document.metadata.language, options))
+    labels = labels_for(document.metadata.language)
+    translator.deleted_label = labels("deleted:")
     try:
         layout = Layout(
-            Translator(tables_for(document.metadata.language, options)),
+            translator,
             cells=int(option(options, "braille.cells")),
             lines=int(option(options, "braille.lines")),
             profile=profile,
         )
     except ValueError as error:
         raise WriterError(f"braille: {error}") from error
+    layout.labels = labels
     return layout.book(document)
 
 

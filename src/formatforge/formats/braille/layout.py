@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...labels import labels_for
 from ...model import (
     Admonition,
     BlockQuote,
@@ -43,7 +44,7 @@ BOX_TOP = "\u2836"
 BOX_BOTTOM = "\u281b"
 BOX_OUTER = "\u283f"
 # A task list item's state, given in words: print's check box is a picture, not text.
-TASK_STATES = {True: "done", False: "not done"}
+TASK_STATES = {True: "Done", False: "Not done"}  # labels.py msgids, said in lower case
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class Layout:
         self.width = cells
         self.height = lines
         self.profile = PROFILES[profile]
+        self.labels = labels_for("en")  # the document's language's labels: set by make_book
 
     @property
     def body_height(self) -> int:
@@ -252,7 +254,7 @@ class Layout:
         if isinstance(block, Image):
             if block.decorative or not block.alt.strip():
                 return []
-            return [Chunk(self.transcriber_note(f"Image: {block.alt}", base), 0, 0)]
+            return [Chunk(self.transcriber_note(self.labels("Image: {alt}", alt=block.alt), base), 0, 0)]
         if isinstance(block, ThematicBreak):
             return [Chunk(centred(THEMATIC_BREAK, self.width, "break"), 1, 1)]
         if isinstance(block, Admonition):
@@ -366,7 +368,7 @@ class Layout:
         """Cells for a task item's number (if any) and state; "" for an ordinary item."""
         if checked is None:
             return ""
-        note = TN_OPEN + self.tr.text(TASK_STATES[checked]) + TN_CLOSE
+        note = TN_OPEN + self.tr.text(self.labels(TASK_STATES[checked]).lower()) + TN_CLOSE
         return BLANK.join(c for c in (self.tr.text(label.strip()) if label else "", note) if c)
 
     def code_lines(self, block: CodeBlock, indent: int) -> list[Line]:
@@ -385,7 +387,7 @@ class Layout:
         """A table read row by row, each cell after its column heading: the reader never
         has to hold the columns in mind. A transcriber's note says so first (B9)."""
         columns = len(block.header)
-        note = f"Table of {len(block.rows)} rows, each cell given with its column heading."
+        note = self.labels("Table of {count} rows, each cell given with its column heading.", count=len(block.rows))
         lines: list[Line] = []
         if block.caption:
             lines += self.paragraph(block.caption, base + 2, base, "table")
@@ -559,7 +561,7 @@ class Layout:
         return ""
 
     def contents_lines(self, entries: list[tuple[Heading, str]]) -> list[Line]:
-        lines = centred(self.tr.text("Contents"), self.width, "heading") + [Line("", "blank")]
+        lines = centred(self.tr.text(self.labels("Contents")), self.width, "heading") + [Line("", "blank")]
         for heading, label in entries:
             lines += self.contents_entry(heading, self.number_cells(label))
         return lines

@@ -56,26 +56,44 @@ def parse_table_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def default_tables(language: str, grade: int) -> list[str]:
-    """The translation table for a front-matter language tag and a grade.
+    """The translation table for a front-matter language tag (BCP 47) and a grade.
 
     English of any region is Unified English Braille (B1); ``en-GB-g2.ctb`` is the
     pre-UEB British code and is never chosen. Other languages are looked up in our short
-    list and then in the ``#+language``/``#+grade`` metadata liblouis tables carry; when
-    nothing fits we fall back to UEB, since a readable translation beats none.
+    list and then in the ``#+language``/``#+grade`` metadata liblouis tables carry. A
+    language with no table is an error naming the nearest tables: English braille for a
+    Welsh or Basque text would be unreadable, and ``--braille-table`` can name one.
     """
-    primary = (language or "en").split("-")[0].casefold()
+    primary = (language or "en").replace("_", "-").split("-")[0].casefold()
     if primary == "en":
         return [UEB_TABLES[grade]]
     known = KNOWN_TABLES.get((primary, grade))
     if known and (TABLES_DIR / known).exists():
         return [known]
     found = _table_by_metadata(primary, grade)
-    return [found] if found else [UEB_TABLES[grade]]
+    if found:
+        return [found]
+    # A language with only uncontracted braille (Italian, Dutch) gets it at grade 2 too.
+    other = KNOWN_TABLES.get((primary, 3 - grade))
+    if other and (TABLES_DIR / other).exists():
+        return [other]
+    raise WriterError(f"braille: liblouis has no table for the language {language!r}; the nearest tables are "
+                      f"{', '.join(nearest_tables(primary))}. Name one with --braille-table (braille.table).")
+
+
+def nearest_tables(language: str, count: int = 3) -> list[str]:
+    """Tables of the languages whose codes are closest to ``language`` (one table each)."""
+    import difflib
+
+    tables = _literary_tables()
+    codes = difflib.get_close_matches(language, sorted(tables), n=count, cutoff=0.0)
+    return [f"{tables[code][0][1]} ({code})" for code in codes]
 
 
 @functools.lru_cache(maxsize=None)
-def _table_by_metadata(language: str, grade: int) -> str | None:
-    candidates = []
+def _literary_tables() -> dict[str, list[tuple[tuple, str]]]:
+    """Literary six-dot-first tables by primary language, best first for each grade score."""
+    by_language: dict[str, list[tuple[tuple, str]]] = {}
     for path in sorted(TABLES_DIR.glob("*.[cu]t[bi]")):
         if path.suffix not in {".ctb", ".utb"}:
             continue
@@ -87,14 +105,21 @@ def _table_by_metadata(language: str, grade: int) -> str | None:
                     meta[key.strip()] = val.strip()
                 elif meta and not line.startswith("#"):
                     break
-        if meta.get("language", "").split("-")[0].casefold() != language:
+        language = meta.get("language", "").split("-")[0].casefold()
+        if not language:
             continue
         if meta.get("type", "literary") != "literary" or meta.get("direction", "both") == "backward":
             continue
-        contraction = meta.get("contraction", "no")
-        wanted = "no" if grade == 1 else "full"
-        score = (contraction == wanted, meta.get("dots", "6") == "6", -len(path.name))
-        candidates.append((score, path.name))
+        info = (meta.get("contraction", "no"), meta.get("dots", "6") == "6", -len(path.name))
+        by_language.setdefault(language, []).append((info, path.name))
+    return by_language
+
+
+@functools.lru_cache(maxsize=None)
+def _table_by_metadata(language: str, grade: int) -> str | None:
+    wanted = "no" if grade == 1 else "full"
+    candidates = [((contraction == wanted, six, length), name)
+                  for (contraction, six, length), name in _literary_tables().get(language, [])]
     if not candidates:
         return None
     candidates.sort(reverse=True)
@@ -259,6 +284,7 @@ class Translator:
         except RuntimeError as error:
             raise WriterError(f"braille: liblouis cannot load the table list {','.join(tables)}: {error}") from error
         self.tables = tables
+        self.deleted_label = DELETED_LABEL  # the document language's word (labels.py) replaces it
         # Characters already seen whose every occurrence liblouis can take as it is: a
         # document uses few distinct characters, so most runs skip the per-character checks.
         self._plain_chars: set[str] = set()
@@ -325,7 +351,7 @@ class Translator:
             forms = tuple(form & ~DELETED for form in typeform[start:end])
             core = self.translate(Run(piece, forms), uncontracted)
             if deleted and core:
-                core = TN_OPEN + self.text(DELETED_LABEL) + BLANK + core + TN_CLOSE
+                core = TN_OPEN + self.text(self.deleted_label) + BLANK + core + TN_CLOSE
             # Spaces at a stretch's edges are dropped by translation: put them back as blank cells.
             if piece[:1].isspace() and cells and not cells.endswith(BLANK):
                 cells += BLANK
