@@ -297,16 +297,18 @@ class EpubPackage:
     def summary_parts(self) -> list[str]:
         """What the accessibility summary says the book offers, one clause each."""
         p = self.profile
-        parts = [NAVIGATION_SUMMARY]
+        labels = labels_for(self.language)
+        parts = [labels(NAVIGATION_SUMMARY)]
         if p.image_count:
             if p.all_images_described:
-                parts.append(f"every image ({p.image_count}) has a text alternative")
+                parts.append(labels("every image ({count}) has a text alternative", count=p.image_count))
             else:
-                parts.append(f"{p.images_without_alt} of {p.image_count} images lack a text alternative")
+                parts.append(labels("{missing} of {count} images lack a text alternative",
+                                    missing=p.images_without_alt, count=p.image_count))
         if p.has_tables:
-            parts.append("data tables have header cells")
+            parts.append(labels("data tables have header cells"))
         if p.has_footnotes:
-            parts.append("footnotes link to their references and back")
+            parts.append(labels("footnotes link to their references and back"))
         return parts
 
     def conformance_claim(self) -> str:
@@ -339,17 +341,19 @@ class EpubPackage:
         return m.conforms_to if self.profile.conforms else ""
 
     def accessibility_summary(self) -> str:
-        summary = ", ".join(self.summary_parts()) + ". It has no known hazards."
+        labels = labels_for(self.language)
+        summary = labels("{parts}. It has no known hazards.", parts=", ".join(self.summary_parts()))
         claim = self.conformance_claim()
         if claim:
-            summary += f" {self.metadata.certified_by} evaluated it: it meets {claim}."
+            summary += " " + labels("{certifier} evaluated it: it meets {claim}.",
+                                    certifier=self.metadata.certified_by, claim=claim)
         elif self.profile.conforms:
             # What formatforge checked, said as that: not a claim that anyone evaluated it.
-            summary += (" It was made to meet WCAG 2.2 Level AA and passes the automatic checks it was"
-                        " built with (every image described, headings in order); no one has evaluated"
-                        " its conformance.")
+            summary += " " + labels("It was made to meet WCAG 2.2 Level AA and passes the automatic checks it was"
+                                    " built with (every image described, headings in order); no one has evaluated"
+                                    " its conformance.")
         else:
-            summary += " It does not meet WCAG 2.2 Level AA."
+            summary += " " + labels("It does not meet WCAG 2.2 Level AA.")
         return summary
 
     def package_document(self) -> bytes:

@@ -202,18 +202,21 @@ class DaisyBook:
                 previous, depth = level, max(depth, level)
                 entry(f"h{level}", f"ncc-{sentence.id}", smil_name, sentence.id, sentence.text)
         total = sum(self.durations)
-        creators = [m.author or m.publisher or "Unknown"]
+        unknown = labels_for(self.language)("Unknown")
+        creators = [m.author or m.publisher or unknown]
         items = [
             ("dc:title", m.title or self.document.stem),
             *(("dc:creator", c) for c in creators),
-            ("dc:publisher", m.publisher or m.author or "Unknown"),
+            ("dc:publisher", m.publisher or m.author or unknown),
             ("dc:date", m.date or "1980-01-01"),
             ("dc:identifier", book_identifier(self.document)),
             ("dc:language", self.language),
             ("dc:format", "Daisy 2.02"),
             ("ncc:charset", "utf-8"),
             ("ncc:generator", "formatforge"),
-            ("ncc:narrator", f"synthetic voice ({self.narration.settings.engine} {self.narration.settings.voice})"),
+            ("ncc:narrator", labels_for(self.language)("synthetic voice ({engine} {voice})",
+                                                       engine=self.narration.settings.engine,
+                                                       voice=self.narration.settings.voice)),
             ("ncc:multimediaType", "audioFullText"),
             ("ncc:totalTime", clock(total, fraction=False)),
             ("ncc:tocItems", str(len(body))),

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from lxml import etree
 
+from ..labels import labels_for
 from ..epub_package import NAVIGATION_SUMMARY, STYLESHEET, EpubPackage, ManifestItem
 from ..errors import WriterError
 from ..model import Document
@@ -99,19 +100,21 @@ class ReadAloudPackage(EpubPackage):
             ("media:duration", clock(sum(self.durations)), {}),
             *(("media:duration", clock(seconds), {"refines": f"#{self._overlay_id(i)}"})
               for i, seconds in enumerate(self.durations)),
-            ("media:narrator", f"synthetic voice ({settings.engine} {settings.voice})", {}),
+            ("media:narrator", labels_for(self.language)("synthetic voice ({engine} {voice})", engine=settings.engine,
+                                                         voice=settings.voice), {}),
             ("media:active-class", ACTIVE_CLASS, {}),
         ]
 
     def summary_parts(self) -> list[str]:
         p = self.profile
-        parts = [NAVIGATION_SUMMARY,
-                 "its full text is narrated by a synthetic voice, with each sentence highlighted as it is read"]
+        labels = labels_for(self.language)
+        parts = [labels(NAVIGATION_SUMMARY),
+                 labels("its full text is narrated by a synthetic voice, with each sentence highlighted as it is read")]
         if p.image_count:
-            parts.append(f"every image ({p.image_count}) has a text alternative, which the narration reads"
-                         if p.all_images_described else "some images lack a text alternative")
+            parts.append(labels("every image ({count}) has a text alternative, which the narration reads", count=p.image_count)
+                         if p.all_images_described else labels("some images lack a text alternative"))
         if p.has_tables:
-            parts.append("data tables have header cells")
+            parts.append(labels("data tables have header cells"))
         return parts
 
     def extra_entries(self) -> list[tuple[str, bytes]]:

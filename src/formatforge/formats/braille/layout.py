@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...labels import labels_for
+from ...labels import admonition_title, labels_for
 from ...model import (
     Admonition,
     BlockQuote,
@@ -275,7 +275,7 @@ class Layout:
         # The top box line is the first line of the box, the bottom one is not: pagination
         # tells them apart by ``first`` (BOX_OUTER draws both).
         head = [Line(BLANK * base + top * length, "box", first=True)]
-        label = BLANK.join(c for c in self.runs(block.title) if c)
+        label = BLANK.join(c for c in self.runs(admonition_title(block, self.labels)) if c)
         if label:
             head += as_lines(wrap(label, self.width, base + 4, base + 4), "label")
         inner = self.blocks(block.blocks, base)
