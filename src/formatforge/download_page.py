@@ -11,8 +11,8 @@ from pathlib import Path
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from .labels import labels_for
-from .model import Document
+from .labels import labels_for, language_name
+from .model import Document, languages_used
 
 H = ElementMaker()
 
@@ -81,11 +81,10 @@ def main_files(name: str, files: list[str]) -> list[str]:
 def language_names(document: Document, labels) -> str:
     """The document's language, then every other language its passages are marked with:
     the code as the master writes it, with the language's name where the labels know it."""
-    return meta_language(document.metadata.language, labels)
-
-
-def meta_language(code: str, labels) -> str:
-    return code
+    used = languages_used(document)
+    if len(used) < 2:
+        return document.metadata.language
+    return ", ".join(f"{language_name(code, labels)} ({code})" for code in used)
 
 
 def render(document: Document, out_dir: Path, entries: dict[str, dict]) -> bytes:

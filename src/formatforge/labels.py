@@ -226,3 +226,12 @@ def admonition_title(block, labels: Labels) -> tuple:
     if not block.title or block.title == (Text(english),):
         return (Text(labels(english)),)
     return block.title
+
+
+LANGUAGE_NAMES = {"en": "English", "cy": "Welsh", "fr": "French"}
+
+
+def language_name(lang: str, labels: Labels) -> str:
+    """A language's name in ``labels``' language ("Saesneg" for en in Welsh), else its tag."""
+    english = LANGUAGE_NAMES.get(primary(lang))
+    return labels(english) if english else lang

@@ -50,6 +50,16 @@ class Strikethrough:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A passage in another language than the document's (``[Croeso]{lang=cy}``, or every
+    inline of a ``::: {lang=cy}`` block): ``lang`` is a BCP 47 tag. Screens mark it
+    (lang, xml:lang, w:lang), braille switches table and the narration voice."""
+
+    children: tuple["Inline", ...]
+    lang: str
+
+
+@dataclass(frozen=True)
 class LineBreak:
     pass
 
@@ -62,7 +72,7 @@ class FootnoteRef:
     label: str
 
 
-Inline = Union[Text, Emphasis, Strong, Strikethrough, Code, Link, LineBreak, FootnoteRef]
+Inline = Union[Text, Emphasis, Strong, Strikethrough, Code, Link, LineBreak, FootnoteRef, Span]
 
 # ---------------------------------------------------------------- blocks
 
@@ -319,7 +329,7 @@ def inline_text(inlines: tuple[Inline, ...] | list[Inline], footnote_marks: bool
             parts.append(node.text)
         elif isinstance(node, Code):
             parts.append(node.text)
-        elif isinstance(node, (Emphasis, Strong, Strikethrough, Link)):
+        elif isinstance(node, (Emphasis, Strong, Strikethrough, Link, Span)):
             parts.append(inline_text(node.children, footnote_marks))
         elif isinstance(node, LineBreak):
             parts.append("\n")
@@ -394,3 +404,48 @@ class UsedIds(set):
             or candidate in RESERVED_IDS
             or (isinstance(candidate, str) and RESERVED_ID_RE.fullmatch(candidate) is not None)
         )
+
+
+def in_language(blocks: tuple[Block, ...], lang: str) -> tuple[Block, ...]:
+    """``blocks`` with the inline content of each (headings, paragraphs, list items, table
+    cells, notes, terms, captions) marked as a passage in ``lang``: a ``::: {lang=cy}`` block."""
+    import dataclasses
+
+    def mark(value):
+        if isinstance(value, tuple) and value and all(_is_inline(v) for v in value):
+            return (Span(value, lang),)
+        if isinstance(value, tuple):
+            return tuple(mark(v) for v in value)
+        if dataclasses.is_dataclass(value) and not _is_inline(value):
+            changes = {f.name: mark(getattr(value, f.name)) for f in dataclasses.fields(value)
+                       if isinstance(getattr(value, f.name), tuple)}
+            return dataclasses.replace(value, **changes) if changes else value
+        return value
+
+    return tuple(mark(block) for block in blocks)
+
+
+def _is_inline(value) -> bool:
+    return isinstance(value, (Text, Emphasis, Strong, Strikethrough, Code, Link, LineBreak, FootnoteRef, Span))
+
+
+def languages_used(document: "Document") -> list[str]:
+    """The document's language, then each other language its passages are marked with, in
+    the order they first appear."""
+    import dataclasses
+
+    found = [document.metadata.language] if document.metadata.language else []
+
+    def visit(value) -> None:
+        if isinstance(value, Span) and value.lang not in found:
+            found.append(value.lang)
+        if isinstance(value, tuple):
+            for item in value:
+                visit(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                visit(getattr(value, f.name))
+
+    visit(document.blocks)
+    visit(document.footnotes)
+    return found

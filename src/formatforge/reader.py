@@ -51,6 +51,7 @@ from .model import (
     ListBlock,
     ListItem,
     Paragraph,
+    Span,
     Strikethrough,
     Strong,
     Table,
@@ -58,6 +59,7 @@ from .model import (
     Text,
     ThematicBreak,
     UsedIds,
+    in_language,
     slugify,
 )
 
@@ -87,6 +89,9 @@ TAG_NAME_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
 ATTR_LIST_RE = re.compile(r"^\{:?\s*([^{}\n]*)\}")
 MISSING_FOOTNOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 REF_WITH_TEXT_RE = re.compile(r"^(.*?)\s*<([^<>]+)>\s*$", re.S)
+# A passage in another language: ``[Croeso]{lang=cy}`` inline, ``::: {lang=cy}`` for blocks.
+LANGUAGE_ATTRIBUTE_RE = re.compile(r"\{\s*lang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)[\"']?\s*\}")
+LANGUAGE_FENCE_RE = re.compile(r"^\{\s*lang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)[\"']?\s*\}$")
 DIRECTIVE_RE = re.compile(r"^\{([A-Za-z0-9_+:-]+)\}\s*(.*)$", re.S)
 CODE_DIRECTIVES = {"code", "code-block", "code-cell", "sourcecode"}
 ADMONITION_ALIASES = {"info": "note", "success": "tip", "danger": "danger", "warn": "warning"}
@@ -116,6 +121,7 @@ def new_parser() -> MarkdownIt:
     md.use(deflist_plugin)
     md.use(colon_fence_plugin)
     md.use(myst_role_plugin)
+    md.inline.ruler.before("link", "formatforge_language_span", language_span)
     # Only MyST's ``(label)=`` targets: its ``%`` comment lines would silently drop a line
     # such as "% of staff", and ``+++`` breaks are notebook cells, not prose.
     md.block.ruler.before(
@@ -125,6 +131,29 @@ def new_parser() -> MarkdownIt:
     # a javascript: link otherwise stays literal text with its address shown to readers.
     md.validateLink = lambda url: True
     return md
+
+
+def language_span(state, silent: bool) -> bool:
+    """``[words]{lang=cy}``: the words as a passage in that language (only ``lang``: other
+    attributes stay text, as before)."""
+    if state.src[state.pos] != "[":
+        return False
+    label_end = state.md.helpers.parseLinkLabel(state, state.pos, False)
+    if label_end < 0:
+        return False
+    found = LANGUAGE_ATTRIBUTE_RE.match(state.src, label_end + 1)
+    if found is None or found.end() > state.posMax:
+        return False
+    if not silent:
+        maximum = state.posMax
+        state.pos, state.posMax = state.pos + 1, label_end
+        token = state.push("span_open", "span", 1)
+        token.attrSet("lang", found.group(1))
+        state.md.inline.tokenize(state)
+        state.push("span_close", "span", -1)
+        state.posMax = maximum
+    state.pos = found.end()
+    return True
 
 
 FOOTNOTE_DEFINITIONS = "formatforge_footnotes"
@@ -392,6 +421,14 @@ class _Converter:
     def colon_fence(self, tokens, index, close) -> list[Block]:
         token = tokens[index]
         info = token.info.strip()
+        passage = LANGUAGE_FENCE_RE.match(info)
+        if passage is not None:  # ``::: {lang=cy}``: the blocks inside are in that language
+            self.nested(token)
+            try:
+                blocks = self.parse_nested(token.content, self.line_of(token) + 1)
+            finally:
+                self.depth -= 1
+            return list(in_language(tuple(blocks), passage.group(1)))
         directive = DIRECTIVE_RE.match(info)
         if directive is not None:
             return self.directive(token, directive.group(1), directive.group(2).strip())
@@ -630,6 +667,8 @@ class _Converter:
             return [Strong(tuple(inner))]
         if opened == "s_open":
             return [Strikethrough(tuple(inner))]
+        if opened == "span_open" and token.attrGet("lang"):
+            return [Span(tuple(inner), str(token.attrGet("lang")))]
         if opened == "link_open":
             url = str(token.attrGet("href") or "")
             scheme = urlparse(url).scheme.lower()

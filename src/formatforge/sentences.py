@@ -41,6 +41,7 @@ from .model import (
     Link,
     ListBlock,
     Paragraph,
+    Span,
     Strikethrough,
     Strong,
     Table,
@@ -54,7 +55,7 @@ from .xhtml import XhtmlRenderer, admonition_label, append_text, sub, tag
 
 # Roles whose sentences read words that are displayed in the block they come from.
 TEXT_ROLES = {"text", "list-item", "heading"}
-_CONTAINERS = (Emphasis, Strong, Strikethrough, Link)
+_CONTAINERS = (Emphasis, Strong, Strikethrough, Link, Span)
 
 def clip_seconds(timed: TimedSentence, sample_rate: int) -> tuple[float, float]:
     """Where a sentence is heard in its section's MP3 file, in seconds: shifted by the

@@ -92,6 +92,7 @@ TEMPLATE_LEFTOVERS = frozenset({
 # The words come from the language's labels (labels.py): "Done" and "Not done".
 
 W_STRIKE, W_KEEP_NEXT, W_BOTTOM, W_RIGHT = (qn(f"w:{name}") for name in ("strike", "keepNext", "bottom", "right"))
+W_LANG = qn("w:lang")
 # The box round an admonition: a 1.5 pt line, 4 pt from the text, on all four sides. Word and
 # LibreOffice draw consecutive paragraphs bordered alike as one box, so a note that directly
 # follows another is drawn with a 2¼ pt line: two boxes, not one. (A different distance from
@@ -976,6 +977,20 @@ class _Builder:
                 # Deleted text stays in the text, struck through (w:strike), in large print too:
                 # a strike is not one of the emphases UKAAF rules out (L4).
                 self._inlines(node.children, part, parent, bold, italic, link, True)
+            elif isinstance(node, model.Span):
+                # A passage in another language: w:lang on each of its runs (D6), so that
+                # Word's proofing and screen readers switch language for it.
+                before = set(map(id, parent.iter(W_R)))
+                self._inlines(node.children, part, parent, bold, italic, link, strike)
+                for run in parent.iter(W_R):
+                    if id(run) not in before:
+                        rpr = run.find(W_RPR)
+                        if rpr is None:
+                            rpr = SubElement(run, W_RPR)
+                            run.remove(rpr)
+                            run.insert(0, rpr)
+                        if rpr.find(W_LANG) is None:
+                            SubElement(rpr, W_LANG, {W_VAL: node.lang})
             elif isinstance(node, model.Code):
                 r = self._run(parent, bold, italic, link, self._style_id("Verbatim Char"), strike=strike)
                 r.text = node.text  # python-docx's CT_R setter: tabs become w:tab

@@ -46,6 +46,7 @@ from .model import (
     ListItem,
     Paragraph,
     Section,
+    Span,
     Strikethrough,
     Strong,
     Table,
@@ -88,7 +89,7 @@ ID_PREFIX: dict[type, str] = {
 }
 
 # Inlines that hold other inlines.
-INLINE_CONTAINERS = (Emphasis, Strong, Strikethrough, Link)
+INLINE_CONTAINERS = (Emphasis, Strong, Strikethrough, Link, Span)
 
 # What a task list item's state is called where a checkbox cannot be shown (DAISY 2.02 text)
 # and where the box has no label of its own.
@@ -243,6 +244,7 @@ class XhtmlRenderer:
             Emphasis: self.emphasis,
             Strong: self.strong,
             Strikethrough: self.strikethrough,
+            Span: self.span,
             Code: self.code,
             Link: self.link,
             LineBreak: self.line_break,
@@ -478,6 +480,13 @@ class XhtmlRenderer:
 
     def strikethrough(self, parent: etree._Element, node: Strikethrough) -> None:
         self.inlines(sub(parent, "del"), node.children)
+
+    def span(self, parent: etree._Element, node: Span) -> None:
+        """A passage in another language: lang (and xml:lang in EPUB's XHTML, E8)."""
+        el = sub(parent, "span", {"lang": node.lang})
+        if self.epub:
+            el.set(XML_LANG, node.lang)
+        self.inlines(el, node.children)
 
     def code(self, parent: etree._Element, node: Code) -> None:
         sub(parent, "code", text=node.text)

@@ -55,6 +55,7 @@ from ..model import (
     Link,
     ListBlock,
     Paragraph,
+    Span,
     Strikethrough,
     Strong,
     Table,
@@ -111,6 +112,11 @@ class Sentence:
     pause_after: float = SENTENCE_PAUSE
     level: int = 0  # heading level, for headings
     kind: str = TEXT
+    # The sentence's language when all of it is a passage in another language than the
+    # document's ("" otherwise), and the passages in other languages within it as
+    # (start, end, BCP 47 tag) character ranges of ``text``: the engine's voice for each.
+    language: str = ""
+    passages: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ class Script:
 # ---------------------------------------------------------------- sentences
 
 _ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "dr.", "mr.", "mrs.", "ms.", "st.", "no.", "vs.", "cf.", "approx."}
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]\ue006]*\s+(?=(?:\ue004[^\ue005]*\ue005)?[\"'“‘(\[]?[A-Z0-9])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -201,6 +207,10 @@ _REF = re.compile(rf"\s*{_REF_OPEN}(\d+){_REF_CLOSE}")
 # stands around it is known: "Deleted:" starting a sentence, "deleted:" inside one, and
 # ", end deleted" then a comma, or the punctuation or line end that follows the deletion.
 _DELETED_START, _DELETED_END = "\ue002", "\ue003"
+# A passage in another language: \ue004 lang \ue005 … \ue006, taken out by ``say`` which
+# keeps where they stood as the sentence's passages.
+_PASSAGE_OPEN, _PASSAGE_TAG_END, _PASSAGE_CLOSE = "\ue004", "\ue005", "\ue006"
+_PASSAGE_MARK = re.compile("\ue004([^\ue005]*)\ue005|\ue006")
 _DELETED_AT_SENTENCE_START = re.compile(rf"(^\s*|[.!?…][\"'”’)\]]*\s+|\n\s*){_DELETED_START}")
 _DELETED_END_BEFORE_PUNCTUATION = re.compile(rf"{_DELETED_END}[ \t]*(?=[.!?,;:\n]|$)")
 DELETED_OPENING = "deleted: "
@@ -220,6 +230,8 @@ def spoken_inline(inlines: tuple[Inline, ...] | list[Inline], labels: Labels = E
                 parts.append(node.text)
             elif isinstance(node, (Emphasis, Strong, Link)):
                 parts.append(walk(node.children))
+            elif isinstance(node, Span):
+                parts.append(f"{_PASSAGE_OPEN}{node.lang}{_PASSAGE_TAG_END}{walk(node.children)}{_PASSAGE_CLOSE}")
             elif isinstance(node, Strikethrough):
                 inner = walk(node.children)
                 if inner.strip():
@@ -246,7 +258,7 @@ def footnote_numbers(inlines) -> list[int]:
     for node in inlines:
         if isinstance(node, FootnoteRef):
             numbers.append(node.number)
-        elif isinstance(node, (Emphasis, Strong, Strikethrough, Link)):
+        elif isinstance(node, (Emphasis, Strong, Strikethrough, Link, Span)):
             numbers.extend(footnote_numbers(node.children))
     return numbers
 
@@ -278,19 +290,45 @@ class _SectionBuilder:
     footnotes: list[int] = field(default_factory=list)
     pending_pause: float = 0.0
     labels: Labels = ENGLISH
+    open_passage: str = ""  # the language of a passage that runs on into the next sentence
 
     def spoken(self, inlines) -> str:
         return spoken_inline(inlines, self.labels)
 
     def say(self, text: str, role: str, block: tuple[int, ...], line: int = 0, *, footnote: int = 0,
             pause_before: float = 0.0, pause_after: float = SENTENCE_PAUSE, level: int = 0, kind: str = TEXT) -> None:
-        text = " ".join(text.split())
+        text, passages = self.passages(" ".join(text.split()))
         if not text:
             return
         pause_before = max(pause_before, self.pending_pause)
         self.pending_pause = 0.0
         source = SourceRef(self.section, block, footnote, line)
-        self.sentences.append(Sentence("", text, role, source, pause_before, pause_after, level, kind))
+        whole = passages[0][2] if len(passages) == 1 and passages[0][:2] == (0, len(text)) else ""
+        self.sentences.append(Sentence("", text, role, source, pause_before, pause_after, level, kind,
+                                       whole, () if whole else tuple(passages)))
+
+    def passages(self, marked: str) -> tuple[str, list[tuple[int, int, str]]]:
+        """The text without its passage marks, and where the passages in other languages are."""
+        if _PASSAGE_OPEN not in marked and _PASSAGE_CLOSE not in marked and not self.open_passage:
+            return marked, []
+        text, found, position, start = "", [], 0, 0
+        language = self.open_passage
+        for mark in _PASSAGE_MARK.finditer(marked):
+            text += marked[position:mark.start()]
+            position = mark.end()
+            if language and text[start:].strip():
+                found.append((start, len(text), language))
+            language, start = (mark.group(1) or ""), len(text)
+        text += marked[position:]
+        if language and text[start:].strip():
+            found.append((start, len(text), language))
+        self.open_passage = language
+        stripped = text.strip()
+        offset = len(text) - len(text.lstrip())
+        found = [(max(0, a - offset), min(len(stripped), b - offset), lang) for a, b, lang in found]
+        found = [(a + len(stripped[a:b]) - len(stripped[a:b].lstrip()), b - (len(stripped[a:b]) - len(stripped[a:b].rstrip())), lang)
+                 for a, b, lang in found if stripped[a:b].strip()]
+        return stripped, found
 
     def say_paragraph(self, text: str, role: str, block, line, *, footnote: int = 0, prefix: str = "") -> None:
         parts = split_sentences(text)

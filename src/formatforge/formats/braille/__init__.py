@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import WriterError
-from ...labels import labels_for
+from ...labels import language_name, labels_for
 from .. import BuildContext, Requirement, Writer, register
 from . import brf, pef
 from .layout import PROFILES, Book, Layout
@@ -50,6 +50,8 @@ def make_book(document, options: dict[str, Any]) -> Book:
     translator = Translator(tables_for(document.metadata.language, options))
     labels = labels_for(document.metadata.language)
     translator.deleted_label = labels("deleted:")
+    translator.grade = int(option(options, "braille.grade"))
+    translator.language_name = lambda lang: language_name(lang, labels)
     try:
         layout = Layout(
             translator,

@@ -17,7 +17,7 @@ from pathlib import Path
 import louis
 
 from ...errors import WriterError
-from ...model import Code, Emphasis, FootnoteRef, Inline, LineBreak, Link, Strikethrough, Strong, Text
+from ...model import Code, Emphasis, FootnoteRef, Inline, LineBreak, Link, Span, Strikethrough, Strong, Text
 from ...characters import character_name
 
 BLANK = "\u2800"
@@ -31,6 +31,18 @@ TN_CLOSE = "\u2808\u2828\u281c"
 # every liblouis typeform and taken off before liblouis sees the text, marks them in a Run.
 DELETED = 0x8000
 DELETED_LABEL = "deleted:"
+# A passage in another language (model.Span) is carried in a Run as the language's number
+# (in LANGUAGES) from bit LANGUAGE_SHIFT up, above DELETED, and taken off before liblouis.
+# It is brailled with its language's table between transcriber's note indicators, after
+# the language's name: the switch is announced and its end is shown, as "deleted:" is.
+LANGUAGE_SHIFT = 16
+LANGUAGES: list[str] = []
+
+
+def language_bits(lang: str) -> int:
+    if lang not in LANGUAGES:
+        LANGUAGES.append(lang)
+    return (LANGUAGES.index(lang) + 1) << LANGUAGE_SHIFT
 UEB_TABLES = {1: "en-ueb-g1.ctb", 2: "en-ueb-g2.ctb"}
 # Tables the liblouis metadata search may not rank well; checked before the search.
 KNOWN_TABLES = {
@@ -181,6 +193,8 @@ def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -
                 walk(node.children, form)
             elif isinstance(node, Strikethrough):
                 walk(node.children, form | DELETED)
+            elif isinstance(node, Span):
+                walk(node.children, (form & (1 << LANGUAGE_SHIFT) - 1) | language_bits(node.lang))
             elif isinstance(node, LineBreak):
                 runs.append(Run.plain(""))
             elif isinstance(node, FootnoteRef):
@@ -285,6 +299,9 @@ class Translator:
             raise WriterError(f"braille: liblouis cannot load the table list {','.join(tables)}: {error}") from error
         self.tables = tables
         self.deleted_label = DELETED_LABEL  # the document language's word (labels.py) replaces it
+        self.grade = 1 if any("g1" in t or "comp6" in t or "g0" in t for t in tables) else 2
+        self.language_name = lambda lang: lang  # the document language's name for a language: make_book sets it
+        self._foreign: dict[str, Translator] = {}
         # Characters already seen whose every occurrence liblouis can take as it is: a
         # document uses few distinct characters, so most runs skip the per-character checks.
         self._plain_chars: set[str] = set()
@@ -307,8 +324,10 @@ class Translator:
         rule for are never passed to it (it would write an escape or nothing): they become
         a transcriber's note that names or transliterates them."""
         text, typeform = run.text.replace("\n", " "), run.typeform
-        # DELETED is the highest typeform bit: the largest value shows whether any is set.
-        if typeform and max(typeform) & DELETED:
+        # DELETED and the language bits are the highest: the largest value shows whether any is set.
+        if typeform and max(typeform) >= DELETED:
+            if max(typeform) >> LANGUAGE_SHIFT:
+                return self._with_languages(text, typeform, uncontracted)
             return self._with_deleted(text, typeform, uncontracted)
         if self._all_plain(text):
             if not text.strip():
@@ -336,6 +355,44 @@ class Translator:
             if piece[-1:].isspace() and core:
                 cells += BLANK
         return cells.strip(BLANK)
+
+    def _with_languages(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
+        """A run holding passages in other languages: each in its language's table (the
+        grade of this one's), between transcriber's note indicators after its name."""
+        cells = ""
+        start = 0
+        while start < len(text):
+            number = typeform[start] >> LANGUAGE_SHIFT
+            end = start
+            while end < len(text) and typeform[end] >> LANGUAGE_SHIFT == number:
+                end += 1
+            piece = text[start:end]
+            forms = tuple(form & ((1 << LANGUAGE_SHIFT) - 1) for form in typeform[start:end])
+            foreign = self.foreign(LANGUAGES[number - 1]) if number else None
+            if foreign is None:
+                core = self.translate(Run(piece, forms), uncontracted)
+            else:
+                core = foreign.translate(Run(piece, forms), uncontracted)
+                if core:
+                    core = TN_OPEN + self.text(self.language_name(LANGUAGES[number - 1])) + BLANK + core + TN_CLOSE
+            if piece[:1].isspace() and cells and not cells.endswith(BLANK):
+                cells += BLANK
+            cells += core
+            if piece[-1:].isspace() and cells and not cells.endswith(BLANK):
+                cells += BLANK
+            start = end
+        return cells.strip(BLANK)
+
+    def foreign(self, lang: str) -> "Translator | None":
+        """The translator for a passage in ``lang``, or None when it shares this one's tables."""
+        tables = default_tables(lang, self.grade)
+        if tables == list(self.tables):
+            return None
+        if lang not in self._foreign:
+            other = Translator(tables)
+            other.deleted_label, other.grade = self.deleted_label, self.grade
+            self._foreign[lang] = other
+        return self._foreign[lang]
 
     def _with_deleted(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
         """A run holding deleted text: each stretch of deleted words as a transcriber's note
