@@ -325,3 +325,100 @@ def test_welsh_braille_contents_page_is_headed_in_welsh():
     cells = [r.cells.strip("\u2800") for p in book.preliminary for r in p.rows]
     assert heading in cells
     assert translator.text("Contents") not in cells
+
+
+# ------------------------------------------------------------ passages in another language
+
+BILINGUAL = FIXTURES / "bilingual.md"
+
+
+def test_a_marked_passage_is_read_into_the_model():
+    from formatforge.model import Paragraph, Span, languages_used
+
+    document = read_source(BILINGUAL).document
+    first = next(b for b in document.blocks if isinstance(b, Paragraph))
+    assert Span((__import__("formatforge.model").model.Text("Croeso"),), "cy") in first.children
+    assert languages_used(document) == ["en-GB", "cy"]
+
+
+def test_the_mixed_paragraph_switches_voice_in_the_narration_script():
+    from formatforge.speech.script import voice_runs
+
+    document = read_source(BILINGUAL).document
+    sentences = [s for section in build_script(document).sections for s in section.sentences]
+    greeting = next(s for s in sentences if "Croeso" in s.text)
+    assert greeting.language == ""
+    assert [(greeting.text[a:b], lang) for a, b, lang in greeting.passages] == [("Croeso", "cy")]
+    assert voice_runs(greeting, "en-GB") == [("We greet every visitor with ", "en-gb"), ("Croeso", "cy"),
+                                             (", which means welcome.", "en-gb")]
+    # The Welsh half: every sentence in Welsh, so the Welsh voice reads it whole.
+    welsh = [s for s in sentences if s.text.startswith(("Rydym", "Mae'r strategaeth", "Ateb", "Ein nodau"))]
+    assert len(welsh) == 4 and {s.language for s in welsh} == {"cy"}
+    english = next(s for s in sentences if s.text.startswith("This strategy"))
+    assert english.language == "" and english.passages == ()
+
+
+def test_the_mixed_paragraph_switches_table_in_the_braille():
+    """The passage in the Welsh table, between transcriber's note indicators after the
+    language's name; the English around it in UEB (the convention README documents)."""
+    from formatforge.formats.braille.translate import TN_CLOSE, TN_OPEN
+
+    document = read_source(BILINGUAL).document
+    book = make_book(document, {})
+    text = "\u2800".join(r.cells.strip("\u2800") for p in book.body for r in p.rows)
+    english, welsh = Translator(["en-ueb-g2.ctb"]), Translator(["cy-cy-g2.ctb"])
+    assert TN_OPEN + english.text("Welsh") + "\u2800" + welsh.text("Croeso") + TN_CLOSE in text
+    assert english.text("welcome.") in text
+    # The Welsh half's words are in the Welsh table ("ae" is one cell there, not in UEB).
+    assert welsh.text("Mae'r strategaeth") in text and english.text("Mae'r strategaeth") not in text
+
+
+def test_marked_passages_carry_their_language_in_xhtml_word_and_the_download_page(tmp_path):
+    """E8: lang and xml:lang on the passage in EPUB XHTML; lang in HTML; D6: w:lang on its runs."""
+    from formatforge.build import build
+
+    build(BILINGUAL, tmp_path, ["html", "epub", "docx"])
+    html = (tmp_path / "bilingual.html").read_text(encoding="utf-8")
+    assert '<span lang="cy">Croeso</span>' in html
+    with zipfile.ZipFile(tmp_path / "bilingual.epub") as epub:
+        xhtml = "".join(epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml"))
+    assert '<span lang="cy" xml:lang="cy">Croeso</span>' in xhtml
+    assert '<span lang="cy" xml:lang="cy">Rydym yn cyfarch' in xhtml
+    with zipfile.ZipFile(tmp_path / "bilingual.docx") as docx:
+        body = docx.read("word/document.xml").decode()
+    assert re.search(r'<w:r><w:rPr><w:lang w:val="cy"/></w:rPr><w:t>Croeso</w:t></w:r>', body)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "English (en-GB), Welsh (cy)" in page
+    assert page.count(">Web page<") == 1  # each format once, both languages named
+
+
+def test_an_unmarked_english_master_is_unchanged_by_passages(strategy):
+    from formatforge.model import languages_used
+
+    assert languages_used(strategy) == [strategy.metadata.language]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["cy", "fr"])
+def test_epubcheck_ace_axe_and_the_daisy_checks_stay_clean(built, language):
+    """E1, E2 (EPUBCheck, Ace), H1 (axe-core and the layout checks, which find the skip
+    link by its words in the language), the DAISY 2.02 checks, on every output."""
+    from formatforge.validate import validate_outputs
+
+    results = validate_outputs(built[language])
+    validators = {r.validator for r in results}
+    assert {"EPUBCheck", "DAISY Ace", "DAISY 2.02", "axe-core"} <= validators
+    failing = [(str(r.file), r.validator, r.errors, [m.text for m in r.messages][:3])
+               for r in results if r.errors]
+    assert failing == []
+
+
+@pytest.mark.slow
+def test_the_bilingual_master_passes_every_check(tmp_path):
+    from formatforge.build import build
+    from formatforge.validate import validate_outputs
+
+    build(BILINGUAL, tmp_path, cache_dir=tmp_path / "cache")
+    results = validate_outputs(tmp_path)
+    assert [(str(r.file), r.validator) for r in results if r.errors] == []
+    assert len(results) >= 10

@@ -186,6 +186,12 @@ class Labels:
             return msgid
         return found  # type: ignore[return-value]
 
+    def translation(self, msgid: str) -> str | None:
+        """The label in this language, or None (and no warning) when there is none."""
+        if self._catalogue is None:
+            return msgid if self.language == "en" else None
+        return self._catalogue._catalog.get(msgid)  # type: ignore[attr-defined]
+
     def __call__(self, msgid: str, **values: object) -> str:
         text = self._lookup(msgid)
         return text.format(**values) if values else text

@@ -331,9 +331,9 @@ def is_skip_link_text(text: str) -> bool:
     from .labels import available_languages, labels_for
 
     text = text.casefold()
-    return "skip" in text or any(labels_for(language)(label).casefold() in text
-                                 for language in available_languages()
-                                 for label in ("Skip to main content", "Skip to the formats"))
+    words = {labels_for(language).translation(label) for language in available_languages()
+             for label in ("Skip to main content", "Skip to the formats")}
+    return "skip" in text or any(word.casefold() in text for word in words if word)
 
 
 def layout_messages(layout: dict) -> list[Message]:

@@ -980,17 +980,17 @@ class _Builder:
             elif isinstance(node, model.Span):
                 # A passage in another language: w:lang on each of its runs (D6), so that
                 # Word's proofing and screen readers switch language for it.
-                before = set(map(id, parent.iter(W_R)))
+                # Runs are only ever appended, so the passage's are the last ones in order.
+                before = sum(1 for _ in parent.iter(W_R))
                 self._inlines(node.children, part, parent, bold, italic, link, strike)
-                for run in parent.iter(W_R):
-                    if id(run) not in before:
-                        rpr = run.find(W_RPR)
-                        if rpr is None:
-                            rpr = SubElement(run, W_RPR)
-                            run.remove(rpr)
-                            run.insert(0, rpr)
-                        if rpr.find(W_LANG) is None:
-                            SubElement(rpr, W_LANG, {W_VAL: node.lang})
+                for run in list(parent.iter(W_R))[before:]:
+                    rpr = run.find(W_RPR)
+                    if rpr is None:
+                        rpr = SubElement(run, W_RPR)
+                        run.remove(rpr)
+                        run.insert(0, rpr)
+                    if rpr.find(W_LANG) is None:
+                        SubElement(rpr, W_LANG, {W_VAL: node.lang})
             elif isinstance(node, model.Code):
                 r = self._run(parent, bold, italic, link, self._style_id("Verbatim Char"), strike=strike)
                 r.text = node.text  # python-docx's CT_R setter: tabs become w:tab

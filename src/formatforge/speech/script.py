@@ -119,6 +119,24 @@ class Sentence:
     passages: tuple[tuple[int, int, str], ...] = ()
 
 
+def voice_runs(sentence: Sentence, document_language: str) -> list[tuple[str, str]]:
+    """The sentence as (text, espeak voice) stretches: the document's voice, and each
+    passage's own (``engines.voice_for_language``), for an engine that switches voice."""
+    from .engines import voice_for_language
+
+    if sentence.language:
+        return [(sentence.text, voice_for_language(sentence.language))]
+    runs, position = [], 0
+    for start, end, language in sentence.passages:
+        if sentence.text[position:start].strip():
+            runs.append((sentence.text[position:start], voice_for_language(document_language)))
+        runs.append((sentence.text[start:end], voice_for_language(language)))
+        position = end
+    if sentence.text[position:].strip() or not runs:
+        runs.append((sentence.text[position:], voice_for_language(document_language)))
+    return runs
+
+
 @dataclass(frozen=True)
 class ScriptSection:
     number: int  # 0 for the opening announcement, then 1, 2, … in reading order
