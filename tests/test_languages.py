@@ -182,6 +182,9 @@ def test_no_english_label_appears_in_any_output(built, language):
     paths = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     for path in paths:
         texts += output_texts(path)
+    # What the audio says: the narration script, with its length as the build measured it.
+    document = read_source(LANGUAGES[language][0]).document
+    texts += [s.text for section in build_script(document, 100.0).sections for s in section.sentences]
     braille = next(out.glob("*-braille.txt")).read_text(encoding="utf-8").replace("\f", "\n")
     texts.append(Translator([LANGUAGES[language][1]]).back_translate(braille))
     assert len(texts) > 50
