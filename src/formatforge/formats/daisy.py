@@ -55,6 +55,8 @@ def _as_xhtml1(el: etree._Element, labels: Labels | None = None) -> None:
         if not isinstance(node.tag, str):
             continue
         local = etree.QName(node).localname
+        if node.get("lang") and node.get(XML_LANG) is None:  # a passage in another language
+            node.set(XML_LANG, node.get("lang"))
         if node.get("role") == "doc-footnote":
             node.set("class", "footnote")
         elif node.get("role") == "note":
