@@ -31,7 +31,7 @@ from formatforge.speech.script import ANNOUNCEMENT, INTRO, OUTRO, TEXT, build_sc
 WELSH = FIXTURES / "welsh.md"
 FRENCH = FIXTURES / "french.md"
 LANGUAGES = {"cy": (WELSH, "cy-cy-g2.ctb"), "fr": (FRENCH, "fr-bfu-g2.ctb")}
-FAST_FORMATS = ["html", "epub", "docx", "large-print", "braille"]
+FAST_FORMATS = ["html", "epub", "docx", "large-print", "large-print-pdf", "braille"]
 SPEECH_FORMATS = ["audio", "daisy", "read-aloud"]
 
 
@@ -111,6 +111,13 @@ def output_texts(path: Path) -> list[str]:
         for frame in tags.getall("CTOC") + tags.getall("CHAP"):
             found += [str(sub) for sub in frame.sub_frames.values()]
         return found
+    if suffix == ".pdf":
+        import shutil
+        import subprocess
+
+        if not shutil.which("pdftotext"):
+            return []
+        return [subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout]
     if suffix == ".m3u8":  # the titles; the lines between are file names
         return [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
     return []
