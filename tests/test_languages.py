@@ -432,3 +432,26 @@ def test_the_bilingual_master_passes_every_check(tmp_path):
     results = validate_outputs(tmp_path)
     assert [(str(r.file), r.validator) for r in results if r.errors] == []
     assert len(results) >= 10
+
+
+def test_the_engine_is_given_each_passage_in_its_own_voice():
+    """The narration gives espeak-ng SSML for a sentence with a passage, a voice element
+    with the passage's language round it; espeak-ng switches voice for it."""
+    from formatforge.speech.engines import EspeakEngine, VoiceSettings
+    from formatforge.speech.lexicon import Lexicon
+    from formatforge.speech.narration import spoken_sentence
+
+    document = read_source(BILINGUAL).document
+    sentences = [s for section in build_script(document).sections for s in section.sentences]
+    greeting = next(s for s in sentences if "Croeso" in s.text)
+    spoken = spoken_sentence(greeting, Lexicon.load(None))
+    assert spoken == ('<speak>We greet every visitor with <voice xml:lang="cy">Croeso</voice>, '
+                      'which means welcome.</speak>')
+    welsh = next(s for s in sentences if s.text.startswith("Rydym"))
+    assert spoken_sentence(welsh, Lexicon.load(None)).startswith('<speak><voice xml:lang="cy">Rydym')
+    english = next(s for s in sentences if s.text.startswith("This strategy"))
+    assert spoken_sentence(english, Lexicon.load(None)) == english.text  # no passage: plain text, as before
+    engine = EspeakEngine(VoiceSettings(voice="en-gb"))
+    switched = engine.synthesise(spoken).pcm
+    unswitched = engine.synthesise(spoken.replace('<voice xml:lang="cy">', "").replace("</voice>", "")).pcm
+    assert switched != unswitched and abs(len(switched) - len(unswitched)) < len(unswitched) // 4

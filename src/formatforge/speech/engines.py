@@ -10,6 +10,7 @@ both in one process, and never share one between threads.
 from __future__ import annotations
 
 import ctypes
+import re
 import ctypes.util
 import tempfile
 import threading
@@ -59,7 +60,7 @@ def escape_phoneme_brackets(text: str) -> str:
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _EVENT_LIST_TERMINATED, _EVENT_WORD = 0, 1
 _POS_CHARACTER = 1
-_CHARS_UTF8, _PHONEMES, _ENDPAUSE = 1, 0x100, 0x1000
+_CHARS_UTF8, _PHONEMES, _ENDPAUSE, _SSML = 1, 0x100, 0x1000, 0x10
 _RATE, _VOLUME = 1, 2
 _PHONEMES_ASCII = 0
 
@@ -175,7 +176,10 @@ class EspeakEngine(Engine):
     def synthesise(self, text: str) -> Speech:
         self._chunks, self._words = [], []
         data = text.encode("utf-8") + b"\0"
-        status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES | _ENDPAUSE, None, None)
+        # A sentence with passages in other languages comes as SSML (narration.spoken_sentence).
+        ssml = _SSML if text.startswith("<speak>") else 0
+        status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES | _ENDPAUSE | ssml,
+                                        None, None)
         if status != 0:
             raise RuntimeError(f"espeak_Synth failed with status {status}")
         self._lib.espeak_Synchronize()
@@ -227,6 +231,10 @@ class Pyttsx3Engine(Engine):
         return f"pyttsx3 {version('pyttsx3')} {driver}"
 
     def synthesise(self, text: str) -> Speech:
+        if text.startswith("<speak>"):  # SSML for a passage in another language: the words alone
+            from xml.sax.saxutils import unescape
+
+            text = unescape(re.sub(r"<[^>]+>", "", text))
         if type(self._engine.proxy._driver).__name__ != "EspeakDriver":
             return self._take(text)
         # On Linux pyttsx3's espeak driver now and then drops about a second (one buffer)

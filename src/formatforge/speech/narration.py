@@ -226,7 +226,7 @@ def narrate(
         sentence_for: dict[str, Sentence] = {}
         for section in sections:
             for sentence in section.sentences:
-                spoken = spoken_text(sentence.text, lexicon, silent)
+                spoken = spoken_sentence(sentence, lexicon, silent)
                 key = sentence_key(spoken, settings, version_text)
                 if key in facts or key in missing:
                     continue
@@ -247,7 +247,7 @@ def narrate(
 
             # the body's longest sections first, so that their encoding starts early
             order = {key: -len(section.sentences) for section in sorted(sections, key=lambda s: len(s.sentences))
-                     for key in (sentence_key(spoken_text(x.text, lexicon, silent), settings, version_text)
+                     for key in (sentence_key(spoken_sentence(x, lexicon, silent), settings, version_text)
                                  for x in section.sentences)}
             items = sorted(missing.items(), key=lambda item: order.get(item[0], 0))
             if early is not None:
@@ -308,6 +308,35 @@ def narrate(
     )
 
 
+def spoken_sentence(sentence: Sentence, lexicon: Lexicon, silent: frozenset[str] = frozenset()) -> str:
+    """What the engine is given for a sentence. A sentence with passages in other languages
+    (or all in one) goes as SSML, each passage in a ``voice`` element with its language,
+    which espeak-ng switches voice for; any other sentence as plain text, as before."""
+    if not sentence.language and not sentence.passages:
+        return spoken_text(sentence.text, lexicon, silent)
+    from xml.sax.saxutils import escape
+
+    stretches: list[tuple[str, str]] = []  # (text, language; "" for the document's voice)
+    if sentence.language:
+        stretches.append((sentence.text, sentence.language))
+    else:
+        position = 0
+        for start, end, language in sentence.passages:
+            stretches += [(sentence.text[position:start], ""), (sentence.text[start:end], language)]
+            position = end
+        stretches.append((sentence.text[position:], ""))
+    parts = []
+    for text, language in stretches:
+        if not text:
+            continue
+        said = escape(spoken_text(text, lexicon, silent))
+        parts.append(f'<voice xml:lang="{voice_for_language(language)}">{said}</voice>' if language else said)
+    return SSML_START + "".join(parts) + "</speak>"
+
+
+SSML_START = "<speak>"  # engines.EspeakEngine reads text that starts so as SSML
+
+
 def spoken_text(text: str, lexicon: Lexicon, silent: frozenset[str] = frozenset()) -> str:
     """What the engine is given: characters it would pass over silently named (before the
     lexicon, so that the lexicon can fix how a name is said too), then the lexicon."""
@@ -362,7 +391,7 @@ def _timed(section: ScriptSection, lexicon: Lexicon, silent: frozenset[str], set
     position = 0
     previous: Sentence | None = None
     for sentence in section.sentences:
-        spoken = spoken_text(sentence.text, lexicon, silent)
+        spoken = spoken_sentence(sentence, lexicon, silent)
         key = sentence_key(spoken, settings, version_text)
         gap = 0.0 if previous is None else max(previous.pause_after, sentence.pause_before)
         start = position + round(gap * sample_rate)
@@ -391,7 +420,7 @@ class _EarlyEncoding:
         self.body, self.lexicon, self.silent, self.settings = body, lexicon, silent, settings
         self.version_text, self.facts, self.cache, self.pool = version_text, facts, cache, pool
         self.bitrate, self.lowest_gain, self.ceiling = bitrate, lowest_gain, ceiling
-        self.keys = [{sentence_key(spoken_text(s.text, lexicon, silent), settings, version_text) for s in section.sentences}
+        self.keys = [{sentence_key(spoken_sentence(s, lexicon, silent), settings, version_text) for s in section.sentences}
                      for section in body]
         self.waiting: list[set[str]] = []
         self.sections_of: dict[str, list[int]] = {}
