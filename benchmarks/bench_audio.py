@@ -96,7 +96,7 @@ def main() -> int:
                 copy = copy_source(source, run_dir / "source")
                 out, cache = run_dir / "out", run_dir / "cache"
 
-                def build(formats: list[str], timing: Timing) -> None:
+                def build(formats: list[str], timing: Timing, copy: Path = copy, out: Path = out, cache: Path = cache) -> None:
                     if not timing.error:
                         run = run_timed(build_command(args.formatforge, copy, out, cache, formats), cwd=REPO)
                         timing.add(run.seconds, run.error)

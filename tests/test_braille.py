@@ -238,11 +238,11 @@ def test_b7_lists_are_1_3_and_nested_lists_1_5_3_5(every_construct):
     assert all(indent_of(line.cells) in (0, 2) for line in items if line.first)
     bullet_part = items[: [line.cells.strip(BLANK).startswith(numbered) for line in items].index(True)]
     number_part = items[len(bullet_part) :]
-    assert [indent_of(l.cells) for l in bullet_part if not l.first] and all(
-        indent_of(l.cells) == 4 for l in bullet_part if not l.first
+    assert [indent_of(line.cells) for line in bullet_part if not line.first] and all(
+        indent_of(line.cells) == 4 for line in bullet_part if not line.first
     )
-    assert all(indent_of(l.cells) == 0 for l in number_part if l.first)
-    assert [l for l in number_part if not l.first] and all(indent_of(l.cells) == 2 for l in number_part if not l.first)
+    assert all(indent_of(line.cells) == 0 for line in number_part if line.first)
+    assert [line for line in number_part if not line.first] and all(indent_of(line.cells) == 2 for line in number_part if not line.first)
 
 
 # ------------------------------------------------------------ B8 page numbers

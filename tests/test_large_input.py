@@ -54,7 +54,7 @@ def test_issue_18_point_7_every_text_writer_is_linear_in_100000_headings(tmp_pat
         lines.append(f"## Heading {number}\n\nText {number}.\n")
     (tmp_path / "many.md").write_text("\n".join(lines), encoding="utf-8")
     spent = {}
-    for name, limit in CPU_LIMITS.items():
+    for name in CPU_LIMITS:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.monotonic()
         command = [sys.executable, "-m", "formatforge.cli", "build", str(tmp_path / "many.md"), "-o", str(tmp_path / name),
