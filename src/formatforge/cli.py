@@ -68,7 +68,7 @@ class State:
     debug = False
 
 
-def fail(exc: BaseException, code: int = 1) -> None:
+def fail(exc: BaseException, code: int = 1) -> NoReturn:
     if State.debug:
         raise exc
     err.print(f"[bold red]error:[/] {exc}", highlight=False)

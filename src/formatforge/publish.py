@@ -140,8 +140,10 @@ def parse_manifest(data: bytes, where: str) -> tuple[dict, dict[str, str]]:
         if not isinstance(entry, dict):
             raise _refuse(where, f"entry {number} of \"files\" is not an object but {_shown(entry)}")
         path, digest = entry.get("path"), entry.get("sha256")
-        problem = path_problem(path) or reserved_problem(path)
-        if problem:
+        problem = path_problem(path)
+        if problem is None and isinstance(path, str):  # path_problem passes only text
+            problem = reserved_problem(path)
+        if problem or not isinstance(path, str):
             raise _refuse(where, f"entry {number} ({_shown(path)}) {problem}, not a plain relative path inside the folder")
         if not isinstance(digest, str) or not SHA256_RE.match(digest):
             raise _refuse(where, f"entry {number} ({path!r}) has no valid sha256")
@@ -392,7 +394,9 @@ class RcloneRemote:
     def sha256(self, relative: str) -> str | None:
         digest = hashlib.sha256()
         with subprocess.Popen([self.rclone, "cat", self._path(relative)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as cat:
-            for chunk in iter(lambda: cat.stdout.read(1 << 20), b""):
+            out = cat.stdout
+            assert out is not None  # stdout=PIPE
+            for chunk in iter(lambda: out.read(1 << 20), b""):
                 digest.update(chunk)
         return digest.hexdigest() if cat.returncode == 0 else None
 
@@ -536,8 +540,8 @@ def _publish(outputs: Path, to: str, dry_run: bool, destination) -> PublishRepor
     manifest_partial = f"{MANIFEST}.{token}{PARTIAL}"
     for relative in [*partial_of.values(), manifest_partial]:
         dest.check_path(relative)
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
 
         def put(relative: str, data: bytes, temporary: str) -> None:
             staged = scratch / "staged"

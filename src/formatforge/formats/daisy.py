@@ -242,8 +242,8 @@ class DaisyBook:
         names[f"{FOLDER}/{self.text_name}"] = text
         for inside, path in image_files(self.document):
             names[f"{FOLDER}/{inside}"] = path.read_bytes()
-        for index, section in enumerate(sections):
-            names[f"{FOLDER}/{section.section.file_stem}.smil"] = self.smil(index, targets)
+        for index, narrated in enumerate(sections):
+            names[f"{FOLDER}/{narrated.section.file_stem}.smil"] = self.smil(index, targets)
         names[f"{FOLDER}/ncc.html"] = self.ncc(file_count=len(names) + 1)
         for relative, data in names.items():
             if isinstance(data, bytes):

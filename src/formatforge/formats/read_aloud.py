@@ -61,6 +61,7 @@ class ReadAloudPackage(EpubPackage):
     extra_sufficient_access_modes = ("auditory",)
     extra_features = ("synchronizedAudioText",)
     # Unlike the EPUB writer's package, this edition has never listed the keywords (dc:subject).
+    renderer: SentenceRenderer  # what make_renderer below makes: the overlays read its targets
 
     def __init__(self, document: Document, narration: Narration, encoded: list[EncodedSection]):
         self.narration = narration
