@@ -8,7 +8,7 @@ import gc
 # pass every 700 allocations spends about 5 % of a Word build finding nothing to free.
 gc.set_threshold(100_000, 50, 50)
 
-import sys  # noqa: E402
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
