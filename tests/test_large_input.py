@@ -16,6 +16,7 @@ TEN_MB = 10 * 1024 * 1024
 MEMORY_LIMIT_MB = 1500
 
 
+@pytest.mark.slow  # about 73 s
 def test_a_10_mb_document_builds_with_bounded_memory(tmp_path):
     text = STRATEGY.read_text(encoding="utf-8")
     front, body = text.split("\n---\n", 1)
