@@ -29,6 +29,10 @@ from formatforge.speech.encode import mp3_frames
 
 SOURCES = {"every-construct": EVERY_CONSTRUCT, "strategy": STRATEGY}
 
+# Every test here synthesises speech (the strategy's and every construct's narration) or runs
+# a player: all left out by scripts/test --quick.
+pytestmark = pytest.mark.slow
+
 
 def build(document: Document, staging: Path, cache: Path, name: str = "daisy") -> list[str]:
     return get_writer(name).write(BuildContext(document=document, staging=staging, cache_dir=cache))
