@@ -25,6 +25,7 @@ from .cache import SpeechCache, sentence_key
 from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
 from .engines import DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language
 from .lexicon import Lexicon, lexicon_for
+from .normalise import normalise
 from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, may_be_silent,
                      name_silent_characters, opening_section, spoken_length)
 from . import synthesis
@@ -196,7 +197,7 @@ def narrate(
         progress(fraction, message)
 
     settings = voice_settings(document, options)
-    lexicon = lexicon_for(document.source_dir, options.get("audio.lexicon"))
+    lexicon = SpokenForm(lexicon_for(document.source_dir, options.get("audio.lexicon")), document.metadata.language)
     temporary = None
     if cache_dir is None:
         temporary = tempfile.TemporaryDirectory(prefix="formatforge-speech-")
@@ -308,7 +309,19 @@ def narrate(
     )
 
 
-def spoken_text(text: str, lexicon: Lexicon, silent: frozenset[str] = frozenset()) -> str:
+@dataclass(frozen=True)
+class SpokenForm:
+    """The lexicon, then normalisation for speech (``normalise``): the author's respellings
+    first, so that an entry for a written form ("2023-2028") still finds it as written."""
+
+    lexicon: Lexicon
+    language: str = "en-GB"
+
+    def apply(self, text: str) -> str:
+        return normalise(self.lexicon.apply(text), self.language)
+
+
+def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:
     """What the engine is given: characters it would pass over silently named (before the
     lexicon, so that the lexicon can fix how a name is said too), then the lexicon."""
     return lexicon.apply(escape_phoneme_brackets(name_silent_characters(text, silent)))
@@ -353,7 +366,7 @@ def _sample_rate(facts: dict[str, tuple[int, int, int]]) -> int:
     return rates.pop() if rates else 22050
 
 
-def _timed(section: ScriptSection, lexicon: Lexicon, silent: frozenset[str], settings: VoiceSettings, version_text: str,
+def _timed(section: ScriptSection, lexicon: Lexicon | SpokenForm, silent: frozenset[str], settings: VoiceSettings, version_text: str,
            facts: dict[str, tuple[int, int, int]], sample_rate: int) -> NarratedSection:
     """Lay the sentences end to end with the script's pauses; all in whole samples, so
     times never drift from the audio."""
