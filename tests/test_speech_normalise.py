@@ -27,7 +27,7 @@ def spoken(*blocks, language: str = "en-GB", lexicon: Lexicon = Lexicon()) -> li
     doc = document(*blocks, language=language)
     section = next(s for s in build_script(doc).sections if s.title == "First")
     form = SpokenForm(lexicon, language)
-    return [spoken_text(s.text, form) for s in section.sentences[1:]]
+    return [spoken_text(s.text, form) for s in section.sentences[1:] if s.kind != "announcement"]
 
 
 def said(text: str, language: str = "en-GB") -> str:

@@ -25,7 +25,7 @@ from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
-from ..speech.script import OPENING_SLUG, body_sections
+from ..speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
 from ..xhtml import XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
@@ -115,6 +115,10 @@ class DaisyBook:
         for section, section_notes in zip(sections, notes):
             body.append(renderer.section(section, section_notes, False))
         targets.update(renderer.targets)
+        for section in self.body:  # the narrator's closing "End of …" points at the last sentence's text
+            for before, timed in zip(section.sentences, section.sentences[1:]):
+                if timed.sentence.kind == ANNOUNCEMENT and before.sentence.id in targets:
+                    targets.setdefault(timed.sentence.id, targets[before.sentence.id])
         _as_xhtml1(html)
         etree.cleanup_namespaces(html)
         missing = [t.sentence.id for s in self.narration.sections for t in s.sentences if t.sentence.id not in targets]

@@ -23,6 +23,7 @@ from ..errors import WriterError
 from ..model import Document
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
+from ..speech.script import ANNOUNCEMENT
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
 from ..xhtml import EPUB_NS
@@ -130,9 +131,11 @@ class ReadAloudPackage(EpubPackage):
         body = etree.SubElement(smil, f"{{{SMIL_NS}}}body")
         seq = etree.SubElement(body, f"{{{SMIL_NS}}}seq", {"id": "seq-1", f"{{{EPUB_NS}}}textref": self.files[index]})
         rate = self.narration.sample_rate
+        target = None
         for timed in self.narrated[index].sentences:
             sid = timed.sentence.id
-            target = self.renderer.targets.get(sid)
+            # The narrator's closing "End of …" reads no text: it lights the last sentence.
+            target = self.renderer.targets.get(sid) or (target if timed.sentence.kind == ANNOUNCEMENT else None)
             if target is None:
                 raise WriterError(f"narrated sentence {sid} ({timed.sentence.text[:40]!r}) has no place in the text")
             begin, end = clip_seconds(timed, rate)

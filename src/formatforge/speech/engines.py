@@ -48,6 +48,21 @@ def voice_for_language(language: str) -> str:
     return (language or "en").strip().lower().replace("_", "-") or "en"
 
 
+_LANGUAGE_NAMES = {"en-gb": "British English", "en-us": "American English", "en": "English", "fr": "French",
+                   "de": "German", "es": "Spanish", "it": "Italian", "cy": "Welsh", "ga": "Irish", "nl": "Dutch"}
+
+
+def language_in_words(voice: str) -> str:
+    return _LANGUAGE_NAMES.get(voice.lower(), _LANGUAGE_NAMES.get(voice.lower().split("-")[0], voice))
+
+
+def voice_in_words(settings: VoiceSettings) -> str:
+    """The voice as the opening announcement names it: what a listener can look up."""
+    if settings.engine == "espeak":
+        return f"espeak N G, speaking {language_in_words(settings.voice)}"
+    return f"the system voice {settings.voice}, through pyttsx3"
+
+
 def escape_phoneme_brackets(text: str) -> str:
     """Stop ``[[`` in the author's text from switching espeak into phoneme input: only the
     lexicon may do that."""

@@ -23,11 +23,12 @@ from ..progress import Progress, no_progress
 from ..model import Document
 from .cache import SpeechCache, sentence_key
 from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
-from .engines import DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language
+from .engines import (DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language,
+                      voice_in_words)
 from .lexicon import Lexicon, lexicon_for
 from .normalise import normalise
 from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, may_be_silent,
-                     name_silent_characters, opening_section, spoken_length)
+                     name_silent_characters, opening_section, spoken_length, with_ending)
 from . import synthesis
 
 # The engine used when none is named; chosen by measurement (see the README): the direct
@@ -209,7 +210,7 @@ def narrate(
     workers = int(options.get("audio.workers") or 0)
     timeout = synthesis_timeout(options)
 
-    body = body_sections(document)
+    body = with_ending(document, body_sections(document))
     silent = silent_characters(document, body, settings, folder, version_text)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
     synthesised = 0
@@ -282,7 +283,7 @@ def narrate(
     # length in a step or two.
     total = body_seconds
     for _ in range(3):
-        opening = opening_section(document, body, total)
+        opening = opening_section(document, body, total, voice_in_words(settings))
         measure([opening], "Synthesising the opening", 0.9, 1.0)
         opening_timed = _timed(opening, lexicon, silent, settings, version_text, facts, _sample_rate(facts))
         new_total = body_seconds + opening_timed.duration
