@@ -197,6 +197,9 @@ def build(
             if outcome.status == "built":
                 files = {rel: {"size": (out_dir / rel).stat().st_size, "sha256": sha256_file(out_dir / rel)} for rel in outcome.files}
                 entry = {"key": key, "files": files}
+                if hasattr(writer, "manifest_fields"):  # the speech writers: which voice read it
+                    entry.update(writer.manifest_fields(document, options))
+                outcome.message = writer.notice(document, options) if hasattr(writer, "notice") else ""
             elif name in previous:
                 entry = previous[name]
         outcome.seconds = time.perf_counter() - began

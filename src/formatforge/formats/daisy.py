@@ -26,6 +26,7 @@ from ..reproducible_zip import zip_info
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
 from ..speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
+from ..speech.engines import voice_label
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
 from ..xhtml import XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
@@ -199,7 +200,7 @@ class DaisyBook:
             ("dc:format", "Daisy 2.02"),
             ("ncc:charset", "utf-8"),
             ("ncc:generator", "formatforge"),
-            ("ncc:narrator", f"synthetic voice ({self.narration.settings.engine} {self.narration.settings.voice})"),
+            ("ncc:narrator", voice_label(self.narration.settings)),
             ("ncc:multimediaType", "audioFullText"),
             ("ncc:totalTime", clock(total, fraction=False)),
             ("ncc:tocItems", str(len(body))),

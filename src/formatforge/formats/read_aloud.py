@@ -23,6 +23,7 @@ from ..errors import WriterError
 from ..model import Document
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
+from ..speech.engines import voice_label
 from ..speech.script import ANNOUNCEMENT
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
@@ -100,7 +101,7 @@ class ReadAloudPackage(EpubPackage):
             ("media:duration", clock(sum(self.durations)), {}),
             *(("media:duration", clock(seconds), {"refines": f"#{self._overlay_id(i)}"})
               for i, seconds in enumerate(self.durations)),
-            ("media:narrator", f"synthetic voice ({settings.engine} {settings.voice})", {}),
+            ("media:narrator", voice_label(settings), {}),
             ("media:active-class", ACTIVE_CLASS, {}),
         ]
 

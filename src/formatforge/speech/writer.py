@@ -15,8 +15,9 @@ from typing import Any, Iterator
 from ..errors import WriterError
 from ..formats import BuildContext, Requirement, Writer
 from .encode import BITRATES, DEFAULT_BITRATE
+from .engines import voice_label
 from .lexicon import lexicon_path
-from .narration import OPTION_NAMES, Narration, narrate
+from .narration import OPTION_NAMES, Narration, narrate, voice_choice
 from .sections import EncodedSection, encoded_sections
 
 
@@ -33,6 +34,20 @@ class SpeechWriter(Writer):
 
     def input_files(self, document, options: dict[str, Any]):
         return [lexicon_path(document.source_dir, options.get("audio.lexicon"))]
+
+    def manifest_fields(self, document, options: dict[str, Any]) -> dict[str, str]:
+        """What the build manifest records beside the files: the voice that read them."""
+        try:
+            return {"narrator": voice_label(voice_choice(document, options)[0])}
+        except ValueError:
+            return {}
+
+    def notice(self, document, options: dict[str, Any]) -> str:
+        """A line for the build summary when the voice is not the one the language asks for."""
+        try:
+            return voice_choice(document, options)[1]
+        except ValueError:
+            return ""
 
     @staticmethod
     def bitrate(context: BuildContext) -> int:
