@@ -152,7 +152,8 @@ class DaisyBook:
         seq = etree.SubElement(etree.SubElement(smil, "body"), "seq", {"dur": f"{self.durations[index]:.3f}s"})
         for timed in section.sentences:
             sid = timed.sentence.id
-            begin, end = clip_seconds(timed, rate)
+            last = timed is section.sentences[-1]
+            begin, end = clip_seconds(timed, rate, self.durations[index] if last else None)
             par = etree.SubElement(seq, "par", {"endsync": "last", "id": f"par-{sid}"})
             etree.SubElement(par, "text", {"src": f"{self.text_name}#{targets[sid]}", "id": f"txt-{sid}"})
             etree.SubElement(par, "audio", {"src": audio, "clip-begin": f"npt={begin:.3f}s",

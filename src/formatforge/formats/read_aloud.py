@@ -139,7 +139,8 @@ class ReadAloudPackage(EpubPackage):
             target = self.renderer.targets.get(sid) or (target if timed.sentence.kind == ANNOUNCEMENT else None)
             if target is None:
                 raise WriterError(f"narrated sentence {sid} ({timed.sentence.text[:40]!r}) has no place in the text")
-            begin, end = clip_seconds(timed, rate)
+            last = timed is self.narrated[index].sentences[-1]
+            begin, end = clip_seconds(timed, rate, self.durations[index] if last else None)
             par = etree.SubElement(seq, f"{{{SMIL_NS}}}par", {"id": f"par-{sid}"})
             etree.SubElement(par, f"{{{SMIL_NS}}}text", {"src": f"{self.files[index]}#{target}"})
             etree.SubElement(par, f"{{{SMIL_NS}}}audio", {"src": self.audio[index], "clipBegin": f"{begin:.3f}s",

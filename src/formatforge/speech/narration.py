@@ -140,6 +140,11 @@ class TimedSentence:
     end: float
     start_sample: int
     end_sample: int
+    # The sentence's clip: its speech with half the pause on either side (from the section's
+    # start for the first, to its end for the last), so that consecutive clips touch and a
+    # player that plays clip by clip keeps every pause.
+    clip_start_sample: int = 0
+    clip_end_sample: int = 0
 
 
 @dataclass(frozen=True)
@@ -428,7 +433,10 @@ def _timed(section: ScriptSection, lexicon: Lexicon | SpokenForm, silent: frozen
     # Close with the pause that comes before the next heading, so that the whole-book
     # file, made of the sections end to end, breathes between them.
     closing = max(previous.pause_after if previous else 0.0, HEADING_PAUSE_BEFORE)
-    return NarratedSection(section, tuple(timed), position + round(closing * sample_rate), sample_rate)
+    samples = position + round(closing * sample_rate)
+    bounds = [0] + [(before.end_sample + after.start_sample) // 2 for before, after in zip(timed, timed[1:])] + [samples]
+    clipped = tuple(replace(t, clip_start_sample=bounds[i], clip_end_sample=bounds[i + 1]) for i, t in enumerate(timed))
+    return NarratedSection(section, clipped, samples, sample_rate)
 
 
 def _closed(pool):
