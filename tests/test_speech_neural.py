@@ -102,3 +102,21 @@ def test_the_voice_used_is_named_in_id3_daisy_epub_and_the_manifest(tmp_path):
     assert {manifest["formats"][name]["narrator"] for name in ("audio", "daisy", "read-aloud")} == {label}
     if BRITISH_MISSING:  # said once in the summary, from each speech writer alike
         assert {r.message for r in report.results} == {voice_choice(document("en-GB"), {"audio.engine": "neural"})[1]}
+
+
+def test_a6_lexicon_phonemes_reach_only_the_engine_that_reads_them():
+    from formatforge.speech.lexicon import Lexicon
+    from formatforge.speech.narration import SpokenForm
+
+    lexicon = Lexicon((("Cuppa", "/kˈʌpɐ/"), ("COVID", "[[k'oUvId]]"), ("NHS", "N H S")))
+    text = "A Cuppa, COVID and the NHS and/or us."
+    assert SpokenForm(lexicon, "en-GB", "espeak").apply(text) == "A Cuppa, [[k'oUvId]] and the N H S and or us."
+    assert SpokenForm(lexicon, "en-GB", "neural").apply(text) == "A [Cuppa](/kˈʌpɐ/), COVID and the N H S and or us."
+
+
+def test_a6_the_neural_voice_reads_ipa_from_the_lexicon():
+    from hibari import Hibari
+
+    tts = Hibari(voice="heart")
+    assert tts.phonemize("A [Cuppa](/kˈʌpɐzz/) now.") != tts.phonemize("A Cuppa now.")
+    assert "kˈʌpɐzz" in tts.phonemize("A [Cuppa](/kˈʌpɐzz/) now.")[0]

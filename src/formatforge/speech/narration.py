@@ -33,10 +33,11 @@ from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body
                      name_silent_characters, opening_section, spoken_length, with_ending)
 from . import synthesis
 
-# The engine used when none is named; chosen by measurement (see the README): the direct
-# libespeak-ng engine synthesised a paragraph about twice as fast as pyttsx3 over the same
-# library, and it reports word positions.
+# The engine used when none is named by the library (and so by the tests, which time
+# espeak): the direct libespeak-ng engine synthesised a paragraph about twice as fast as
+# pyttsx3 over the same library, and ten times as fast as the neural voice.
 DEFAULT_ENGINE = "espeak"
+
 
 OPTION_NAMES = (
     "audio.engine",
@@ -248,7 +249,8 @@ def narrate(
         progress(fraction, message)
 
     settings, notice = voice_choice(document, options)
-    lexicon = SpokenForm(lexicon_for(document.source_dir, options.get("audio.lexicon")), document.metadata.language)
+    lexicon = SpokenForm(lexicon_for(document.source_dir, options.get("audio.lexicon")), document.metadata.language,
+                         settings.engine)
     temporary = None
     if cache_dir is None:
         temporary = tempfile.TemporaryDirectory(prefix="formatforge-speech-")
@@ -365,9 +367,10 @@ class SpokenForm:
 
     lexicon: Lexicon
     language: str = "en-GB"
+    engine: str = "espeak"
 
     def apply(self, text: str) -> str:
-        return normalise(self.lexicon.apply(text), self.language)
+        return normalise(self.lexicon.apply(text, self.engine), self.language)
 
 
 def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:

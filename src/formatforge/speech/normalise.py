@@ -10,7 +10,7 @@ would be wrong.
 
 Applied after the pronunciation lexicon (the author's own respellings win: an entry for
 "2023-2028" still matches the text as written) and never inside espeak phonemes
-(``[[…]]``) the lexicon put there.
+(``[[…]]``) or the neural voice's (``[word](/…/)``) the lexicon put there.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ _ABBREVIATION = re.compile(r"(?<![\w.])(" + "|".join(re.escape(a) for a in _ABBR
                            re.IGNORECASE)
 _DOUBLED_STOP = re.compile(r"(?<!\.)([.!?…])\s*\.(?!\.)")
 _STOP_THEN_SEMICOLON = re.compile(r"\.(\s*[;:])")
-_PHONEMES = re.compile(r"(\[\[.*?\]\])")
+_PHONEMES = re.compile(r"(\[\[.*?\]\]|\[[^\]]*\]\(/[^)]*/\))")  # espeak's [[…]], misaki's [word](/…/)
 
 
 def _date(day: int, month: int, year: str, american: bool) -> str | None:
