@@ -92,7 +92,7 @@ def neural_voices() -> dict[str, dict]:
     """hibari's voice registry (name → language, accent, file, …); empty without hibari-tts.
     Reads a JSON file: no model is loaded."""
     try:
-        from hibari.voices import VOICES
+        from hibari.voices import VOICES  # type: ignore[import-untyped]
     except ImportError:
         return {}
     return VOICES
@@ -109,7 +109,7 @@ def publishing_engine() -> str:
 def neural_voice_file(name: str) -> Path | None:
     """Where a hibari voice's model is on this machine, or None if it would need a download."""
     try:
-        from hibari.voices import voice_path
+        from hibari.voices import voice_path  # type: ignore[import-untyped]
     except ImportError:
         return None
     try:
@@ -129,7 +129,7 @@ def neural_voice_for(language: str) -> tuple[str, str]:
         if neural_voice_file(name) is not None:
             return name, ""
     try:
-        from hibari.voices import VOICES, cache_dir
+        from hibari.voices import VOICES, cache_dir  # type: ignore[import-untyped]
 
         where = str(Path(cache_dir()) / VOICES["emma"]["file"])
     except ImportError:
@@ -413,7 +413,7 @@ class NeuralEngine(Engine):
 
     def __init__(self, settings: VoiceSettings):
         super().__init__(settings)
-        from hibari import Hibari
+        from hibari import Hibari  # type: ignore[import-untyped]
 
         voice = settings.voice
         if voice in neural_voices():
