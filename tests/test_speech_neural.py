@@ -120,3 +120,12 @@ def test_a6_the_neural_voice_reads_ipa_from_the_lexicon():
     tts = Hibari(voice="heart")
     assert tts.phonemize("A [Cuppa](/kˈʌpɐzz/) now.") != tts.phonemize("A Cuppa now.")
     assert "kˈʌpɐzz" in tts.phonemize("A [Cuppa](/kˈʌpɐzz/) now.")[0]
+
+
+def test_the_voice_model_is_an_input_so_installing_another_voice_rebuilds_the_editions(strategy):
+    from formatforge.formats import get_writer
+
+    for name in ("audio", "daisy", "read-aloud"):
+        inputs = get_writer(name).input_files(strategy, {"audio.engine": "neural"})
+        assert Path(neural_voice_file(voice_choice(strategy, {"audio.engine": "neural"})[0].voice)) in inputs
+        assert not any(p.suffix == ".onnx" for p in get_writer(name).input_files(strategy, {"audio.engine": "espeak"}))
