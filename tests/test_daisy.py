@@ -260,6 +260,16 @@ def test_daisy_player_opens_the_book_and_lists_its_sections(every_construct, tmp
         assert "level: 1 of 3" in shown, shown
         for heading in headings:
             assert heading in shown, (heading, shown)
+        # daisy-player adds up the clips, playing each on its own: with the pauses inside
+        # the clips its length is ncc:totalTime (it truncates to the second, we round).
+        def clock_seconds(text: str) -> int:
+            hours, minutes, secs = (int(part) for part in text.split(":"))
+            return hours * 3600 + minutes * 60 + secs
+
+        played = re.search(r"total length: (\d+:\d+:\d+)", shown)
+        assert played, shown
+        total = ncc.find(f".//{XHTML}meta[@name='ncc:totalTime']").get("content")
+        assert abs(clock_seconds(played.group(1)) - clock_seconds(total)) <= 1, (played.group(1), total)
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
