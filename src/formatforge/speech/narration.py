@@ -8,6 +8,7 @@ section).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WriterError
+from ..hashing import sha256_file
 from ..progress import Progress, no_progress
 from ..model import Document
 from .cache import SpeechCache, sentence_key
@@ -37,7 +39,6 @@ from . import synthesis
 # espeak): the direct libespeak-ng engine synthesised a paragraph about twice as fast as
 # pyttsx3 over the same library, and ten times as fast as the neural voice.
 DEFAULT_ENGINE = "espeak"
-
 
 OPTION_NAMES = (
     "audio.engine",
@@ -121,15 +122,19 @@ def engine_version(settings: VoiceSettings) -> str:
             hibari = version("hibari-tts")
         except PackageNotFoundError:
             hibari = "missing"
-        # The voice file's size and time stand for its contents: a new file makes new speech.
+        # The voice model's digest: another model under the same name makes new speech.
         path = Path(settings.voice) if Path(settings.voice).is_file() else neural_voice_file(settings.voice)
-        stamp = f" {path.stat().st_size}-{int(path.stat().st_mtime)}" if path is not None and path.is_file() else ""
-        return f"hibari-tts {hibari}{stamp}"
+        return f"hibari-tts {hibari} {_digest(path) if path is not None else 'no model'}"
     try:
         pyttsx3 = version("pyttsx3")
     except PackageNotFoundError:
         pyttsx3 = "missing"
     return f"pyttsx3 {pyttsx3} on {sys.platform}" + (f" with {espeak}" if sys.platform.startswith("linux") else "")
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: Path) -> str:
+    return sha256_file(path)[:16]
 
 
 @dataclass(frozen=True)
