@@ -30,7 +30,7 @@ TRUE_PEAK_CEILING_DBTP = -4.0
 # encoder's low-pass, which takes off under 0.1 LU): the PCM is aimed that much higher.
 ENCODING_LOSS_LU = 0.5
 # Part of each encoded section's cache key: a new method makes new frames.
-METHOD = f"bs1770-4 {TARGET_LUFS} LUFS +{ENCODING_LOSS_LU} tp {TRUE_PEAK_CEILING_DBTP} limiter-v2"
+METHOD = f"bs1770-4 {TARGET_LUFS} LUFS +{ENCODING_LOSS_LU} tp {TRUE_PEAK_CEILING_DBTP} limiter-v3"
 
 _ABSOLUTE_GATE = -70.0
 _RELATIVE_GATE = -10.0
@@ -97,11 +97,25 @@ class LoudnessMeter:
             self.partial_count += squares.size - position
 
     def feed_silence(self, count: int) -> None:
-        # The filters ring on into silence; a long silence is fed in pieces to keep memory flat.
-        while count > 0:
-            step = min(count, self.rate * 10)
-            self.feed(np.zeros(step))
-            count -= step
+        """``count`` samples of silence: the filters ring on for a moment, then every
+        sample of it adds nothing (counted, not filtered: long pauses cost no time)."""
+        ringing = min(count, self.hop)
+        if ringing:
+            self.feed(np.zeros(ringing))
+        rest = count - ringing
+        if rest <= 0:
+            return
+        # After 100 ms of silence the filters have rung down to a millionth (energy 1e-12).
+        self.states = [state * 0.0 for state in self.states]
+        if self.partial_count:
+            take = min(self.hop - self.partial_count, rest)
+            self.partial_count += take
+            rest -= take
+            if self.partial_count == self.hop:
+                self.hops.append(self.partial)
+                self.partial, self.partial_count = 0.0, 0
+        self.hops.extend([0.0] * (rest // self.hop))
+        self.partial_count += rest % self.hop
 
     def integrated(self) -> float:
         """The gated integrated loudness; −inf for silence."""
@@ -119,21 +133,28 @@ class LoudnessMeter:
         return -0.691 + 10 * math.log10(kept.mean()) if kept.size else -math.inf
 
 
+def envelope(samples: np.ndarray) -> np.ndarray:
+    """For each sample, the largest absolute value of the signal around it oversampled 4×
+    (BS.1770's true peak, sample by sample)."""
+    up = np.abs(resample_poly(samples.astype(np.float64), _OVERSAMPLING, 1))
+    return up[: samples.size * _OVERSAMPLING].reshape(samples.size, _OVERSAMPLING).max(axis=1).astype(np.float32)
+
+
 def true_peak(samples: np.ndarray) -> float:
     """The largest absolute value of ``samples`` (full scale 1.0) oversampled 4×."""
-    if samples.size == 0:
-        return 0.0
-    return float(np.abs(resample_poly(samples.astype(np.float64), _OVERSAMPLING, 1)).max())
+    return float(envelope(samples).max()) if samples.size else 0.0
 
 
-def limited(samples: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
+def limited(samples: np.ndarray, ceiling: float, rate: int, peaks: np.ndarray | None = None) -> np.ndarray:
     """``samples`` with their true peak brought under ``ceiling`` by a smooth gain that
-    starts before each peak and ends after it (look-ahead limiting); untouched if below."""
-    if samples.size == 0 or true_peak(samples) <= ceiling:
+    starts before each peak and ends after it (look-ahead limiting); untouched if below.
+    ``peaks`` is their ``envelope`` when it is known already."""
+    if samples.size == 0:
         return samples
-    up = np.abs(resample_poly(samples.astype(np.float64), _OVERSAMPLING, 1))
-    up = up[: samples.size * _OVERSAMPLING].reshape(samples.size, _OVERSAMPLING).max(axis=1)
-    need = np.minimum(1.0, ceiling / np.maximum(up, 1e-12))
+    peaks = envelope(samples) if peaks is None else peaks
+    if float(peaks.max()) <= ceiling:
+        return samples
+    need = np.minimum(1.0, ceiling / np.maximum(peaks.astype(np.float64), 1e-12))
     reach = max(1, round(_LIMITER_ATTACK * rate))
     # Each smoothed value averages minima that all include the sample's own need: never above it.
     gain = uniform_filter1d(minimum_filter1d(need, size=2 * reach + 1, mode="nearest"), size=reach + 1,
@@ -141,42 +162,105 @@ def limited(samples: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
     return samples * gain
 
 
-def level(pieces: Iterable[bytes], rate: int, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP
-          ) -> float:
+# Samples of a section whose envelopes are kept between the passes that set its level (4
+# bytes each): beyond this a long section's envelopes are worked out again each pass.
+_ENVELOPE_BUDGET = 30_000_000
+
+
+def _levelled(pieces: Iterable[bytes], rate: int, gain: float, ceiling_dbtp: float,
+              envelopes: dict[int, tuple[np.ndarray, float]] | None) -> Iterator[np.ndarray | int]:
+    """Each piece with ``gain`` applied and its true peak limited, as floats (full scale
+    1.0), or as a count of samples for silence. The raw envelope scales with the gain, so
+    it is worked out once per piece and kept in ``envelopes`` (with its maximum) for the
+    next pass."""
+    ceiling = 10 ** (ceiling_dbtp / 20)
+    kept = sum(e.size for e, _ in envelopes.values()) if envelopes is not None else 0
+    for index, pcm in enumerate(pieces):
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if not samples.any():
+            yield samples.size
+            continue
+        raw = samples / 32768.0
+        known = envelopes.get(index) if envelopes is not None else None
+        if known is None:
+            peaks = envelope(raw)
+            known = (peaks, float(peaks.max()))
+            if envelopes is not None and kept + peaks.size <= _ENVELOPE_BUDGET:
+                envelopes[index] = known
+                kept += peaks.size
+        peaks, top = known
+        if top * gain <= ceiling:
+            yield raw * gain
+        else:
+            yield limited(raw * gain, ceiling, rate, peaks * np.float32(gain))
+
+
+def level(pieces: Iterable[bytes], rate: int, target_lufs: float) -> float:
     """The gain that brings the 16-bit PCM ``pieces`` to ``target_lufs`` (before limiting)."""
-    meter = LoudnessMeter(rate)
+    return _gain_to(_floats(pieces), rate, target_lufs)
+
+
+def _floats(pieces: Iterable[bytes]) -> Iterator[np.ndarray | int]:
     for pcm in pieces:
         samples = np.frombuffer(pcm, dtype="<i2")
-        if samples.any():
-            meter.feed(samples / 32768.0)
-        else:
-            meter.feed_silence(samples.size)
+        yield samples / 32768.0 if samples.any() else samples.size
+
+
+def _gain_to(pieces: Iterable[np.ndarray | int], rate: int, target_lufs: float) -> float:
+    meter = LoudnessMeter(rate)
+    # Fed ten seconds at a time: the filters' cost is mostly per call, and sentences are short.
+    batch: list[np.ndarray] = []
+    size = 0
+    for piece in pieces:
+        if isinstance(piece, int):
+            if piece > rate:
+                if batch:
+                    meter.feed(np.concatenate(batch))
+                    batch, size = [], 0
+                meter.feed_silence(piece)
+                continue
+            piece = np.zeros(piece)
+        batch.append(piece)
+        size += piece.size
+        if size >= 10 * rate:
+            meter.feed(np.concatenate(batch))
+            batch, size = [], 0
+    if batch:
+        meter.feed(np.concatenate(batch))
     loudness = meter.integrated()
     return 1.0 if loudness == -math.inf else 10 ** ((target_lufs - loudness) / 20)
 
 
-def processed(pieces: Iterable[bytes], rate: int, gain: float, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP
-              ) -> Iterator[bytes]:
+def processed(pieces: Iterable[bytes], rate: int, gain: float, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+              envelopes: dict[int, tuple[np.ndarray, float]] | None = None) -> Iterator[bytes]:
     """The 16-bit PCM ``pieces`` with ``gain`` applied and the true peak limited."""
-    ceiling = 10 ** (ceiling_dbtp / 20)
-    for pcm in pieces:
-        samples = np.frombuffer(pcm, dtype="<i2")
-        if not samples.any():
-            yield pcm
-            continue
-        scaled = limited(samples / 32768.0 * gain, ceiling, rate)
-        yield np.clip(np.rint(scaled * 32768.0), -32768, 32767).astype("<i2").tobytes()
+    for piece in _levelled(pieces, rate, gain, ceiling_dbtp, envelopes):
+        if isinstance(piece, int):
+            yield bytes(2 * piece)
+        else:
+            yield np.clip(np.rint(piece * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
-def section_gain(pieces_source, rate: int, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP) -> float:
+def section_gain(pieces_source, rate: int, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+                 envelopes: dict[int, tuple[np.ndarray, float]] | None = None) -> float:
     """The gain for a section: to the target (plus what MP3 encoding takes off), then
-    corrected for what the limiter took off until within 0.1 LU (``pieces_source`` gives
-    the section's pieces afresh each call)."""
+    corrected for what the limiter takes off (``pieces_source`` gives
+    the section's pieces afresh each call; ``envelopes`` keeps their envelopes for
+    ``processed`` to use after)."""
+    envelopes = {} if envelopes is None else envelopes
     target = target_lufs + ENCODING_LOSS_LU
-    gain = level(pieces_source(), rate, target, ceiling_dbtp)
-    for _ in range(3):  # the limiter takes more as the gain rises: one correction was 0.3 LU short
-        correction = level(processed(pieces_source(), rate, gain, ceiling_dbtp), rate, target, ceiling_dbtp)
-        gain *= correction
-        if abs(20 * math.log10(correction)) < 0.1:
-            break
-    return gain
+    gain_db = 20 * math.log10(level(pieces_source(), rate, target))
+
+    def short_of(gain_db: float) -> float:  # dB the limited audio falls short of the target at this gain
+        return 20 * math.log10(_gain_to(_levelled(pieces_source(), rate, 10 ** (gain_db / 20), ceiling_dbtp,
+                                                  envelopes), rate, target))
+
+    first = short_of(gain_db)
+    if abs(first) < 0.1:
+        return 10 ** (gain_db / 20)
+    second = short_of(gain_db + first)
+    # The limiter takes back a share of every decibel added (about half for espeak-ng, a
+    # fifth for the neural voice): one secant step from the two measurements lands within
+    # a tenth of a decibel, where adding the shortfall again and again crept up on it.
+    reaching = min(1.0, max(0.2, (first - second) / first)) if first > 0 else 1.0
+    return 10 ** ((gain_db + first + second / reaching) / 20)

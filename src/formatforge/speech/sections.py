@@ -110,10 +110,11 @@ def encode_job(job: SectionJob, cache: SpeechCache, store: EntryStore) -> None:
 
     # Each section to the same loudness (A3), measured on its own audio: a section is
     # encoded as soon as its sentences are spoken, with no wait for the rest of the book.
-    gain = section_gain(pieces, job.sample_rate, job.loudness)
+    envelopes: dict = {}  # each sentence's true-peak envelope, worked out once for every pass
+    gain = section_gain(pieces, job.sample_rate, job.loudness, envelopes=envelopes)
     with store.writing(job.key) as stream:
         mp3 = Mp3Writer(stream, job.sample_rate, job.bitrate)
-        for pcm in processed(pieces(), job.sample_rate, gain):
+        for pcm in processed(pieces(), job.sample_rate, gain, envelopes=envelopes):
             mp3.write(pcm)
         mp3.close()
 
