@@ -464,8 +464,11 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
             if path is None or not path.is_file():
                 raise FormatforgeError(f"the writer reported {relative} but did not write it")
         entry = {"key": key, "files": {rel: {"size": (staging / rel).stat().st_size, "sha256": sha256_file(staging / rel)} for rel in files}}
+        if hasattr(writer, "manifest_fields"):  # the speech writers: which voice read it
+            entry.update(writer.manifest_fields(document, options))
         ledger.commit(name, staging, files, entry)
-        return FormatResult(name, "built", files)
+        notice = writer.notice(document, options) if hasattr(writer, "notice") else ""
+        return FormatResult(name, "built", files, message=notice)
     except FormatforgeError as exc:
         return FormatResult(name, "failed", message=str(exc), detail=traceback.format_exc())
     except OSError as exc:

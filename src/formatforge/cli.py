@@ -116,6 +116,9 @@ def print_report(report: BuildReport, quiet: bool) -> None:
     out.print(table)
     if all(r.status == "up to date" for r in report.results):
         out.print("Nothing changed since the last build: no work done.")
+    # Notes from the writers (the speech writers share one about the voice): each said once.
+    for note in dict.fromkeys(r.message for r in report.results if r.status != "failed" and r.message):
+        out.print(f"Note: {note}.", highlight=False)
 
 
 def print_version(value: bool) -> None:
@@ -145,20 +148,24 @@ def build_command(
     cells: Optional[int] = typer.Option(None, "--cells", min=10, max=100, help="Braille cells per line [default: 40]."),
     lines: Optional[int] = typer.Option(None, "--lines", min=5, max=100, help="Braille lines per page [default: 25]."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Braille layout profile: ukaaf or bana."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Speech engine: espeak or pyttsx3."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Speech voice [default: from the document language]."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Speech engine: neural (hibari-tts), espeak or pyttsx3 (default: neural when hibari-tts is installed; espeak-ng for languages other than English)."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Speech voice [default: from the document language]; neural: heart, emma, fable, fenrir, kore."),
+    voice_file: Optional[Path] = typer.Option(None, "--voice-file", help="A neural voice model (.onnx) of your own."),
     rate: Optional[int] = typer.Option(None, "--rate", min=80, max=450, help="Speech rate in words per minute."),
     bitrate: Optional[int] = typer.Option(None, "--bitrate", help="MP3 bit rate in kbps [default: 64]."),
     point_size: Optional[int] = typer.Option(None, "--point-size", min=16, max=48, help="Large print body size in points [default: 18]."),
 ) -> None:
     """Build every format (or those given with -f) of SOURCE into the output folder."""
+    from .speech.engines import publishing_engine
+
     options: dict[str, Any] = {
         "braille.grade": grade,
         "braille.cells": cells,
         "braille.lines": lines,
         "braille.profile": profile,
-        "audio.engine": engine,
+        "audio.engine": engine or publishing_engine(),
         "audio.voice": voice,
+        "audio.voice_file": str(voice_file) if voice_file else None,
         "audio.rate": rate,
         "audio.bitrate": bitrate,
         "large_print.size": point_size,

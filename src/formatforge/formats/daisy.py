@@ -25,7 +25,8 @@ from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
-from ..speech.script import OPENING_SLUG, body_sections
+from ..speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
+from ..speech.engines import voice_label
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
 from ..xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
@@ -131,6 +132,10 @@ class DaisyBook:
         for section, section_notes in zip(sections, notes):
             body.append(renderer.section(section, section_notes, False))
         targets.update(renderer.targets)
+        for narrated in self.body:  # the narrator's closing "End of …" points at the last sentence's text
+            for before, timed in zip(narrated.sentences, narrated.sentences[1:]):
+                if timed.sentence.kind == ANNOUNCEMENT and before.sentence.id in targets:
+                    targets.setdefault(timed.sentence.id, targets[before.sentence.id])
         _as_xhtml1(html)
         etree.cleanup_namespaces(html)
         missing = [t.sentence.id for s in self.narration.sections for t in s.sentences if t.sentence.id not in targets]
@@ -163,7 +168,8 @@ class DaisyBook:
         seq = etree.SubElement(etree.SubElement(smil, "body"), "seq", {"dur": f"{self.durations[index]:.3f}s"})
         for timed in section.sentences:
             sid = timed.sentence.id
-            begin, end = clip_seconds(timed, rate)
+            last = timed is section.sentences[-1]
+            begin, end = clip_seconds(timed, rate, self.durations[index] if last else None)
             par = etree.SubElement(seq, "par", {"endsync": "last", "id": f"par-{sid}"})
             etree.SubElement(par, "text", {"src": f"{self.text_name}#{targets[sid]}", "id": f"txt-{sid}"})
             etree.SubElement(par, "audio", {"src": audio, "clip-begin": f"npt={begin:.3f}s",
@@ -211,7 +217,7 @@ class DaisyBook:
             ("dc:format", "Daisy 2.02"),
             ("ncc:charset", "utf-8"),
             ("ncc:generator", "formatforge"),
-            ("ncc:narrator", f"synthetic voice ({self.narration.settings.engine} {self.narration.settings.voice})"),
+            ("ncc:narrator", voice_label(self.narration.settings)),
             ("ncc:multimediaType", "audioFullText"),
             ("ncc:totalTime", clock(total, fraction=False)),
             ("ncc:tocItems", str(len(body))),

@@ -491,8 +491,19 @@ def body_sections(document: Document) -> list[ScriptSection]:
     return result
 
 
-def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None) -> ScriptSection:
-    """What the listener hears first (A1): title, who made it, what it holds, how long."""
+def _section_list(document: Document, sections: list[ScriptSection]) -> str:
+    """The sections by name; a first section named as the book is "the introduction", so
+    that the title is said once in the opening, not twice."""
+    titles = [s.title for s in sections]
+    if titles and titles[0].strip().casefold() == document.metadata.title.strip().casefold():
+        titles[0] = "the introduction"
+    return "; ".join(titles)
+
+
+def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None,
+                    voice: str = "") -> ScriptSection:
+    """What the listener hears first (A1): title, who made it, that the voice is synthetic
+    (``voice`` names it in words), what the recording holds and how long it lasts."""
     meta = document.metadata
     builder = _SectionBuilder(-1)
 
@@ -511,16 +522,30 @@ def opening_section(document: Document, sections: list[ScriptSection], total_sec
         announce(f"Published by {meta.publisher}" + (f" in {year}" if year else ""))
     elif meta.author and meta.author == meta.publisher:
         announce(f"By {meta.author}")
+    announce(f"It is read by a synthetic voice{': ' + voice if voice else ''}")
     count = _plural(len(sections), "section")
     length = f" and lasts {spoken_length(total_seconds)}" if total_seconds is not None else ""
     announce(f"This recording has {count}{length}.")
     if sections:
-        announce(f"The sections are: {'; '.join(s.title for s in sections)}", pause_after=HEADING_PAUSE_BEFORE)
+        announce(f"The sections are: {_section_list(document, sections)}", pause_after=HEADING_PAUSE_BEFORE)
     return ScriptSection(0, OPENING_TITLE, OPENING_SLUG, OPENING_SLUG, _with_ids(OPENING_SLUG, builder.sentences))
 
 
-def build_script(document: Document, total_seconds: float | None = None) -> Script:
+def with_ending(document: Document, sections: list[ScriptSection]) -> list[ScriptSection]:
+    """The body with "End of <title>." closing its last section, so that a listener knows
+    the book is over (and not that the player stopped). It reads no block of the text."""
+    title = document.metadata.title.strip() or (sections[0].title if sections else "")
+    if not sections or not title:
+        return sections
+    last = sections[-1]
+    text = f"End of {title}" if title[-1:] in ".!?" else f"End of {title}."
+    ending = Sentence("", text, "announcement", SourceRef(last.sentences[0].source.section if last.sentences else 0),
+                      HEADING_PAUSE_BEFORE, HEADING_PAUSE_AFTER, kind=ANNOUNCEMENT)
+    return [*sections[:-1], replace(last, sentences=_with_ids(last.heading_id, [*last.sentences, ending]))]
+
+
+def build_script(document: Document, total_seconds: float | None = None, voice: str = "") -> Script:
     """The whole narration script. ``total_seconds`` is the recording's length for the
     opening announcement; without it the announcement leaves the length out."""
-    body = body_sections(document)
-    return Script((opening_section(document, body, total_seconds), *body))
+    body = with_ending(document, body_sections(document))
+    return Script((opening_section(document, body, total_seconds, voice), *body))
