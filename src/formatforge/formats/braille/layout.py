@@ -34,6 +34,14 @@ from .translate import BLANK, TN_CLOSE, TN_OPEN, Translator, inline_runs
 
 # UEB line continuation indicator (dot 5), only for a sequence too long for any line.
 CONTINUATION = "\u2810"
+# Cells a long sequence is divided by (UEB §10.12): after a slash (dots 456, 34), a hyphen
+# (36) or a dot (256), never inside a number (the numeric indicator 3456 and digits a–j).
+SLASH = "\u2838\u280c"
+HYPHEN = "\u2824"
+DOT = "\u2832"
+NUMERIC = "\u283c"
+DIGITS = frozenset("\u2801\u2803\u2809\u2819\u2811\u280b\u281b\u2813\u280a\u281a")
+NUMERIC_PUNCTUATION = frozenset("\u2832\u2802")  # a decimal point or comma inside a number
 GUIDE_DOT = "\u2810"  # dot 5, the guide dots of a contents line
 NOTE_SEPARATOR = "\u2824" * 12  # dots 36: a line between a section and its notes
 THEMATIC_BREAK = "\u2812" * 6  # dots 25, centred: print's section break
@@ -157,15 +165,55 @@ def wrap(cells: str, width: int, first_indent: int, runover_indent: int) -> list
             indent, current = runover_indent, ""
             room = width - indent
         while len(word) > room:
-            piece = room - len(CONTINUATION)
-            lines.append((indent, word[:piece] + CONTINUATION))
-            word = word[piece:]
+            cut, again = division(word, room - len(CONTINUATION))
+            lines.append((indent, word[:cut] + CONTINUATION))
+            word = again + word[cut:]
             indent = runover_indent
             room = width - indent
         current = word
     if current or not lines:
         lines.append((indent, current))
     return lines
+
+
+def _is_prefix(cell: str) -> bool:
+    """A cell that only modifies the cell after it: capital, grade 1, typeform and
+    symbol prefixes (dots 4, 5, 6 only) and the numeric indicator. A line never ends on one."""
+    dots = ord(cell) - 0x2800
+    return cell == NUMERIC or (dots and not dots & 0b000111)
+
+
+def division(word: str, limit: int) -> tuple[int, str]:
+    """Where to divide a sequence too long for a line, and what the next line must start
+    with (UEB §10.12, BANA Formats 2016 §10.4): after a slash, hyphen or dot where one
+    falls in the back two thirds of the line, else at any point that is neither inside a
+    number nor just after a prefix; a number longer than a line goes on with its numeric
+    indicator repeated. Returns the cut (cells kept on this line) and the cells to prefix."""
+    numeric = [False] * len(word)
+    on = False
+    for i, cell in enumerate(word):
+        if cell == NUMERIC:
+            on = True
+        elif on and not (cell in DIGITS or cell in NUMERIC_PUNCTUATION and i + 1 < len(word) and word[i + 1] in DIGITS):
+            on = False
+        numeric[i] = on
+    top = min(limit, len(word) - 1)
+
+    def inside_number(k: int) -> bool:
+        return numeric[k - 1] and numeric[k] and word[k] != NUMERIC
+
+    def allowed(k: int) -> bool:
+        return not inside_number(k) and not _is_prefix(word[k - 1])
+
+    for k in range(top, max(limit // 3, 1) - 1, -1):
+        if allowed(k) and (word[k - 2:k] == SLASH or word[k - 1] in (HYPHEN, DOT)) and not numeric[k - 1]:
+            return k, ""
+    for k in range(top, 0, -1):
+        if allowed(k):
+            return k, ""
+    # One number longer than the line: it goes on with its numeric indicator again.
+    cut = max(top, 1)
+    return cut, NUMERIC if numeric[cut] and word[cut] in DIGITS else ""
 
 
 def as_lines(pairs: list[tuple[int, str]], kind: str, **extra) -> list[Line]:
