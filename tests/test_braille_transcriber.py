@@ -39,9 +39,10 @@ def division_errors(lines: list[str]) -> list[str]:
     return errors
 
 
-def test_b11_a_long_url_is_divided_after_a_slash_never_inside_its_year():
+@pytest.mark.parametrize("width", range(30, 41))
+def test_b11_a_long_url_is_divided_after_a_slash_never_inside_its_year(width):
     cells = TR.text(f"See {LONG_URL} for the figures.")
-    lines = [content for _, content in wrap(cells, 40, 2, 0)]
+    lines = [content for _, content in wrap(cells, width, 2, 0)]
     assert not division_errors(lines)
     divided = [line for line in lines if line.endswith(CONTINUATION)]
     assert divided, "the URL should be too long for one line"
