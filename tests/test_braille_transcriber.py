@@ -60,3 +60,68 @@ def test_b11_a_number_longer_than_a_line_repeats_its_numeric_indicator():
 
 def test_b11_division_checker_catches_a_year_cut_in_two():
     assert division_errors(["\u283c\u2803\u281a" + CONTINUATION, "\u2803\u2811"])
+
+
+# ------------------------------------------------------------ 2 volumes (B4, B10, BF §1.9)
+
+ROOT = Path(__file__).resolve().parent.parent
+VOLUME_PAGES = 80
+
+
+@pytest.fixture(scope="module")
+def long_document(tmp_path_factory):
+    """A generated document of about 30,000 words (benchmarks/generate_document.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_document", ROOT / "benchmarks" / "generate_document.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path_factory.mktemp("long") / "long.md"
+    module.generate(path, 30_000)
+    from formatforge.reader import read_source
+
+    return read_source(path).document
+
+
+def volume_errors(book, limit: int) -> list[str]:
+    """Every volume within ``limit`` pages, opening with a title page that names it, and
+    (after the first) starting at a heading."""
+    errors = []
+    total = len(book.volumes)
+    for number, volume in enumerate(book.volumes, start=1):
+        if len(volume.pages) > limit:
+            errors.append(f"volume {number}: {len(volume.pages)} pages, more than {limit}")
+        title = brf.cells_to_brf(BLANK.join(line.cells for line in volume.preliminary[0].body))
+        if brf.cells_to_brf(TR.text(f"Volume {number} of {total}")) not in title:
+            errors.append(f"volume {number}: its title page does not say 'Volume {number} of {total}'")
+        first = next(line for line in volume.body[0].body if line.cells.strip(BLANK))
+        if number > 1 and first.kind != "heading":
+            errors.append(f"volume {number} does not start at a heading")
+    return errors
+
+
+def test_b4_b10_a_30000_word_document_is_bound_in_volumes(build_format, long_document):
+    from formatforge.checks import failing
+    from formatforge.checks.pef import check_pef
+    from formatforge.formats.braille import pef
+
+    book = make_book(long_document, {"braille.volume_pages": VOLUME_PAGES})
+    assert len(book.volumes) > 1
+    assert volume_errors(book, VOLUME_PAGES) == []
+    assert [p.label for p in book.body] == [str(n) for n in range(1, len(book.body) + 1)]  # numbering runs on
+    outputs = build_format("braille", long_document, **{"braille.volume_pages": VOLUME_PAGES})
+    data = outputs[f"{long_document.stem}.pef"].read_bytes()
+    assert not failing(check_pef(data))
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    volumes = root.findall(f".//{{{pef.PEF_NS}}}volume")
+    assert len(volumes) == len(book.volumes)
+    assert all(len(v.findall(f".//{{{pef.PEF_NS}}}page")) <= VOLUME_PAGES for v in volumes)
+    # the BRF is the same pages, volume after volume, each volume opening on its title page
+    assert len(brf.parse(outputs[f"{long_document.stem}.brf"].read_bytes())) == len(book.pages)
+
+
+def test_volume_checker_catches_an_oversized_volume_and_one_volume(long_document):
+    one = make_book(long_document, {"braille.volume_pages": 0})
+    assert len(one.volumes) == 1 and volume_errors(one, VOLUME_PAGES)

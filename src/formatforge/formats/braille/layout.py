@@ -50,6 +50,12 @@ THEMATIC_BREAK = "\u2812" * 6  # dots 25, centred: print's section break
 BOX_TOP = "\u2836"
 BOX_BOTTOM = "\u281b"
 BOX_OUTER = "\u283f"
+# The words the layout itself adds, in one place (a message catalogue may replace them).
+WORDS = {
+    "contents": "Contents",
+    "volume": "Volume {number} of {total}",
+    "in_volumes": "In {total} volumes",
+}
 # A task list item's state, given in words: print's check box is a picture, not text.
 TASK_STATES = {True: "done", False: "not done"}
 
@@ -69,6 +75,8 @@ class Profile:
     name: str
     number_at_top: bool  # braille page number on the first line (UKAAF) or the last (BANA)
     headings: tuple[HeadingStyle, ...]  # by level, the last repeated for deeper levels
+    # Volume 1's contents list the whole book (BANA) or, like every volume's, its own part.
+    full_contents_first: bool = False
 
     def heading(self, level: int) -> HeadingStyle:
         return self.headings[min(level, len(self.headings)) - 1]
@@ -96,6 +104,7 @@ PROFILES = {
             HeadingStyle(indent=4, blank_before=True),
             HeadingStyle(indent=6, blank_before=False),
         ),
+        full_contents_first=True,
     ),
 }
 
@@ -131,17 +140,30 @@ class Page:
 
 
 @dataclass
-class Book:
+class Volume:
     preliminary: list[Page]
     body: list[Page]
+
+    @property
+    def pages(self) -> list[Page]:
+        return self.preliminary + self.body
+
+
+@dataclass
+class Book:
+    preliminary: list[Page]  # of every volume, in order
+    body: list[Page]  # of every volume, in order
     heading_pages: dict[str, str]  # heading id → page label of its first line
     contents: list[tuple[Heading, str]]  # every heading with its page label
     cells: int
     lines: int
     profile: Profile
+    volumes: list[Volume] = field(default_factory=list)
 
     @property
     def pages(self) -> list[Page]:
+        if self.volumes:
+            return [page for volume in self.volumes for page in volume.pages]
         return self.preliminary + self.body
 
 
@@ -230,11 +252,16 @@ def centred(cells: str, width: int, kind: str, **extra) -> list[Line]:
 
 
 class Layout:
-    def __init__(self, translator: Translator, cells: int = 40, lines: int = 25, profile: str = "ukaaf"):
+    def __init__(self, translator: Translator, cells: int = 40, lines: int = 25, profile: str = "ukaaf",
+                 volume_pages: int = 0):
         if profile not in PROFILES:
             raise ValueError(f"unknown braille profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if cells < 12 or lines < 4:
             raise ValueError("a braille page needs at least 12 cells and 4 lines")
+        if volume_pages and volume_pages < 10:
+            raise ValueError(f"a braille volume needs room for at least 10 pages, not {volume_pages}")
+        # The most braille pages a volume may hold, preliminary pages included; 0: one volume.
+        self.volume_pages = volume_pages
         self.tr = translator
         self.width = cells
         self.height = lines
@@ -483,12 +510,15 @@ class Layout:
 
     # ------------------------------------------------------------ pagination
 
-    def paginate(self, chunks: list[Chunk]) -> list[list[Line]]:
+    def paginate(self, chunks: list[Chunk], starts: list[int] | None = None) -> list[list[Line]]:
         """Cut lines into page bodies; a heading moves to the next page rather than be
-        the last thing on one (B5), and blank lines at the top of a page are dropped."""
+        the last thing on one (B5), and blank lines at the top of a page are dropped.
+        ``starts``, when given, gets the page index each chunk starts on (for volumes)."""
         pages: list[list[Line]] = [[]]
         pending_blank = 0
         for index, chunk in enumerate(chunks):
+            if starts is not None:
+                starts.append(len(pages) - 1)
             if not chunk.lines:
                 continue
             page = pages[-1]
@@ -578,7 +608,7 @@ class Layout:
 
     # ------------------------------------------------------------ title and contents
 
-    def title_page(self, document: Document) -> list[Line]:
+    def title_page(self, document: Document, volume: int = 1, volumes: int = 1) -> list[Line]:
         meta = document.metadata
         lines: list[Line] = []
         for text in (meta.title, meta.subtitle):
@@ -589,6 +619,10 @@ class Layout:
         code = self.code_name()
         if code:
             lines += [Line("", "blank")] + centred(self.tr.text(code), self.width, "title")
+        if volumes > 1:
+            # Every volume says which it is and how many there are (BF §1.9).
+            lines += [Line("", "blank")] + centred(self.tr.text(WORDS["in_volumes"].format(total=volumes)), self.width, "title")
+            lines += centred(self.tr.text(WORDS["volume"].format(number=volume, total=volumes)), self.width, "title")
         tail: list[Line] = []
         for text in (meta.publisher, meta.date[:4] if meta.date else ""):
             if text:
@@ -607,7 +641,7 @@ class Layout:
         return ""
 
     def contents_lines(self, entries: list[tuple[Heading, str]]) -> list[Line]:
-        lines = centred(self.tr.text("Contents"), self.width, "heading") + [Line("", "blank")]
+        lines = centred(self.tr.text(WORDS["contents"]), self.width, "heading") + [Line("", "blank")]
         for heading, label in entries:
             lines += self.contents_entry(heading, self.number_cells(label))
         return lines
@@ -629,18 +663,79 @@ class Layout:
     # ------------------------------------------------------------ the book
 
     def book(self, document: Document) -> Book:
-        body_pages = self.paginate(self.document_chunks(document))
-        body = [self.finish(lines, str(i)) for i, lines in enumerate(body_pages, start=1)]
-        heading_pages: dict[str, str] = {}
-        for page in body:
-            for line in page.body:
-                if line.kind == "heading" and line.first and line.heading_id not in heading_pages:
-                    heading_pages[line.heading_id] = page.label
+        chunks = self.document_chunks(document)
+        starts: list[int] = []
+        whole = self.paginate(chunks, starts)
         headings = [b for b in walk_blocks(document.blocks) if isinstance(b, Heading)]
+        parts = self.volume_parts(chunks, whole, starts, headings)
+        bodies: list[list[Page]] = []
+        number = 1
+        for part in parts:
+            pages = self.paginate(part) if len(parts) > 1 else whole
+            bodies.append([self.finish(lines, str(number + i)) for i, lines in enumerate(pages)])
+            number += len(pages)
+        heading_pages: dict[str, str] = {}
+        volume_of: dict[str, int] = {}
+        for index, body in enumerate(bodies):
+            for page in body:
+                for line in page.body:
+                    if line.kind == "heading" and line.first and line.heading_id not in heading_pages:
+                        heading_pages[line.heading_id] = page.label
+                        volume_of[line.heading_id] = index
         contents = [(h, heading_pages[h.id]) for h in headings if h.id in heading_pages]
-        preliminary_bodies = [self.title_page(document)] + self.paginate([Chunk(self.contents_lines(contents))])
-        preliminary = [self.finish(lines, f"p{i}") for i, lines in enumerate(preliminary_bodies, start=1)]
-        return Book(preliminary, body, heading_pages, contents, self.width, self.height, self.profile)
+        volumes: list[Volume] = []
+        for index, body in enumerate(bodies):
+            own = [(h, label) for h, label in contents if volume_of[h.id] == index]
+            listed = contents if index == 0 and self.profile.full_contents_first else own
+            preliminary_bodies = [self.title_page(document, index + 1, len(bodies))]
+            preliminary_bodies += self.paginate([Chunk(self.contents_lines(listed))])
+            preliminary = [self.finish(lines, f"p{i}") for i, lines in enumerate(preliminary_bodies, start=1)]
+            volumes.append(Volume(preliminary, body))
+        return Book([p for v in volumes for p in v.preliminary], [p for v in volumes for p in v.body],
+                    heading_pages, contents, self.width, self.height, self.profile, volumes)
+
+    def volume_parts(self, chunks: list[Chunk], whole: list[list[Line]], starts: list[int],
+                     headings: list[Heading]) -> list[list[Chunk]]:
+        """The body's chunks cut into volumes of at most ``volume_pages`` pages with their
+        preliminary pages, at a heading (the higher the level the better) near an even
+        share of what is left (BF §1.9). Each volume's body starts on a page of its own."""
+        if not self.volume_pages or len(whole) + 3 <= self.volume_pages:
+            return [chunks]
+        # Room for the body: the title page and, at most, the whole contents.
+        prelims = 1 + len(self.paginate([Chunk(self.contents_lines([(h, str(len(whole))) for h in headings]))]))
+        room = self.volume_pages - prelims
+        if room < 5:
+            return [chunks]
+        # A volume may start at the first of a run of headings, or else at any block.
+        candidates: dict[int, int] = {}
+        previous_kept = False
+        for index, chunk in enumerate(chunks):
+            if not chunk.lines:
+                continue
+            first = chunk.lines[0]
+            if not previous_kept and not chunk.attached:
+                candidates[index] = first.level if first.kind == "heading" else 9
+            previous_kept = chunk.keep_with_next
+        parts: list[list[Chunk]] = []
+        start = 0
+        total = len(whole)
+        while total - starts[start] > room:
+            left = total - starts[start]
+            share = left / -(-left // room)
+            options = sorted(
+                (abs(starts[i] - starts[start] - share) + 4 * (level - 1), i)
+                for i, level in candidates.items()
+                if i > start and 0 < starts[i] - starts[start] <= room
+            )
+            for _, end in options:
+                if len(self.paginate(chunks[start:end])) <= room:
+                    break
+            else:
+                break  # nothing fits: the rest goes in one volume, as it must
+            parts.append(chunks[start:end])
+            start = end
+        parts.append(chunks[start:])
+        return parts
 
 
 def list_depth(block: ListBlock) -> int:
