@@ -125,3 +125,48 @@ def test_b4_b10_a_30000_word_document_is_bound_in_volumes(build_format, long_doc
 def test_volume_checker_catches_an_oversized_volume_and_one_volume(long_document):
     one = make_book(long_document, {"braille.volume_pages": 0})
     assert len(one.volumes) == 1 and volume_errors(one, VOLUME_PAGES)
+
+
+# ------------------------------------------------------------ 3 lists set off (B7, BF §8.3.2, §8.3.5c)
+
+
+def list_errors(pages) -> list[str]:
+    """A list has a blank line before and after it (unless at a page's edge) and never
+    starts on the last line of a page's body."""
+    errors = []
+    for page in pages:
+        body = page.body
+        for i, line in enumerate(body):
+            starts = line.kind == "list" and (i == 0 or body[i - 1].kind not in ("list",))
+            ends = line.kind == "list" and i + 1 < len(body) and body[i + 1].kind not in ("list",)
+            if starts and i > 0 and body[i - 1].cells.strip(BLANK):
+                errors.append(f"page {page.label}: a list follows text with no blank line")
+            if ends and body[i + 1].cells.strip(BLANK) and body[i + 1].kind != "heading":
+                errors.append(f"page {page.label}: text follows a list with no blank line")
+            if starts and i == len(body) - 1 and (i > 0 and body[i - 1].kind != "list"):
+                errors.append(f"page {page.label}: a list starts on the page's last line")
+    return errors
+
+
+@pytest.mark.parametrize("lines", [25, 12, 9, 8, 7])
+def test_b7_lists_are_set_off_by_blank_lines_and_never_start_on_a_last_line(every_construct, strategy, lines):
+    for document in (every_construct, strategy):
+        book = make_book(document, {"braille.lines": lines})
+        assert list_errors(book.body) == []
+
+
+def test_b7_list_checker_catches_a_list_run_into_a_paragraph(every_construct):
+    from dataclasses import replace
+
+    book = make_book(every_construct, {})
+    squeezed = [replace(page, body=[line for j, line in enumerate(page.body)
+                                    if line.cells.strip(BLANK) or j + 1 >= len(page.body) or page.body[j + 1].kind != "list"])
+                for page in book.body]
+    assert list_errors(squeezed)
+
+
+def test_b7_a_list_never_starts_on_a_pages_last_line_bf_8_3_5c():
+    for words in range(10, 80, 3):
+        document = read("# T\n\n" + "word " * words + "\n\n- first item\n- second item\n\nAfter.\n")
+        book = make_book(document, {"braille.lines": 10})
+        assert list_errors(book.body) == [], words

@@ -129,6 +129,9 @@ class Chunk:
     keep_with_next: bool = False
     # Follows the chunk before with no blank line, wherever it stands (inside a box, §7.2).
     attached: bool = False
+    # Lines that must start the chunk on the same page: a list never starts on a page's
+    # last line (BF §8.3.5c).
+    opening: int = 1
 
 
 @dataclass
@@ -314,10 +317,13 @@ class Layout:
             # 3-1 paragraphs (B6); inside a quote the whole block moves in with ``base``.
             return [Chunk(self.paragraph(block.children, base + 2, base))]
         if isinstance(block, ListBlock):
-            return [Chunk(self.list_lines(block, 0, list_depth(block), base))]
+            # Set off from the text before and after by a blank line (BF §8.3.2): a runover
+            # in cell 1 followed by an item in cell 1 would read as one paragraph.
+            return [Chunk(self.list_lines(block, 0, list_depth(block), base), 1, 1, opening=2)]
         if isinstance(block, BlockQuote):
             # Blocks in a quote are parted by a blank line, but a box's inside keeps to its lines.
-            chunks = [Chunk(c.lines, 0 if c.attached else 1, keep_with_next=c.keep_with_next, attached=c.attached)
+            chunks = [Chunk(c.lines, 0 if c.attached else 1, keep_with_next=c.keep_with_next, attached=c.attached,
+                            opening=c.opening)
                       for c in self.blocks(block.blocks, base + 2)]
             return self.blocked(chunks, base + 2)
         if isinstance(block, CodeBlock):
@@ -523,7 +529,7 @@ class Layout:
                 continue
             page = pages[-1]
             gap = max(pending_blank, chunk.blank_before) if page else 0
-            need = gap + (self.kept_height(chunks, index) if chunk.keep_with_next else 1)
+            need = gap + (self.kept_height(chunks, index) if chunk.keep_with_next else self.opening(chunk))
             if page and need > self.body_height - len(page):
                 pages.append(self.moved_over(page, chunk.lines[0]))
                 gap = 0
@@ -571,6 +577,10 @@ class Layout:
             carried.pop(0)
         return carried
 
+    @staticmethod
+    def opening(chunk: Chunk) -> int:
+        return min(chunk.opening, len(chunk.lines))
+
     def kept_height(self, chunks: list[Chunk], index: int) -> int:
         """Lines a heading needs on its page: itself, any headings straight after it, and
         the first line of the text they lead into."""
@@ -584,7 +594,7 @@ class Layout:
                 continue
             need += max(after, following.blank_before)
             if not following.keep_with_next:
-                need += 1
+                need += self.opening(following)
                 break
             need += len(following.lines)
             after = following.blank_after
