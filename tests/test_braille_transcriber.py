@@ -170,3 +170,41 @@ def test_b7_a_list_never_starts_on_a_pages_last_line_bf_8_3_5c():
         document = read("# T\n\n" + "word " * words + "\n\n- first item\n- second item\n\nAfter.\n")
         book = make_book(document, {"braille.lines": 10})
         assert list_errors(book.body) == [], words
+
+
+# ------------------------------------------------------------ 4 the liblouis 3.24 emphasis bug (Rules of UEB §9)
+
+BOLD_PASSAGE = "\u2818\u2836"  # dots 45, 2356: bold passage indicator
+BOLD_WORD = "\u2818\u2802"  # dots 45, 2
+BOLD_END = "\u2818\u2804"  # dots 45, 3: bold terminator
+
+
+def emphasis_errors(cells: str) -> list[str]:
+    """A bold passage has one opening indicator and one terminator, no word indicators."""
+    errors = []
+    if cells.count(BOLD_PASSAGE) != 1 or cells.count(BOLD_END) != 1:
+        errors.append(f"not one bold passage: {brf.cells_to_brf(cells)}")
+    if BOLD_WORD in cells:
+        errors.append(f"a word with its own bold indicator: {brf.cells_to_brf(cells)}")
+    return errors
+
+
+@pytest.mark.parametrize("markdown", ["Read **these four words now**. Then", "Read **these four words now**, then",
+                                      "Read (**these four words now**) then"])
+def test_emphasis_passage_before_punctuation_is_one_passage(markdown):
+    import louis
+
+    from formatforge.formats.braille.translate import six_dot
+
+    document = read(markdown)
+    cells = BLANK.join(line.cells for line in make_book(document, {}).body[0].body)
+    assert emphasis_errors(cells) == []
+    # liblouis's own output for the same print: with the punctuation outside the bold it
+    # shows the bug (so the workaround is still needed), with it inside it is what we write.
+    text = markdown.replace("**", "")
+    start, end = markdown.index("**"), markdown.rindex("**") - 2
+    plain = [louis.bold if start <= i < end else 0 for i in range(len(text))]
+    mode = louis.dotsIO | louis.ucBrl
+    assert emphasis_errors(six_dot(louis.translateString(["en-ueb-g2.ctb"], text, typeform=plain, mode=mode)))
+    wide = [louis.bold if start - (text[start - 1] == "(") <= i < end + 1 else 0 for i in range(len(text))]
+    assert six_dot(louis.translateString(["en-ueb-g2.ctb"], text, typeform=wide, mode=mode)) in cells

@@ -250,6 +250,32 @@ def _pieces(text: str, tables: tuple[str, ...]) -> list[tuple[int, int, bool]]:
     return merged
 
 
+# Typeform bits that are emphasis (italic, underline, bold).
+EMPHASIS = louis.italic | louis.underline | louis.bold
+
+
+def emphasis_over_punctuation(text: str, typeform: tuple[int, ...]) -> tuple[int, ...]:
+    """Emphasis carried over the punctuation next to it, up to the space on either side.
+
+    liblouis 3.24 closes an emphasised passage a word early when unemphasised punctuation
+    follows it ("**these four words now**." gives the passage indicator, three words, the
+    terminator, then "now" with a word indicator of its own). With the punctuation inside
+    the emphasis liblouis writes one passage and one terminator after the punctuation,
+    which UEB allows (Rules of UEB §9.7: punctuation next to emphasised text may be taken
+    into it)."""
+    forms = list(typeform)
+    for index in range(1, len(text)):
+        carried = forms[index - 1] & EMPHASIS
+        if carried and not forms[index] & EMPHASIS and not text[index].isspace() and not text[index].isalnum():
+            forms[index] |= carried
+    # Opening punctuation before a passage likewise ("(**see these words**)").
+    for index in range(len(text) - 2, -1, -1):
+        carried = forms[index + 1] & EMPHASIS
+        if carried and not forms[index] & EMPHASIS and not text[index].isspace() and not text[index].isalnum():
+            forms[index] |= carried
+    return tuple(forms)
+
+
 class Translator:
     def __init__(self, tables: list[str]):
         if not tables:
@@ -338,6 +364,8 @@ class Translator:
     def _louis(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
         if not text.strip():
             return ""
+        if any(typeform):
+            typeform = emphasis_over_punctuation(text, typeform)
         key = (text, typeform if any(typeform) else None, uncontracted)
         cells = self._cells.get(key)
         if cells is None:
