@@ -364,8 +364,6 @@ class Translator:
     def _louis(self, text: str, typeform: tuple[int, ...], uncontracted: bool) -> str:
         if not text.strip():
             return ""
-        if any(typeform):
-            typeform = emphasis_over_punctuation(text, typeform)
         key = (text, typeform if any(typeform) else None, uncontracted)
         cells = self._cells.get(key)
         if cells is None:
@@ -374,6 +372,8 @@ class Translator:
 
     def _liblouis(self, key: tuple[str, tuple[int, ...] | None, bool]) -> str:
         text, forms, uncontracted = key
+        if forms:
+            forms = emphasis_over_punctuation(text, forms)
         mode = louis.dotsIO | louis.ucBrl | (louis.noContractions if uncontracted else 0)
         # translateString, not translate: the same cells without the position arrays we never read.
         cells = louis.translateString(self.tables, text, typeform=list(forms) if forms else None, mode=mode)
