@@ -313,7 +313,7 @@ def test_b11_no_word_is_split_across_lines(document):
                 groups.append([])
             groups[-1] += [w for w in line.cells.split(BLANK) if w]
     expected = [
-        [w for run in inline_runs(block.children) for w in tr.translate(run).split(BLANK) if w]
+        [w for run in inline_runs(block.children, addresses=True) for w in tr.translate(run).split(BLANK) if w]
         for block in document.blocks
         if isinstance(block, model.Paragraph)
     ]

@@ -208,3 +208,21 @@ def test_emphasis_passage_before_punctuation_is_one_passage(markdown):
     assert emphasis_errors(six_dot(louis.translateString(["en-ueb-g2.ctb"], text, typeform=plain, mode=mode)))
     wide = [louis.bold if start - (text[start - 1] == "(") <= i < end + 1 else 0 for i in range(len(text))]
     assert six_dot(louis.translateString(["en-ueb-g2.ctb"], text, typeform=wide, mode=mode)) in cells
+
+
+# ------------------------------------------------------------ 5 link addresses (B12, BF §10.7)
+
+
+def body_cells(book) -> str:
+    return BLANK.join(line.cells.strip(BLANK) for page in book.body for line in page.body)
+
+
+def test_b12_a_links_address_follows_its_text_when_they_differ(every_construct, strategy):
+    address = TR.text("(https://example.org/formatforge)")
+    assert address in body_cells(make_book(every_construct, {}))
+    assert address not in body_cells(make_book(every_construct, {"braille.link_addresses": False}))
+    # a link inside the document has no address to give, and one whose text is its address gets it once
+    assert TR.text("(#") not in body_cells(make_book(strategy, {}))
+    document = read("Go to https://example.org/x now and see [the page](https://example.org/y).")
+    cells = body_cells(make_book(document, {}))
+    assert cells.count(TR.text("example.org/x")) == 1 and TR.text("(https://example.org/y)") in cells

@@ -28,6 +28,8 @@ DEFAULTS = {
     "braille.profile": "ukaaf",
     # The most braille pages in a volume, preliminary pages included (0: one volume).
     "braille.volume_pages": 100,
+    # A link's address after its text when they differ; None: as the profile says.
+    "braille.link_addresses": None,
     "braille.table": None,
     "braille.line_ending": "\r\n",
     "braille.page_break": "\f",
@@ -37,6 +39,18 @@ DEFAULTS = {
 def option(options: dict[str, Any], name: str) -> Any:
     value = options.get(name)
     return DEFAULTS[name] if value is None else value
+
+
+def flag(value: Any) -> bool | None:
+    """A yes/no option as a config file or the command line gives it; None stays None."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise WriterError(f"a braille yes/no option must be true or false, not {value!r}")
 
 
 def tables_for(language: str, options: dict[str, Any]) -> list[str]:
@@ -60,6 +74,7 @@ def make_book(document, options: dict[str, Any]) -> Book:
             lines=int(option(options, "braille.lines")),
             profile=profile,
             volume_pages=int(option(options, "braille.volume_pages")),
+            link_addresses=flag(option(options, "braille.link_addresses")),
         )
     except ValueError as error:
         raise WriterError(f"braille: {error}") from error

@@ -77,6 +77,8 @@ class Profile:
     headings: tuple[HeadingStyle, ...]  # by level, the last repeated for deeper levels
     # Volume 1's contents list the whole book (BANA) or, like every volume's, its own part.
     full_contents_first: bool = False
+    # A link's address after its text when the two differ (BF §10.7): paper cannot be clicked.
+    link_addresses: bool = True
 
     def heading(self, level: int) -> HeadingStyle:
         return self.headings[min(level, len(self.headings)) - 1]
@@ -256,7 +258,7 @@ def centred(cells: str, width: int, kind: str, **extra) -> list[Line]:
 
 class Layout:
     def __init__(self, translator: Translator, cells: int = 40, lines: int = 25, profile: str = "ukaaf",
-                 volume_pages: int = 0):
+                 volume_pages: int = 0, link_addresses: bool | None = None):
         if profile not in PROFILES:
             raise ValueError(f"unknown braille profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if cells < 12 or lines < 4:
@@ -269,6 +271,8 @@ class Layout:
         self.width = cells
         self.height = lines
         self.profile = PROFILES[profile]
+        # Link addresses after their text: the profile's choice unless the user makes one.
+        self.link_addresses = self.profile.link_addresses if link_addresses is None else link_addresses
 
     @property
     def body_height(self) -> int:
@@ -277,7 +281,7 @@ class Layout:
     # ------------------------------------------------------------ blocks → chunks
 
     def runs(self, inlines, uncontracted: bool = False) -> list[str]:
-        return [self.tr.translate(run, uncontracted) for run in inline_runs(inlines)]
+        return [self.tr.translate(run, uncontracted) for run in inline_runs(inlines, addresses=self.link_addresses)]
 
     def paragraph(self, inlines, first: int, runover: int, kind: str = "paragraph", prefix: str = "") -> list[Line]:
         """Lines of a run of inlines; ``prefix`` (cells) goes before the first word."""

@@ -31,6 +31,8 @@ TN_CLOSE = "\u2808\u2828\u281c"
 # every liblouis typeform and taken off before liblouis sees the text, marks them in a Run.
 DELETED = 0x8000
 DELETED_LABEL = "deleted:"
+# Typeform bits that are emphasis (italic, underline, bold).
+EMPHASIS = louis.italic | louis.underline | louis.bold
 UEB_TABLES = {1: "en-ueb-g1.ctb", 2: "en-ueb-g2.ctb"}
 # Tables the liblouis metadata search may not rank well; checked before the search.
 KNOWN_TABLES = {
@@ -131,11 +133,40 @@ class Run:
         return Run(self.text + other.text, self.typeform + other.typeform)
 
 
-def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -> list[Run]:
+def link_address(link: Link) -> str:
+    """The address a paper reader needs to follow a link, or "" when there is none to give:
+    a link inside the document, or one whose text already is its address."""
+    url = link.url.strip()
+    if not url or url.startswith("#"):
+        return ""
+    shown = url.removeprefix("mailto:")
+    text = "".join(inline_plain(link.children)).strip()
+
+    def bare(address: str) -> str:
+        for prefix in ("https://", "http://", "mailto:", "www."):
+            address = address.removeprefix(prefix)
+        return address.rstrip("/").casefold()
+
+    return "" if bare(text) == bare(shown) else shown
+
+
+def inline_plain(inlines) -> list[str]:
+    out: list[str] = []
+    for node in inlines:
+        if isinstance(node, (Text, Code)):
+            out.append(node.text)
+        elif hasattr(node, "children"):
+            out += inline_plain(node.children)
+    return out
+
+
+def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0, addresses: bool = False) -> list[Run]:
     """Inlines as runs of print split at hard line breaks, emphasis kept as typeform.
 
-    Links are read as their text (the URL is for print and screens). A footnote reference
-    becomes an asterisk and the note's number, pointing at the notes after the section.
+    Links are read as their text and, with ``addresses``, the address after it in
+    parentheses when it differs from the text (BF §10.7 style): a paper reader cannot
+    follow "our finance page". A footnote reference becomes the UEB superscript
+    indicator and the note's number, pointing at the notes after the section.
     """
     runs = [Run.plain("")]
 
@@ -154,6 +185,9 @@ def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -
                 walk(node.children, form | louis.bold)
             elif isinstance(node, Link):
                 walk(node.children, form)
+                address = link_address(node) if addresses else ""
+                if address:
+                    add(f" ({address})", form & ~EMPHASIS)
             elif isinstance(node, Strikethrough):
                 walk(node.children, form | DELETED)
             elif isinstance(node, LineBreak):
@@ -248,10 +282,6 @@ def _pieces(text: str, tables: tuple[str, ...]) -> list[tuple[int, int, bool]]:
         else:
             merged.append(piece)
     return merged
-
-
-# Typeform bits that are emphasis (italic, underline, bold).
-EMPHASIS = louis.italic | louis.underline | louis.bold
 
 
 def emphasis_over_punctuation(text: str, typeform: tuple[int, ...]) -> tuple[int, ...]:
