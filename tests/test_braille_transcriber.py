@@ -226,3 +226,80 @@ def test_b12_a_links_address_follows_its_text_when_they_differ(every_construct, 
     document = read("Go to https://example.org/x now and see [the page](https://example.org/y).")
     cells = body_cells(make_book(document, {}))
     assert cells.count(TR.text("example.org/x")) == 1 and TR.text("(https://example.org/y)") in cells
+
+
+# ------------------------------------------------------------ 6 profile details (B5, B10, BF §4, §2.10, Appendix C)
+
+
+def heading_profile_errors(book) -> list[str]:
+    """Headings below level 2 have a blank line before them (unless a page or another
+    heading comes first) and levels 3, 4 and 5 start in different cells."""
+    errors, starts = [], {}
+    for page in book.body:
+        for i, line in enumerate(page.body):
+            if line.kind != "heading" or not line.first or line.level < 3:
+                continue
+            starts.setdefault(line.level, set()).add(len(line.cells) - len(line.cells.lstrip(BLANK)))
+            before = page.body[i - 1] if i else None
+            if before is not None and before.cells.strip(BLANK) and before.kind != "heading":
+                errors.append(f"page {page.label}: a level {line.level} heading with no blank line before")
+    cells = [frozenset(v) for v in starts.values()]
+    if len(set(cells)) != len(cells):
+        errors.append(f"heading levels 3 to 5 share a cell: {starts}")
+    return errors
+
+
+HEADINGS_3_TO_5 = "# One\n\nText.\n\n## Two\n\nText.\n\n### Three\n\nText.\n\n#### Four\n\nText.\n\n##### Five\n\nText.\n"
+
+
+@pytest.mark.parametrize("profile", ["ukaaf", "bana"])
+def test_b5_cell_7_headings_have_a_blank_line_before_and_levels_3_to_5_differ(every_construct, profile):
+    for document in (every_construct, read(HEADINGS_3_TO_5)):
+        assert heading_profile_errors(make_book(document, {"braille.profile": profile})) == []
+
+
+def test_b5_heading_profile_checker_catches_a_cell_7_heading_run_on(monkeypatch):
+    from formatforge.formats.braille import layout
+
+    bana = layout.PROFILES["bana"]
+    squeezed = layout.Profile("bana", False, bana.headings[:2] + (layout.HeadingStyle(indent=6, blank_before=False),))
+    monkeypatch.setitem(layout.PROFILES, "bana", squeezed)
+    assert heading_profile_errors(make_book(read(HEADINGS_3_TO_5), {"braille.profile": "bana"}))
+
+
+def contents_errors(book) -> list[str]:
+    """Contents runovers two cells past the deepest entry's start (never where an entry
+    starts), and every contents page after the first headed "Contents (continued)"."""
+    errors = []
+    contents = [page for page in book.preliminary if any(line.kind == "contents" for line in page.body)]
+    lines = [line for page in contents for line in page.body if line.kind == "contents"]
+    deepest = max(line.level for line in lines)
+    entry_cells = {2 * (level - 1) for level in range(1, deepest + 1)}
+    for line in lines:
+        if not line.first:
+            cell = len(line.cells) - len(line.cells.lstrip(BLANK))
+            if cell in entry_cells or cell != 2 * deepest:
+                errors.append(f"contents runover at cell {cell + 1}: {brf.cells_to_brf(line.cells)}")
+    continued = TR.text("Contents (continued)")
+    for page in contents[1:]:
+        if page.body[0].cells.strip(BLANK) != continued:
+            errors.append(f"contents page {page.label} has no continuation heading")
+    return errors
+
+
+def test_b10_contents_runovers_and_continuation_heading():
+    long_heading = "A heading long enough that its contents entry runs over onto a second line"
+    markdown = "# Title\n\nText.\n\n" + "".join(f"## {long_heading} {n}\n\nText.\n\n### Sub {n}\n\nText.\n\n" for n in range(20))
+    book = make_book(read(markdown), {})
+    assert sum(1 for page in book.preliminary if any(line.kind == "contents" for line in page.body)) > 1
+    assert contents_errors(book) == []
+
+
+def test_b10_contents_checker_catches_runovers_at_an_entrys_cell(monkeypatch):
+    from formatforge.formats.braille.layout import Layout
+
+    long_heading = "A heading long enough that its contents entry runs over onto a second line"
+    markdown = "# Title\n\n" + "".join(f"## {long_heading} {n}\n\n### Sub {n}\n\nText.\n\n" for n in range(20))
+    original = Layout.contents_entry
+    monkeypatch.setattr(Layout, "contents_entry", lambda self, heading, number, deepest=0: original(self, heading, number, 0))
+    assert contents_errors(make_book(read(markdown), {}))

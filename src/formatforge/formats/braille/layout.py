@@ -53,6 +53,7 @@ BOX_OUTER = "\u283f"
 # The words the layout itself adds, in one place (a message catalogue may replace them).
 WORDS = {
     "contents": "Contents",
+    "contents_continued": "Contents (continued)",
     "volume": "Volume {number} of {total}",
     "in_volumes": "In {total} volumes",
 }
@@ -86,7 +87,9 @@ class Profile:
 
 PROFILES = {
     # UKAAF: page number on the top line; main heading centred, then cell 5 and cell 7,
-    # each with a blank line before so that the page reads in clear blocks.
+    # each with a blank line before so that the page reads in clear blocks. Levels 4 and 5
+    # go two cells further in each (cell 9, cell 11) so that every level reads apart; the
+    # transcriber's notes page says so.
     "ukaaf": Profile(
         "ukaaf",
         number_at_top=True,
@@ -94,17 +97,22 @@ PROFILES = {
             HeadingStyle(centred=True, blank_before=True, blank_after=True),
             HeadingStyle(indent=4, blank_before=True),
             HeadingStyle(indent=6, blank_before=True),
+            HeadingStyle(indent=8, blank_before=True),
+            HeadingStyle(indent=10, blank_before=True),
         ),
     ),
-    # BANA Braille Formats 2016 §4: centred, cell-5 and cell-7 headings; no blank line
-    # before a cell-7 heading; the page number at the bottom right (§1.8).
+    # BANA Braille Formats 2016 §4: centred, cell-5 and cell-7 headings, each with a blank
+    # line before (the cell-7 one too: Appendix C); the page number at the bottom right
+    # (§1.8). Levels 4 and 5 in cell 9 and cell 11, as for UKAAF.
     "bana": Profile(
         "bana",
         number_at_top=False,
         headings=(
             HeadingStyle(centred=True, blank_before=True, blank_after=True),
             HeadingStyle(indent=4, blank_before=True),
-            HeadingStyle(indent=6, blank_before=False),
+            HeadingStyle(indent=6, blank_before=True),
+            HeadingStyle(indent=8, blank_before=True),
+            HeadingStyle(indent=10, blank_before=True),
         ),
         full_contents_first=True,
     ),
@@ -656,18 +664,39 @@ class Layout:
 
     def contents_lines(self, entries: list[tuple[Heading, str]]) -> list[Line]:
         lines = centred(self.tr.text(WORDS["contents"]), self.width, "heading") + [Line("", "blank")]
+        deepest = max((heading.level for heading, _ in entries), default=1)
         for heading, label in entries:
-            lines += self.contents_entry(heading, self.number_cells(label))
+            lines += self.contents_entry(heading, self.number_cells(label), deepest)
         return lines
 
-    def contents_entry(self, heading: Heading, number: str) -> list[Line]:
-        """Entry text indented by level, runovers two cells deeper, then guide dots and the
+    def contents_pages(self, entries: list[tuple[Heading, str]]) -> list[list[Line]]:
+        """The contents cut into page bodies, an entry never divided between pages, and
+        every page after the first headed "Contents (continued)" (BF §2.10)."""
+        lines = self.contents_lines(entries)
+        heading, entry_lines = lines[:2], lines[2:]
+        continued = centred(self.tr.text(WORDS["contents_continued"]), self.width, "heading") + [Line("", "blank")]
+        entries_cut: list[list[Line]] = []
+        for line in entry_lines:
+            if line.first or not entries_cut:
+                entries_cut.append([])
+            entries_cut[-1].append(line)
+        pages = [list(heading)]
+        for entry in entries_cut:
+            if len(pages[-1]) + len(entry) > self.body_height and len(pages[-1]) > len(continued):
+                pages.append(list(continued))
+            pages[-1] += entry
+        return pages
+
+    def contents_entry(self, heading: Heading, number: str, deepest: int = 0) -> list[Line]:
+        """Entry text indented by level, runovers two cells past the deepest level's start
+        (BF §2.10: a runover must not stand where an entry starts), then guide dots and the
         page number flush right on the entry's last line (BANA §2.9 style)."""
         indent = 2 * (heading.level - 1)
+        runover = 2 * (max(deepest, heading.level) - 1) + 2
         cells = BLANK.join(c for c in self.runs(heading.children) if c)
         # Leave room on the last line for a blank, two guide dots, a blank and the number.
         tail = 4 + len(number)
-        pairs = wrap(cells, self.width - tail, indent, indent + 2)
+        pairs = wrap(cells, self.width - tail, indent, runover)
         lines = as_lines(pairs, "contents", heading_id=heading.id, level=heading.level)
         last = lines[-1]
         dots = self.width - len(last.cells) - len(number) - 2
@@ -702,7 +731,7 @@ class Layout:
             own = [(h, label) for h, label in contents if volume_of[h.id] == index]
             listed = contents if index == 0 and self.profile.full_contents_first else own
             preliminary_bodies = [self.title_page(document, index + 1, len(bodies))]
-            preliminary_bodies += self.paginate([Chunk(self.contents_lines(listed))])
+            preliminary_bodies += self.contents_pages(listed)
             preliminary = [self.finish(lines, f"p{i}") for i, lines in enumerate(preliminary_bodies, start=1)]
             volumes.append(Volume(preliminary, body))
         return Book([p for v in volumes for p in v.preliminary], [p for v in volumes for p in v.body],
@@ -716,7 +745,7 @@ class Layout:
         if not self.volume_pages or len(whole) + 3 <= self.volume_pages:
             return [chunks]
         # Room for the body: the title page and, at most, the whole contents.
-        prelims = 1 + len(self.paginate([Chunk(self.contents_lines([(h, str(len(whole))) for h in headings]))]))
+        prelims = 1 + len(self.contents_pages([(h, str(len(whole))) for h in headings]))
         room = self.volume_pages - prelims
         if room < 5:
             return [chunks]
