@@ -303,3 +303,46 @@ def test_b10_contents_checker_catches_runovers_at_an_entrys_cell(monkeypatch):
     original = Layout.contents_entry
     monkeypatch.setattr(Layout, "contents_entry", lambda self, heading, number, deepest=0: original(self, heading, number, 0))
     assert contents_errors(make_book(read(markdown), {}))
+
+
+# ------------------------------------------------------------ 7 code keeps its spacing (B9, BF §13)
+
+TABLE_IN_CODE = "Before.\n\n```\nQuarter  Total\nQ1       310\nQ2       1200\n```\n\nAfter.\n"
+
+
+def code_errors(book) -> list[str]:
+    """Code comes after a transcriber's note, and what print lines up in columns starts in
+    one cell on every line."""
+    from formatforge.formats.braille.translate import TN_OPEN
+
+    errors = []
+    lines = [line for page in book.body for line in page.body if line.cells.strip(BLANK)]
+    for i, line in enumerate(lines):
+        if line.kind == "code" and (i == 0 or lines[i - 1].kind not in ("code", "tn")):
+            errors.append(f"code with no transcriber's note before it: {brf.cells_to_brf(line.cells)}")
+        if line.kind == "tn" and line.first and TN_OPEN not in line.cells:
+            errors.append("a transcriber's note without its indicator")
+    code = [line.cells for line in lines if line.kind == "code"]
+    second = {len(cells) - len(cells.rstrip(BLANK).split(BLANK)[-1]) for cells in code if BLANK * 2 in cells.strip(BLANK)}
+    if len(second) > 1:
+        errors.append(f"the second column starts in cells {sorted(second)}")
+    return errors
+
+
+def test_b9_code_keeps_its_columns_after_a_transcribers_note(every_construct):
+    book = make_book(read(TABLE_IN_CODE), {})
+    assert code_errors(book) == []
+    code = [line.cells for page in book.body for line in page.body if line.kind == "code"]
+    assert len(code) == 3 and all(BLANK * 2 in cells.strip(BLANK) for cells in code)
+    assert code_errors(make_book(every_construct, {})) == []
+
+
+def test_b9_code_checker_catches_collapsed_columns_and_a_missing_note(monkeypatch):
+    from formatforge.formats.braille.layout import Layout, as_lines
+
+    def collapsed(self, block, indent):  # the old way: each line's words, spacing lost
+        return [line for source in block.text.strip().split("\n")
+                for line in as_lines(wrap(self.tr.text(source.strip(), uncontracted=True), self.width, indent, indent + 2), "code")]
+
+    monkeypatch.setattr(Layout, "code_lines", collapsed)
+    assert code_errors(make_book(read(TABLE_IN_CODE), {}))

@@ -11,6 +11,7 @@ Indents in this module are counted in cells from the margin: 0 is "cell 1", 2 is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ...model import (
@@ -54,6 +55,7 @@ BOX_OUTER = "\u283f"
 WORDS = {
     "contents": "Contents",
     "contents_continued": "Contents (continued)",
+    "code_note": "Code follows, line for line, with the spacing of print.",
     "volume": "Volume {number} of {total}",
     "in_volumes": "In {total} volumes",
 }
@@ -463,15 +465,41 @@ class Layout:
         return BLANK.join(c for c in (self.tr.text(label.strip()) if label else "", note) if c)
 
     def code_lines(self, block: CodeBlock, indent: int) -> list[Line]:
-        lines: list[Line] = []
+        """Code and preformatted text line for line, uncontracted, with its spacing kept:
+        text that print lines up in columns after two or more spaces ("Q1       310") is
+        lined up in braille too, each column as far in as its widest braille needs. A
+        transcriber's note says so first (BF §13 for computer code). When the columns
+        cannot fit the line, each line keeps its own spacing and runs over two cells in."""
+        lines = self.transcriber_note(WORDS["code_note"], max(indent - 2, 0))
+        rows: list[list[tuple[int, str]]] = []
         for source_line in block.text.rstrip("\n").split("\n"):
-            stripped = source_line.lstrip(" ")
-            # Keep some of the code's own indentation: it carries structure in code.
-            extra = min(len(source_line) - len(stripped), 8)
-            cells = self.tr.text(stripped, uncontracted=True)
-            if not cells:
+            if not source_line.strip():
                 continue
-            lines += as_lines(wrap(cells, self.width, indent + extra, indent + extra + 2), "code")
+            tokens, column = [], 0
+            for part in re.split(r"( {2,}|^ +)", source_line.rstrip(" ")):
+                if part and part.strip(" "):
+                    tokens.append((column, self.tr.text(part, uncontracted=True)))
+                column += len(part)
+            rows.append(tokens)
+        place: dict[int, int] = {}
+        for column in sorted({column for tokens in rows for column, _ in tokens}):
+            need = column
+            for tokens in rows:
+                for (before, cells), (start, _) in zip(tokens, tokens[1:]):
+                    if start == column:
+                        need = max(need, place[before] + len(cells) + 2)
+            place[column] = need
+        aligned = all(indent + place[tokens[-1][0]] + len(tokens[-1][1]) <= self.width for tokens in rows)
+        for tokens in rows:
+            if aligned:
+                cells = ""
+                for column, part in tokens:
+                    cells += BLANK * (place[column] - len(cells)) + part
+                lines.append(Line(BLANK * indent + cells, "code", first=True))
+                continue
+            lead = min(tokens[0][0], (self.width - indent) // 2)
+            cells = BLANK.join(part for _, part in tokens)
+            lines += as_lines(wrap(cells, self.width, indent + lead, indent + lead + 2), "code")
         return lines
 
     def table_lines(self, block: Table, base: int) -> list[Line]:
