@@ -346,3 +346,34 @@ def test_b9_code_checker_catches_collapsed_columns_and_a_missing_note(monkeypatc
 
     monkeypatch.setattr(Layout, "code_lines", collapsed)
     assert code_errors(make_book(read(TABLE_IN_CODE), {}))
+
+
+# ------------------------------------------------------------ 8 interpoint (B4, B8, BF §1.10)
+
+
+def interpoint_errors(book) -> list[str]:
+    """Each volume's body starts on a right-hand (odd) page, the title page's back is
+    blank, and a blank page has no rows (so no page number)."""
+    errors = []
+    for number, volume in enumerate(book.volumes, start=1):
+        if len(volume.preliminary) % 2:
+            errors.append(f"volume {number}: the body starts on a left-hand page")
+        if len(volume.preliminary) < 2 or volume.preliminary[1].rows:
+            errors.append(f"volume {number}: the title page's back is not blank")
+    return errors
+
+
+def test_b4_b8_interpoint_is_duplex_with_blank_versos(build_format, every_construct):
+    from formatforge.checks import failing
+    from formatforge.checks.pef import check_pef
+
+    book = make_book(every_construct, {"braille.interpoint": True})
+    assert interpoint_errors(book) == []
+    outputs = build_format("braille", every_construct, **{"braille.interpoint": True})
+    data = outputs[f"{every_construct.stem}.pef"].read_bytes()
+    assert b'duplex="true"' in data and b'duplex="false"' not in data and not failing(check_pef(data))
+    assert len(brf.parse(outputs[f"{every_construct.stem}.brf"].read_bytes())) == len(book.pages)
+    single = make_book(every_construct, {})
+    assert interpoint_errors(single)  # single-sided stays the default, and the checker sees it
+    plain = build_format("braille", every_construct)[f"{every_construct.stem}.pef"].read_bytes()
+    assert b'duplex="false"' in plain

@@ -30,6 +30,8 @@ DEFAULTS = {
     "braille.volume_pages": 100,
     # A link's address after its text when they differ; None: as the profile says.
     "braille.link_addresses": None,
+    # Both sides of the paper (PEF duplex="true"); single-sided by default.
+    "braille.interpoint": False,
     "braille.table": None,
     "braille.line_ending": "\r\n",
     "braille.page_break": "\f",
@@ -75,6 +77,7 @@ def make_book(document, options: dict[str, Any]) -> Book:
             profile=profile,
             volume_pages=int(option(options, "braille.volume_pages")),
             link_addresses=flag(option(options, "braille.link_addresses")),
+            interpoint=bool(flag(option(options, "braille.interpoint"))),
         )
     except ValueError as error:
         raise WriterError(f"braille: {error}") from error
@@ -110,7 +113,7 @@ class BrailleWriter(Writer):
         context.path(names[0]).write_bytes(brf.render(all_rows, line_ending, page_break))
         context.path(names[1]).write_bytes(
             pef.build_volumes([[rows(v.preliminary), rows(v.body)] for v in book.volumes], book.cells, book.lines,
-                              document.metadata)
+                              document.metadata, duplex=book.interpoint)
         )
         text = "\f".join("".join(row.rstrip("\u2800") + "\n" for row in page) for page in all_rows)
         context.path(names[2]).write_bytes(text.encode("utf-8"))

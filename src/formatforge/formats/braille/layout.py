@@ -82,6 +82,8 @@ class Profile:
     full_contents_first: bool = False
     # A link's address after its text when the two differ (BF §10.7): paper cannot be clicked.
     link_addresses: bool = True
+    # Interpoint: the title page's back left blank (BF §1.10), and a blank page carries no number.
+    blank_verso_after_title: bool = True
 
     def heading(self, level: int) -> HeadingStyle:
         return self.headings[min(level, len(self.headings)) - 1]
@@ -174,6 +176,7 @@ class Book:
     lines: int
     profile: Profile
     volumes: list[Volume] = field(default_factory=list)
+    interpoint: bool = False
 
     @property
     def pages(self) -> list[Page]:
@@ -268,7 +271,7 @@ def centred(cells: str, width: int, kind: str, **extra) -> list[Line]:
 
 class Layout:
     def __init__(self, translator: Translator, cells: int = 40, lines: int = 25, profile: str = "ukaaf",
-                 volume_pages: int = 0, link_addresses: bool | None = None):
+                 volume_pages: int = 0, link_addresses: bool | None = None, interpoint: bool = False):
         if profile not in PROFILES:
             raise ValueError(f"unknown braille profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if cells < 12 or lines < 4:
@@ -277,6 +280,9 @@ class Layout:
             raise ValueError(f"a braille volume needs room for at least 10 pages, not {volume_pages}")
         # The most braille pages a volume may hold, preliminary pages included; 0: one volume.
         self.volume_pages = volume_pages
+        # Both sides of the paper: the preliminary pages are padded with blank versos so
+        # that the body starts on a right-hand page (a PEF section starts on a new sheet).
+        self.interpoint = interpoint
         self.tr = translator
         self.width = cells
         self.height = lines
@@ -759,11 +765,16 @@ class Layout:
             own = [(h, label) for h, label in contents if volume_of[h.id] == index]
             listed = contents if index == 0 and self.profile.full_contents_first else own
             preliminary_bodies = [self.title_page(document, index + 1, len(bodies))]
+            if self.interpoint and self.profile.blank_verso_after_title:
+                preliminary_bodies.append(None)
             preliminary_bodies += self.contents_pages(listed)
-            preliminary = [self.finish(lines, f"p{i}") for i, lines in enumerate(preliminary_bodies, start=1)]
+            if self.interpoint and len(preliminary_bodies) % 2:
+                preliminary_bodies.append(None)
+            preliminary = [self.finish(lines, f"p{i}") if lines is not None else Page(f"p{i}", "")
+                           for i, lines in enumerate(preliminary_bodies, start=1)]
             volumes.append(Volume(preliminary, body))
         return Book([p for v in volumes for p in v.preliminary], [p for v in volumes for p in v.body],
-                    heading_pages, contents, self.width, self.height, self.profile, volumes)
+                    heading_pages, contents, self.width, self.height, self.profile, volumes, self.interpoint)
 
     def volume_parts(self, chunks: list[Chunk], whole: list[list[Line]], starts: list[int],
                      headings: list[Heading]) -> list[list[Chunk]]:
