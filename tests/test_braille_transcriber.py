@@ -296,7 +296,6 @@ def test_b10_contents_runovers_and_continuation_heading():
 
 
 def test_b10_contents_checker_catches_runovers_at_an_entrys_cell(monkeypatch):
-    from formatforge.formats.braille.layout import Layout
 
     long_heading = "A heading long enough that its contents entry runs over onto a second line"
     markdown = "# Title\n\n" + "".join(f"## {long_heading} {n}\n\n### Sub {n}\n\nText.\n\n" for n in range(20))
@@ -377,3 +376,51 @@ def test_b4_b8_interpoint_is_duplex_with_blank_versos(build_format, every_constr
     assert interpoint_errors(single)  # single-sided stays the default, and the checker sees it
     plain = build_format("braille", every_construct)[f"{every_construct.stem}.pef"].read_bytes()
     assert b'duplex="false"' in plain
+
+
+# ------------------------------------------------------------ 9 title page and notes (B9, B10, BF §1.9, §1.11, §1.12)
+
+
+def page_text(page) -> str:
+    return BLANK.join(line.cells.strip(BLANK) for line in page.body if line.cells.strip(BLANK))
+
+
+def title_page_errors(book, volume_number: int, document) -> list[str]:
+    volume = book.volumes[volume_number - 1]
+    title = page_text(volume.preliminary[0])
+    total = len(book.volumes)
+    want = [document.metadata.title, "Unified English Braille, contracted",
+            f"Braille pages p1 to p{len(volume.preliminary)} and {volume.body[0].label} to {volume.body[-1].label}",
+            f"Transcribed by formatforge, {document.metadata.date}"]
+    if total > 1:
+        want += [f"In {total} volumes", f"Volume {volume_number} of {total}"]
+    return [f"volume {volume_number}: the title page lacks {text!r}" for text in want if TR.text(text) not in title]
+
+
+def symbols_errors(book, expected: list[str]) -> list[str]:
+    """The special symbols / transcriber's notes page lists what the book uses."""
+    pages = BLANK.join(page_text(page) for page in book.volumes[0].preliminary[1:])
+    return [f"no {text!r} on the special symbols page" for text in expected if TR.text(text) not in pages]
+
+
+def test_b10_title_page_names_grade_pages_producer_and_date(every_construct, strategy):
+    for document in (every_construct, strategy):
+        assert title_page_errors(make_book(document, {}), 1, document) == []
+
+
+def test_b10_every_volume_says_in_how_many_volumes(long_document):
+    book = make_book(long_document, {"braille.volume_pages": VOLUME_PAGES})
+    for number in range(1, len(book.volumes) + 1):
+        assert title_page_errors(book, number, long_document) == []
+
+
+def test_b9_special_symbols_and_transcribers_notes_page(every_construct):
+    expected = ["Special Symbols", "opening transcriber's note indicator", "closing transcriber's note indicator",
+                "Transcriber's Notes", "Tables are read row by row, each cell given after its column heading."]
+    book = make_book(every_construct, {})
+    assert symbols_errors(book, expected) == []
+    # the checkers fail on a book without the page and on a title page without its lines
+
+    bare = make_book(read("# Plain\n\nNothing special.\n"), {})
+    assert symbols_errors(bare, expected) and len(bare.preliminary) == 2
+    assert title_page_errors(make_book(every_construct, {"braille.producer": ""}), 1, every_construct)

@@ -32,6 +32,9 @@ DEFAULTS = {
     "braille.link_addresses": None,
     # Both sides of the paper (PEF duplex="true"); single-sided by default.
     "braille.interpoint": False,
+    # For the title page: who transcribed the book, and when (ISO date; the master's date if unset).
+    "braille.producer": "formatforge",
+    "braille.transcription_date": None,
     "braille.table": None,
     "braille.line_ending": "\r\n",
     "braille.page_break": "\f",
@@ -78,6 +81,8 @@ def make_book(document, options: dict[str, Any]) -> Book:
             volume_pages=int(option(options, "braille.volume_pages")),
             link_addresses=flag(option(options, "braille.link_addresses")),
             interpoint=bool(flag(option(options, "braille.interpoint"))),
+            producer=str(option(options, "braille.producer") or ""),
+            transcribed_on=str(option(options, "braille.transcription_date") or document.metadata.date or ""),
         )
     except ValueError as error:
         raise WriterError(f"braille: {error}") from error

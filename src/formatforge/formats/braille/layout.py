@@ -23,6 +23,7 @@ from ...model import (
     FootnoteRef,
     Heading,
     Image,
+    Link,
     ListBlock,
     Paragraph,
     Table,
@@ -31,7 +32,7 @@ from ...model import (
     inline_text,
     walk_blocks,
 )
-from .translate import BLANK, TN_CLOSE, TN_OPEN, Translator, inline_runs
+from .translate import BLANK, SUPERSCRIPT, TN_CLOSE, TN_OPEN, Translator, inline_runs, link_address
 
 # UEB line continuation indicator (dot 5), only for a sequence too long for any line.
 CONTINUATION = "\u2810"
@@ -56,6 +57,21 @@ WORDS = {
     "contents": "Contents",
     "contents_continued": "Contents (continued)",
     "code_note": "Code follows, line for line, with the spacing of print.",
+    "pages": "Braille pages p1 to {prelims} and {first} to {last}",
+    "transcribed_by_on": "Transcribed by {producer}, {date}",
+    "transcribed_by": "Transcribed by {producer}",
+    "transcribed_on": "Transcribed {date}",
+    "special_symbols": "Special Symbols",
+    "transcribers_notes": "Transcriber's Notes",
+    "tn_open": "opening transcriber's note indicator",
+    "tn_close": "closing transcriber's note indicator",
+    "superscript": "superscript indicator: the number after it refers to a note at the end of the section",
+    "continuation": "line continuation indicator: a long address or number goes on at the start of the next line",
+    "box": "box line: boxed material (a labelled note) starts or ends",
+    "note_tables": "Tables are read row by row, each cell given after its column heading.",
+    "note_code": "Code keeps the spacing of print; columns are lined up.",
+    "note_headings": "Headings of levels 4 and 5 start in cells 9 and 11.",
+    "note_links": "A link's address follows its text in parentheses.",
     "volume": "Volume {number} of {total}",
     "in_volumes": "In {total} volumes",
 }
@@ -271,7 +287,8 @@ def centred(cells: str, width: int, kind: str, **extra) -> list[Line]:
 
 class Layout:
     def __init__(self, translator: Translator, cells: int = 40, lines: int = 25, profile: str = "ukaaf",
-                 volume_pages: int = 0, link_addresses: bool | None = None, interpoint: bool = False):
+                 volume_pages: int = 0, link_addresses: bool | None = None, interpoint: bool = False,
+                 producer: str = "", transcribed_on: str = ""):
         if profile not in PROFILES:
             raise ValueError(f"unknown braille profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if cells < 12 or lines < 4:
@@ -283,6 +300,10 @@ class Layout:
         # Both sides of the paper: the preliminary pages are padded with blank versos so
         # that the body starts on a right-hand page (a PEF section starts on a new sheet).
         self.interpoint = interpoint
+        # For the title page: who transcribed the book and when (a date from the options or
+        # the master, never the clock, so that a rebuild is byte-identical).
+        self.producer = producer
+        self.transcribed_on = transcribed_on
         self.tr = translator
         self.width = cells
         self.height = lines
@@ -664,7 +685,10 @@ class Layout:
 
     # ------------------------------------------------------------ title and contents
 
-    def title_page(self, document: Document, volume: int = 1, volumes: int = 1) -> list[Line]:
+    def title_page(self, document: Document, volume: int = 1, volumes: int = 1, pages: str = "") -> list[Line]:
+        """Title, author, the braille code and grade, the volume ("In 3 volumes", "Volume 1
+        of 3"), the braille pages it holds, then at the foot the print publisher and year
+        and who transcribed it when (BF §1.9)."""
         meta = document.metadata
         lines: list[Line] = []
         for text in (meta.title, meta.subtitle):
@@ -679,14 +703,65 @@ class Layout:
             # Every volume says which it is and how many there are (BF §1.9).
             lines += [Line("", "blank")] + centred(self.tr.text(WORDS["in_volumes"].format(total=volumes)), self.width, "title")
             lines += centred(self.tr.text(WORDS["volume"].format(number=volume, total=volumes)), self.width, "title")
+        if pages:
+            lines += centred(self.tr.text(pages), self.width, "title")
         tail: list[Line] = []
         for text in (meta.publisher, meta.date[:4] if meta.date else ""):
             if text:
                 tail += centred(self.tr.text(text), self.width, "title")
+        transcribed = self.transcription()
+        if transcribed:
+            tail = ([Line("", "blank")] if tail else []) + tail + centred(self.tr.text(transcribed), self.width, "title")
         room = self.body_height - len(lines) - len(tail)
         if room > 0:
             lines += [Line("", "blank")] * room
         return (lines + tail)[: self.body_height] if room >= 0 else lines[: self.body_height]
+
+    def transcription(self) -> str:
+        if self.producer and self.transcribed_on:
+            return WORDS["transcribed_by_on"].format(producer=self.producer, date=self.transcribed_on)
+        if self.producer:
+            return WORDS["transcribed_by"].format(producer=self.producer)
+        return WORDS["transcribed_on"].format(date=self.transcribed_on) if self.transcribed_on else ""
+
+    def symbols_page(self, document: Document, body: list[list[Line]]) -> list[list[Line]]:
+        """The special symbols this book uses and the transcriber's notes on how it is set
+        out (BF §1.11, §1.12): only what the book has, nothing when it has none of them."""
+        kinds = {line.kind for page in body for line in page}
+        cells = "".join(line.cells for page in body for line in page)
+        blocks = list(walk_blocks(document.blocks))
+        symbols: list[tuple[str, str]] = []
+        if TN_OPEN in cells:
+            symbols += [(TN_OPEN, WORDS["tn_open"]), (TN_CLOSE, WORDS["tn_close"])]
+        if SUPERSCRIPT in cells:
+            symbols.append((SUPERSCRIPT, WORDS["superscript"]))
+        if any(line.cells.endswith(CONTINUATION) for page in body for line in page):
+            symbols.append((CONTINUATION, WORDS["continuation"]))
+        if "box" in kinds:
+            symbols.append((BOX_TOP + BOX_TOP, WORDS["box"]))
+        notes: list[str] = []
+        if any(isinstance(block, Table) for block in blocks):
+            notes.append(WORDS["note_tables"])
+        if any(isinstance(block, CodeBlock) for block in blocks):
+            notes.append(WORDS["note_code"])
+        if any(isinstance(block, Heading) and block.level >= 4 for block in blocks):
+            notes.append(WORDS["note_headings"])
+        if self.link_addresses and any(
+                isinstance(node, Link) and link_address(node) for block in blocks for node in inline_nodes(block)):
+            notes.append(WORDS["note_links"])
+        if not symbols and not notes:
+            return []
+        chunks: list[Chunk] = []
+        if symbols:
+            chunks.append(Chunk(centred(self.tr.text(WORDS["special_symbols"]), self.width, "heading"), 0, 1, True))
+            for symbol, meaning in symbols:
+                # Symbol in cell 1, its meaning after a blank, runovers in cell 5 (BF §1.11).
+                chunks.append(Chunk(as_lines(wrap(symbol + BLANK + self.tr.text(meaning), self.width, 0, 4), "symbols")))
+        if notes:
+            chunks.append(Chunk(centred(self.tr.text(WORDS["transcribers_notes"]), self.width, "heading"), 1, 1, True))
+            for note in notes:
+                chunks.append(Chunk(as_lines(wrap(self.tr.text(note), self.width, 2, 0), "paragraph")))
+        return self.paginate(chunks)
 
     def code_name(self) -> str:
         tables = ",".join(self.tr.tables)
@@ -744,7 +819,8 @@ class Layout:
         starts: list[int] = []
         whole = self.paginate(chunks, starts)
         headings = [b for b in walk_blocks(document.blocks) if isinstance(b, Heading)]
-        parts = self.volume_parts(chunks, whole, starts, headings)
+        symbols = self.symbols_page(document, whole)
+        parts = self.volume_parts(chunks, whole, starts, headings, len(symbols))
         bodies: list[list[Page]] = []
         number = 1
         for part in parts:
@@ -764,12 +840,16 @@ class Layout:
         for index, body in enumerate(bodies):
             own = [(h, label) for h, label in contents if volume_of[h.id] == index]
             listed = contents if index == 0 and self.profile.full_contents_first else own
-            preliminary_bodies = [self.title_page(document, index + 1, len(bodies))]
+            preliminary_bodies: list[list[Line] | None] = [[]]  # the title page, made once its page count is known
             if self.interpoint and self.profile.blank_verso_after_title:
                 preliminary_bodies.append(None)
+            preliminary_bodies += symbols
             preliminary_bodies += self.contents_pages(listed)
             if self.interpoint and len(preliminary_bodies) % 2:
                 preliminary_bodies.append(None)
+            pages = WORDS["pages"].format(prelims=f"p{len(preliminary_bodies)}", first=body[0].label if body else "",
+                                          last=body[-1].label if body else "")
+            preliminary_bodies[0] = self.title_page(document, index + 1, len(bodies), pages)
             preliminary = [self.finish(lines, f"p{i}") if lines is not None else Page(f"p{i}", "")
                            for i, lines in enumerate(preliminary_bodies, start=1)]
             volumes.append(Volume(preliminary, body))
@@ -777,14 +857,16 @@ class Layout:
                     heading_pages, contents, self.width, self.height, self.profile, volumes, self.interpoint)
 
     def volume_parts(self, chunks: list[Chunk], whole: list[list[Line]], starts: list[int],
-                     headings: list[Heading]) -> list[list[Chunk]]:
+                     headings: list[Heading], symbol_pages: int = 0) -> list[list[Chunk]]:
         """The body's chunks cut into volumes of at most ``volume_pages`` pages with their
         preliminary pages, at a heading (the higher the level the better) near an even
         share of what is left (BF §1.9). Each volume's body starts on a page of its own."""
         if not self.volume_pages or len(whole) + 3 <= self.volume_pages:
             return [chunks]
         # Room for the body: the title page and, at most, the whole contents.
-        prelims = 1 + len(self.contents_pages([(h, str(len(whole))) for h in headings]))
+        prelims = 1 + symbol_pages + len(self.contents_pages([(h, str(len(whole))) for h in headings]))
+        if self.interpoint:
+            prelims += 2  # the title page's blank back and the padding before the body
         room = self.volume_pages - prelims
         if room < 5:
             return [chunks]
@@ -818,6 +900,15 @@ class Layout:
             start = end
         parts.append(chunks[start:])
         return parts
+
+
+def inline_nodes(block):
+    """Every inline node of a block's own text, nested ones included."""
+    stack = list(getattr(block, "children", ()))
+    while stack:
+        node = stack.pop()
+        yield node
+        stack += list(getattr(node, "children", ()))
 
 
 def list_depth(block: ListBlock) -> int:

@@ -31,6 +31,9 @@ TN_CLOSE = "\u2808\u2828\u281c"
 # every liblouis typeform and taken off before liblouis sees the text, marks them in a Run.
 DELETED = 0x8000
 DELETED_LABEL = "deleted:"
+# UEB superscript indicator (dots 35) after the grade 1 indicator (dots 56), which grade 2
+# needs so that the cell is not read as the "in" contraction (Rules of UEB §3.24).
+SUPERSCRIPT = "\u2830\u2814"
 # Typeform bits that are emphasis (italic, underline, bold).
 EMPHASIS = louis.italic | louis.underline | louis.bold
 UEB_TABLES = {1: "en-ueb-g1.ctb", 2: "en-ueb-g2.ctb"}
