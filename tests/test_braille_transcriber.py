@@ -296,6 +296,7 @@ def test_b10_contents_runovers_and_continuation_heading():
 
 
 def test_b10_contents_checker_catches_runovers_at_an_entrys_cell(monkeypatch):
+    from formatforge.formats.braille.layout import Layout
 
     long_heading = "A heading long enough that its contents entry runs over onto a second line"
     markdown = "# Title\n\n" + "".join(f"## {long_heading} {n}\n\n### Sub {n}\n\nText.\n\n" for n in range(20))
