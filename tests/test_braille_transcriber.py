@@ -425,3 +425,58 @@ def test_b9_special_symbols_and_transcribers_notes_page(every_construct):
     bare = make_book(read("# Plain\n\nNothing special.\n"), {})
     assert symbols_errors(bare, expected) and len(bare.preliminary) == 2
     assert title_page_errors(make_book(every_construct, {"braille.producer": ""}), 1, every_construct)
+
+
+# ------------------------------------------------------------ 10 small things (B3, B4, B9, B12)
+
+
+def test_b12_footnote_references_take_the_superscript_indicator_not_an_asterisk(every_construct):
+    from formatforge.formats.braille.translate import SUPERSCRIPT
+
+    cells = body_cells(make_book(every_construct, {}))
+    assert SUPERSCRIPT + NUMERIC + "\u2801" in cells  # ⠰⠔⠼⠁: note 1, raised (Rules of UEB §3.24)
+    assert TR.text("*1") not in cells
+
+
+def test_b12_straight_single_quotes_are_single_quotation_marks():
+    cells = body_cells(make_book(read("She said 'hello there' to me, and it's the students' turn.\n"), {}))
+    assert TR.text("\u2018hello there\u2019") in cells  # dots 6 236 … 6 356
+    assert TR.text("'hello") not in cells
+    assert TR.text("it's") in cells and TR.text("students'") in cells  # apostrophes stay apostrophes
+
+
+def test_b3_b4_brf_ends_with_a_form_feed_and_pef_identifier_has_no_spaces(build_format, every_construct):
+    from dataclasses import replace
+
+    from lxml import etree
+
+    from formatforge.formats.braille import pef
+
+    document = replace(every_construct, metadata=replace(every_construct.metadata, identifier=""))
+    outputs = build_format("braille", document)
+    assert outputs[f"{document.stem}.brf"].read_bytes().endswith(b"\r\n\f")
+    root = etree.fromstring(outputs[f"{document.stem}.pef"].read_bytes())
+    identifier = root.find(f".//{{{pef.DC_NS}}}identifier").text
+    assert identifier and not any(c.isspace() for c in identifier), identifier
+
+
+def test_b9_an_unsupported_script_is_named_by_its_language():
+    from formatforge.formats.braille.translate import describe
+
+    assert describe("中文") == "Chinese: zhongwen"
+    assert describe("日本語です").startswith("Japanese")
+    assert "chinese" in TR.back_translate(TR.text("They wrote 中文 here.")).casefold()
+
+
+def test_b12_back_translation_of_the_strategy_is_at_least_99_5_percent(strategy, build_format):
+    import difflib
+
+    from formatforge import model
+    from test_braille import back_translated_body, reading_order_words
+
+    data = build_format("braille", strategy)[f"{strategy.stem}.brf"].read_bytes()
+    book = make_book(strategy, {})
+    words = model.words(back_translated_body(brf.parse(data), len(book.preliminary), ["en-ueb-g2.ctb"]))
+    source = reading_order_words(strategy)
+    matched = sum(b.size for b in difflib.SequenceMatcher(None, source, words, autojunk=False).get_matching_blocks())
+    assert matched / len(source) >= 0.995

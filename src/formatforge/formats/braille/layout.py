@@ -553,7 +553,7 @@ class Layout:
 
     def notes(self, footnotes) -> list[Chunk]:
         """Notes at the end of the section that cites them, after a separation line,
-        each as a 1-3 paragraph starting with its asterisk and number."""
+        each as a 1-3 paragraph starting with its number after the superscript indicator."""
         if not footnotes:
             return []
         chunks = [Chunk([Line(NOTE_SEPARATOR, "note")], 1, 0)]
@@ -561,7 +561,8 @@ class Layout:
             leading = True
             for inner in note.blocks:
                 if isinstance(inner, Paragraph):
-                    prefix = (Text(f"*{note.number} "),) if leading else ()
+                    # The note's number raised, as its reference is (Rules of UEB §3.24).
+                    prefix = (FootnoteRef(note.number, str(note.number)), Text(" ")) if leading else ()
                     chunks.append(Chunk(self.paragraph(prefix + tuple(inner.children), 0, 2, "note")))
                 else:
                     chunks += self.block(inner, 2)

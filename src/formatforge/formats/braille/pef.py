@@ -18,6 +18,13 @@ PEF_MIME = "application/x-pef+xml"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def fallback_identifier(title: str) -> str:
+    """An identifier for a master that gives none: the title as a slug, since an
+    identifier with spaces in it is read as several by some catalogues."""
+    slug = re.sub(r"[^\w]+", "-", title.casefold(), flags=re.UNICODE).strip("-")
+    return f"formatforge:{slug or 'untitled'}"
+
+
 def build(sections: list[list[list[str]]], cols: int, rows: int, metadata, duplex: bool = False) -> bytes:
     """One volume of ``sections`` (each a list of pages of rows)."""
     return build_volumes([sections], cols, rows, metadata, duplex)
@@ -33,7 +40,7 @@ def build_volumes(volumes: list[list[list[list[str]]]], cols: int, rows: int, me
             etree.SubElement(meta, f"{{{DC_NS}}}{name}").text = value
 
     dc("format", PEF_MIME)
-    dc("identifier", metadata.identifier or f"formatforge:{metadata.title}")
+    dc("identifier", metadata.identifier or fallback_identifier(metadata.title))
     dc("title", metadata.title)
     dc("creator", metadata.author)
     dc("description", metadata.description)
