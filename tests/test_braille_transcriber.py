@@ -480,3 +480,12 @@ def test_b12_back_translation_of_the_strategy_is_at_least_99_5_percent(strategy,
     source = reading_order_words(strategy)
     matched = sum(b.size for b in difflib.SequenceMatcher(None, source, words, autojunk=False).get_matching_blocks())
     assert matched / len(source) >= 0.995
+
+
+@pytest.mark.parametrize("options", [{"braille.profile": "bana"}, {"braille.interpoint": True}, {"braille.volume_pages": 40}])
+def test_b10_volumes_keep_within_their_size_whatever_the_profile(long_document, options):
+    limit = options.get("braille.volume_pages", VOLUME_PAGES)
+    book = make_book(long_document, {"braille.volume_pages": VOLUME_PAGES, **options})
+    assert len(book.volumes) > 1 and volume_errors(book, limit) == []
+    # volumes are filled: none but the last is less than half the size
+    assert all(len(v.pages) > limit // 2 for v in book.volumes[:-1])

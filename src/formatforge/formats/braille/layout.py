@@ -864,13 +864,33 @@ class Layout:
         share of what is left (BF §1.9). Each volume's body starts on a page of its own."""
         if not self.volume_pages or len(whole) + 3 <= self.volume_pages:
             return [chunks]
-        # Room for the body: the title page and, at most, the whole contents.
-        prelims = 1 + symbol_pages + len(self.contents_pages([(h, str(len(whole))) for h in headings]))
-        if self.interpoint:
-            prelims += 2  # the title page's blank back and the padding before the body
-        room = self.volume_pages - prelims
-        if room < 5:
-            return [chunks]
+        label = str(len(whole))
+        by_id = {h.id: h for h in headings}
+        full_contents = len(self.contents_pages([(h, label) for h in headings]))
+        fixed = 1 + symbol_pages + (2 if self.interpoint else 0)  # title, symbols, blank back and padding
+
+        def prelims(part: list[Chunk], index: int) -> int:
+            if index == 0 and self.profile.full_contents_first:
+                return fixed + full_contents
+            own = [by_id[line.heading_id] for chunk in part for line in chunk.lines
+                   if line.kind == "heading" and line.first and line.heading_id in by_id]
+            return fixed + len(self.contents_pages([(h, label) for h in own]))
+
+        # First with each volume's contents guessed from its share of the whole, then, if
+        # a volume came out too big, with room for the whole contents in every volume.
+        share_of_contents = -(-full_contents * self.volume_pages // len(whole)) + 1
+        guesses = [
+            lambda index: self.volume_pages - fixed - (full_contents if index == 0 and self.profile.full_contents_first
+                                                       else share_of_contents),
+            lambda index: self.volume_pages - fixed - full_contents,
+        ]
+        for room_of in guesses:
+            parts = self.cut_volumes(chunks, starts, len(whole), room_of)
+            if all(len(self.paginate(part)) + prelims(part, i) <= self.volume_pages for i, part in enumerate(parts)):
+                return parts
+        return parts
+
+    def cut_volumes(self, chunks: list[Chunk], starts: list[int], total: int, room_of) -> list[list[Chunk]]:
         # A volume may start at the first of a run of headings, or else at any block.
         candidates: dict[int, int] = {}
         previous_kept = False
@@ -883,10 +903,17 @@ class Layout:
             previous_kept = chunk.keep_with_next
         parts: list[list[Chunk]] = []
         start = 0
-        total = len(whole)
-        while total - starts[start] > room:
+        while True:
+            room = max(room_of(len(parts)), 5)
             left = total - starts[start]
-            share = left / -(-left // room)
+            if left <= room:
+                break
+            # How many volumes the rest needs, each with its own room, and an even share.
+            needed, rest = 0, left
+            while rest > 0:
+                rest -= max(room_of(len(parts) + needed), 5)
+                needed += 1
+            share = min(left / needed, room)
             options = sorted(
                 (abs(starts[i] - starts[start] - share) + 4 * (level - 1), i)
                 for i, level in candidates.items()
