@@ -223,9 +223,11 @@ class LocalFolder:
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for part in parts[:-1]:
+                made = False
                 if create:
                     try:
                         os.mkdir(part, 0o755, dir_fd=fd)
+                        made = True
                     except FileExistsError:
                         pass
                 try:
@@ -234,6 +236,8 @@ class LocalFolder:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                         raise PublishError(f"{self.root / relative}: a folder on the way is a symbolic link or a file; nothing was followed") from None
                     raise
+                if made:
+                    os.fchmod(child, 0o755)  # listable by the web server, whatever the umask (issue 17 point 5)
                 os.close(fd)
                 fd = child
             yield fd, parts[-1]
@@ -286,6 +290,8 @@ class LocalFolder:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW | getattr(os, "O_BINARY", 0)
         with self._parent(relative, create=True) as (folder, name):
             target = os.open(name, flags, 0o644, dir_fd=folder)
+        if hasattr(os, "fchmod"):
+            os.fchmod(target, 0o644)  # readable by everyone, whatever the umask (issue 17 point 5)
         with local.open("rb") as source, os.fdopen(target, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
             out.flush()
