@@ -266,9 +266,15 @@ def publish_command(
 
 
 @app.command("validate")
-def validate_command(outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A built outputs folder.")) -> None:
-    """Run the validators on a built outputs folder; exit 1 on any error."""
-    from .validate import validate_outputs
+def validate_command(
+    outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A built outputs folder."),
+    allow_missing: bool = typer.Option(
+        False, "--allow-missing", help="Pass even when a validator that applies is not installed (it is still listed)."
+    ),
+) -> None:
+    """Run every validator that applies on a built outputs folder; exit 1 on any error, or
+    when a validator that applies is not installed (unless --allow-missing)."""
+    from .validate import missing, validate_outputs
 
     try:
         results = validate_outputs(outputs)
@@ -283,7 +289,17 @@ def validate_command(outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A bui
     for result in results:
         for message in result.messages[:20]:
             err.print(f"{result.file}: {result.validator}: {message}", highlight=False)
+    absent = missing(results)
+    for result in absent:
+        err.print(f"[yellow]not run:[/] {result.validator}: {result.messages[0].text if result.messages else ''}", highlight=False)
     if any(result.errors for result in results):
+        raise typer.Exit(1)
+    if absent and not allow_missing:
+        err.print(
+            f"error: {len(absent)} validator(s) that apply are not installed, so these files were not fully checked; "
+            "install them as shown above, or give --allow-missing to pass without them",
+            highlight=False,
+        )
         raise typer.Exit(1)
 
 
