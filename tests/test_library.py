@@ -32,6 +32,32 @@ class NestedWriter(Writer):
         return [name]
 
 
+class SectionWriter(Writer):
+    """Writes one file named after the first heading, as the audio writer names its
+    section MP3s: renaming the heading leaves the old file stale."""
+
+    name = "test-sections"
+    summary = "a test format with a file per section"
+
+    def output_names(self, document, options):
+        from formatforge.model import Heading, block_text
+
+        first = next(b for b in document.blocks if isinstance(b, Heading))
+        return [f"parts/{block_text(first).lower().replace(' ', '-')}.txt"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        name = self.output_names(context.document, context.options)[0]
+        context.path(name).write_text("section", encoding="utf-8")
+        return [name]
+
+
+@pytest.fixture
+def section_writer():
+    formats.register(SectionWriter)
+    yield
+    formats._REGISTRY.pop(SectionWriter.name, None)
+
+
 @pytest.fixture
 def nested_writer():
     formats.register(NestedWriter)
@@ -132,3 +158,81 @@ def test_issue_17_point_4_the_large_print_pdf_checker_catches_each_fault(tmp_pat
     from formatforge.checks.pdf import check_large_print_pdf
 
     assert set(failing(check_large_print_pdf(bad))) == {rule}
+
+
+# ---------------------------------------------------------------- point 3: publishing the library
+
+FRONT = "---\ntitle: {title}\nlanguage: en-GB\ndate: 2023-10-31\ndescription: {title}, in brief.\n---\n\n"
+
+
+def two_masters(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "strategy.md").write_text(FRONT.format(title="Our strategy") + "# Our strategy\n\nWe will do well.\n", encoding="utf-8")
+    (folder / "annual-report.md").write_text(FRONT.format(title="Annual report") + "# Annual report\n\nWe did well.\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def library(tmp_path):
+    from formatforge.library import build_library
+
+    source = two_masters(tmp_path / "source")
+    out = tmp_path / "outputs"
+    report = build_library([source], out, ["html", "braille"])
+    assert report.ok, report.failed
+    return source, out
+
+
+def test_issue_17_point_3_publishing_a_library_keeps_both_documents_and_a_foreign_file(library, tmp_path, section_writer):
+    from formatforge.library import build_library
+    from formatforge.publish import publish
+
+    source, out = library
+    assert build_library([source], out, ["html", "braille", "test-sections"]).ok
+    dest = tmp_path / "shared"
+    dest.mkdir()
+    (dest / "notes-from-the-team.txt").write_text("not ours")
+    (dest / "strategy").mkdir()
+    (dest / "strategy" / "their-own.txt").write_text("not ours either")
+    report = publish(out, str(dest))
+    assert set(report.documents) == {"strategy", "annual-report"}
+    for stem, part in (("strategy", "our-strategy"), ("annual-report", "annual-report")):
+        for name in (f"{stem}.html", f"{stem}.brf", "index.html", "manifest.json", f"parts/{part}.txt"):
+            assert (dest / stem / name).is_file(), f"{stem}/{name}"
+    assert (dest / "index.html").is_file() and (dest / "manifest.json").is_file()
+    # One document's section is renamed: only that document's stale file goes.
+    master = source / "strategy.md"
+    master.write_text(master.read_text(encoding="utf-8").replace("# Our strategy", "# Our plan"), encoding="utf-8")
+    assert build_library([source / "strategy.md", source / "annual-report.md"], out, ["html", "braille", "test-sections"]).ok
+    report = publish(out, str(dest))
+    assert report.removed == ["strategy/parts/our-strategy.txt"]
+    assert (dest / "strategy" / "parts" / "our-plan.txt").is_file()
+    assert (dest / "annual-report" / "parts" / "annual-report.txt").is_file()
+    assert (dest / "notes-from-the-team.txt").read_text() == "not ours"
+    assert (dest / "strategy" / "their-own.txt").read_text() == "not ours either"
+    # A master taken out of the library: its published files go, the rest stay.
+    (source / "annual-report.md").unlink()
+    assert build_library([source], out, ["html"]).ok
+    publish(out, str(dest))
+    assert not (dest / "annual-report" / "annual-report.html").exists()
+    assert (dest / "strategy" / "strategy.html").is_file()
+    assert (dest / "notes-from-the-team.txt").is_file()
+    assert "annual-report" not in (dest / "index.html").read_text(encoding="utf-8")
+
+
+def test_issue_17_point_3_dry_run_shows_the_plan_per_document(library, tmp_path):
+    _, out = library
+    result = run_cli("publish", str(out), "--to", str(tmp_path / "shared"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "strategy/: " in result.stdout and "annual-report/: " in result.stdout
+    assert "would send strategy/strategy.html" in result.stdout
+    assert not (tmp_path / "shared").exists()
+
+
+def test_issue_17_point_3_an_empty_or_missing_destination_is_a_usage_error(library, tmp_path):
+    _, out = library
+    for extra in (["--to", ""], ["--to", "  "], []):
+        result = run_cli("publish", str(out), *extra, cwd=tmp_path)
+        assert result.returncode == 2, (extra, result.stdout, result.stderr)
+        assert "--to" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs", "source"], "nothing sent anywhere"

@@ -262,6 +262,11 @@ def publish_command(
         out.print(f"{verb} {relative}", highlight=False)
     for relative in report.removed:
         out.print(f"{'would remove' if dry_run else 'removed'} {relative} (no longer built)", highlight=False)
+    for folder, part in report.documents.items():  # a library: the plan per document
+        out.print(
+            f"{folder}/: {len(part.sent)} {verb}, {len(part.removed)} {'to remove' if dry_run else 'removed'}, "
+            f"{len(part.unchanged)} unchanged", highlight=False,
+        )
     out.print(f"{report.destination}: {len(report.sent)} {verb}, {len(report.unchanged)} unchanged", highlight=False)
 
 

@@ -128,3 +128,14 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict]) -> bytes
         lang=meta.language or "en",
     )
     return b"<!DOCTYPE html>\n" + etree.tostring(page, method="html", encoding="utf-8") + b"\n"
+
+
+def render_catalogue(documents: list[tuple[str, dict]]) -> bytes:
+    """outputs/index.html for a library: placeholder, replaced by issue 17 point 1."""
+    items = [H.li(H.a(str(manifest.get("title") or folder), href=f"{folder}/{DOWNLOAD_PAGE}")) for folder, manifest in documents]
+    page = H.html(H.head(H.meta(charset="utf-8"), H.title("Accessible documents")),
+                  H.body(H.main(H.h1("Accessible documents"), H.ul(*items))), lang="en")
+    return b"<!DOCTYPE html>\n" + etree.tostring(page, method="html", encoding="utf-8") + b"\n"
+
+
+DOWNLOAD_PAGE = "index.html"
