@@ -236,3 +236,37 @@ def test_issue_17_point_3_an_empty_or_missing_destination_is_a_usage_error(libra
         assert result.returncode == 2, (extra, result.stdout, result.stderr)
         assert "--to" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs", "source"], "nothing sent anywhere"
+
+
+# ---------------------------------------------------------------- point 6: the download page in plain English
+
+
+def test_issue_17_point_6_the_download_page_speaks_plainly(tmp_path):
+    from lxml import html
+
+    master = tmp_path / "doc.md"
+    master.write_text(
+        "---\ntitle: Short\nlanguage: en-GB\ndate: 2023-10-31\ncontact: the communications team at comms@example.org\n---\n\n"
+        "# Short\n\nHello.\n\n## Our aims\n\nTo be brief.\n",
+        encoding="utf-8",
+    )
+    report = build(master, tmp_path / "out", ["braille", "epub", "audio"], cache_dir=tmp_path / "cache")
+    assert report.ok, [r.message for r in report.results]
+    page = html.parse(str(tmp_path / "out" / "index.html")).getroot()
+    text = " ".join(page.text_content().split())
+    assert "English (United Kingdom)" in text and "31 October 2023" in text
+    assert "Ask the communications team at comms@example.org" in text
+    assert "synthetic" in text and "eSpeak NG, voice en-gb" in text
+    assert "e-book app" in text and "braille embosser" in text
+    assert "text file of braille characters" in text
+    links = {a.get("href"): " ".join(a.text_content().split()) for a in page.iter("a")}
+    assert links["audio/doc.m3u8"].startswith("Playlist of the sections")
+    assert "doc.m3u8" not in links["audio/doc.m3u8"], "the playlist is named for what it is, not its file"
+    assert links["audio/02-our-aims.mp3"] == "Our aims" and links["audio/00-about-this-recording.mp3"] == "About this recording"
+    for href in links:
+        if not href.startswith("#"):
+            assert (tmp_path / "out" / href).is_file(), href
+    # Without a contact: still a line on how to ask for another format.
+    master.write_text(master.read_text(encoding="utf-8").replace("contact: the communications team at comms@example.org\n", ""), encoding="utf-8")
+    assert build(master, tmp_path / "out", ["braille"]).ok
+    assert "ask whoever sent you this page for another format" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")

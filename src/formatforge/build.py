@@ -278,7 +278,7 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
     report.results = [outcomes[name] for name in names]
 
     try:
-        ledger.commit_page(download_page.render(document, out_dir, ledger.formats()))
+        ledger.commit_page(download_page.render(document, out_dir, ledger.formats(), options))
     except OSError as exc:
         failures = "; ".join(f"{r.name}: {r.message}" for r in report.results if r.status == "failed")
         raise FormatforgeError(
