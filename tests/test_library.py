@@ -270,3 +270,73 @@ def test_issue_17_point_6_the_download_page_speaks_plainly(tmp_path):
     master.write_text(master.read_text(encoding="utf-8").replace("contact: the communications team at comms@example.org\n", ""), encoding="utf-8")
     assert build(master, tmp_path / "out", ["braille"]).ok
     assert "ask whoever sent you this page for another format" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- point 1: a folder of masters, one catalogue
+
+
+def test_issue_17_point_1_a_folder_of_two_masters_builds_both_without_collisions(tmp_path):
+    source = two_masters(tmp_path / "source")
+    (source / "README.md").write_text("Notes for the team, not a document.\n", encoding="utf-8")
+    result = run_cli("build", str(source), "-o", str(tmp_path / "outputs"), "-f", "html", "-f", "braille", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "outputs"
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["annual-report", "index.html", "manifest.json", "strategy"]
+    for stem in ("strategy", "annual-report"):
+        assert sorted(p.name for p in (out / stem).iterdir() if not p.name.startswith(".")) == sorted(
+            ["index.html", "manifest.json", f"{stem}.html", f"{stem}.brf", f"{stem}.pef", f"{stem}-braille.txt"]
+        )
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["library"] is True and manifest["documents"] == ["annual-report", "strategy"]
+
+
+def test_issue_17_point_1_two_masters_of_one_name_are_refused(tmp_path):
+    two_masters(tmp_path / "a")
+    two_masters(tmp_path / "b")
+    result = run_cli("build", str(tmp_path / "a" / "strategy.md"), str(tmp_path / "b" / "strategy.md"), "-o", str(tmp_path / "out"), "-f", "html")
+    assert result.returncode == 1 and "would both build into outputs/strategy/" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_issue_17_point_1_the_catalogue_lists_every_document_links_resolve_and_passes_axe(library):
+    from urllib.parse import unquote
+
+    from lxml import html
+
+    from formatforge.validate import run_axe_and_layout
+
+    _, out = library
+    page = html.parse(str(out / "index.html")).getroot()
+    text = " ".join(page.text_content().split())
+    for words in ("Our strategy", "Our strategy, in brief.", "Annual report", "31 October 2023", "Braille", "Web page",
+                  "any web browser", " KB", "Find documents by format"):
+        assert words in text, words
+    links = [a.get("href") for a in page.iter("a")]
+    assert {"strategy/strategy.html", "annual-report/annual-report.brf", "strategy/index.html"} <= set(links)
+    for href in links:
+        if href.startswith("#"):
+            assert page.get_element_by_id(href[1:]) is not None, href
+        else:
+            assert (out / unquote(href)).is_file(), href
+    # Filtering by format needs no script: a reader jumps to "Braille" and finds every braille file.
+    assert not list(page.iter("script"))
+    braille = page.get_element_by_id("by-braille").getparent()
+    assert {a.get("href") for a in braille.iter("a")} == {"strategy/strategy.brf", "annual-report/annual-report.brf"}
+    axe, layout = run_axe_and_layout(out / "index.html")
+    assert axe.ran and layout.ran
+    assert axe.errors == 0, [str(m) for m in axe.messages if m.severity == "error"]
+    assert layout.errors == 0, [str(m) for m in layout.messages if m.severity == "error"]
+
+
+def test_issue_17_point_1_an_old_single_document_folder_becomes_a_library_without_stale_files(tmp_path):
+    from formatforge.library import build_library
+
+    source = two_masters(tmp_path / "source")
+    out = tmp_path / "outputs"
+    assert build(source / "strategy.md", out, ["html"]).ok  # the layout before libraries
+    (out / "notes.txt").write_text("the team's own file")
+    assert build_library([source], out, ["html"]).ok
+    assert not (out / "strategy.html").exists(), "the old layout's file was ours and is stale"
+    assert (out / "strategy" / "strategy.html").is_file() and (out / "notes.txt").is_file()

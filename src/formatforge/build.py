@@ -515,6 +515,7 @@ def manifest_text(document: Document, entries: dict[str, dict]) -> str:
         "title": document.metadata.title,
         "language": document.metadata.language,
         "date": document.metadata.date,
+        "description": document.metadata.description,  # for a library's catalogue
         "formats": entries,
         "files": files,
     }

@@ -88,6 +88,7 @@ WORDS = {
     "catalogue_skip": "Skip to the documents",
     "by_format": "Find documents by format",
     "by_format_intro": "Each format below lists every document you can get in it.",
+    "by_format_section": "Documents by format",
     "documents": "Documents",
     "all_versions": "All versions of {title}",
     "date": "Date",
@@ -174,6 +175,9 @@ def main_files(name: str, files: list[str]) -> list[str]:
         return whole + [f for f in files if f.endswith(".m3u8")]
     if name == "daisy":
         return [f for f in files if f.endswith(".zip")] or files[:1]
+    if name == "braille":  # BRF first: what most braille readers want
+        order = list(BRAILLE_FILES)
+        return sorted(files, key=lambda f: order.index(Path(f).suffix) if Path(f).suffix in order else len(order))
     return files
 
 
@@ -259,10 +263,73 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict], options:
 
 
 def render_catalogue(documents: list[tuple[str, dict]]) -> bytes:
-    """outputs/index.html for a library: placeholder, replaced by issue 17 point 1."""
-    items = [H.li(H.a(str(manifest.get("title") or folder), href=f"{folder}/{DOWNLOAD_PAGE}")) for folder, manifest in documents]
-    page = H.html(H.head(H.meta(charset="utf-8"), H.title("Accessible documents")),
-                  H.body(H.main(H.h1("Accessible documents"), H.ul(*items))), lang="en")
+    """outputs/index.html for a library (issue 17 point 1): every document with its title,
+    description and date, and each of its formats with who it suits and its size; then the
+    same documents grouped by format, so a reader who needs braille (say) finds every
+    braille file in one list. Plain links and headings: nothing needs JavaScript."""
+    title = WORDS["catalogue_title"]
+    cards = []
+    by_format: dict[str, list] = {}
+    for folder, manifest in documents:
+        doc_title = str(manifest.get("title") or folder)
+        language = str(manifest.get("language") or "")
+        heading_id = f"doc-{folder}"
+        formats = []
+        for name, entry in manifest.get("formats", {}).items():
+            if name not in FORMAT_GUIDE:
+                continue  # the document's own page, and formats this page has no words for
+            label, who = FORMAT_GUIDE[name]
+            files = sorted(entry["files"])
+            chosen = main_files(name, files)
+            size = sum(entry["files"][f]["size"] for f in chosen)
+            first = f"{folder}/{chosen[0]}" if chosen else f"{folder}/{DOWNLOAD_PAGE}"
+            formats.append(H.li(H.a(label, href=first), f" ({human_size(size)}). {who}"))
+            by_format.setdefault(name, []).append(
+                H.li(H.a(doc_title, href=first, **({"lang": language} if language else {})), f" ({human_size(size)})")
+            )
+        details = []
+        if manifest.get("date"):
+            details += [H.dt(WORDS["date"]), H.dd(human_date(str(manifest["date"])))]
+        details += [H.dt(WORDS["language"]), H.dd(language_name(language))]
+        cards.append(
+            H.section(
+                H.h3(doc_title, id=heading_id, **({"lang": language} if language else {})),
+                *([H.p(str(manifest["description"]), **({"lang": language} if language else {}))] if manifest.get("description") else []),
+                H.dl(*details),
+                H.p(H.a(WORDS["all_versions"].format(title=doc_title), href=f"{folder}/{DOWNLOAD_PAGE}")),
+                H.h4(WORDS["formats_here"], id=f"{heading_id}-formats"),
+                H.ul(*formats),
+                **{"aria-labelledby": heading_id},
+            )
+        )
+    index = [H.li(H.a(FORMAT_GUIDE[name][0], href=f"#by-{name}")) for name in FORMAT_GUIDE if name in by_format]
+    groups = [
+        H.section(H.h3(FORMAT_GUIDE[name][0], id=f"by-{name}"), H.p(FORMAT_GUIDE[name][1]), H.ul(*by_format[name]),
+                  **{"aria-labelledby": f"by-{name}"})
+        for name in FORMAT_GUIDE if name in by_format
+    ]
+    page = H.html(
+        H.head(
+            H.meta(charset="utf-8"),
+            H.meta(name="viewport", content="width=device-width, initial-scale=1"),
+            H.title(title),
+            H.style(STYLE),
+        ),
+        H.body(
+            H.a(WORDS["catalogue_skip"], href="#main", **{"class": "skip"}),
+            H.main(
+                H.h1(title),
+                H.p(WORDS["catalogue_intro"]),
+                H.nav(H.h2(WORDS["by_format"], id="find"), H.ul(*index), **{"aria-labelledby": "find"}) if index else H.p(WORDS["no_documents"]),
+                H.h2(WORDS["documents"], id="documents"),
+                *cards,
+                *([H.h2(WORDS["by_format_section"], id="by-format"), H.p(WORDS["by_format_intro"]), *groups] if groups else []),
+                id="main",
+                tabindex="-1",
+            ),
+        ),
+        lang="en",
+    )
     return b"<!DOCTYPE html>\n" + etree.tostring(page, method="html", encoding="utf-8") + b"\n"
 
 
