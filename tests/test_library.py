@@ -340,3 +340,34 @@ def test_issue_17_point_1_an_old_single_document_folder_becomes_a_library_withou
     assert build_library([source], out, ["html"]).ok
     assert not (out / "strategy.html").exists(), "the old layout's file was ours and is stale"
     assert (out / "strategy" / "strategy.html").is_file() and (out / "notes.txt").is_file()
+
+
+# ---------------------------------------------------------------- point 2: up to date per document
+
+
+def test_issue_17_point_2_an_edit_to_one_master_rebuilds_only_that_document(library):
+    import json
+
+    from formatforge.library import build_library
+
+    source, out = library
+    again = build_library([source], out, ["html", "braille"])
+    assert sorted(again.skipped) == ["annual-report", "strategy"] and not again.documents, "nothing read, nothing built"
+    untouched = {p: p.stat().st_mtime_ns for p in (out / "annual-report").rglob("*")}
+    master = source / "strategy.md"
+    master.write_text(master.read_text(encoding="utf-8").replace("title: Our strategy", "title: Our new strategy"), encoding="utf-8")
+    edited = build_library([source], out, ["html", "braille"])
+    assert list(edited.documents) == ["strategy"] and edited.skipped == ["annual-report"]
+    assert {r.status for r in edited.documents["strategy"].results} == {"built"}
+    assert {p: p.stat().st_mtime_ns for p in (out / "annual-report").rglob("*")} == untouched
+    assert "Our new strategy" in (out / "index.html").read_text(encoding="utf-8"), "the catalogue follows"
+    assert json.loads((out / "strategy" / "manifest.json").read_text(encoding="utf-8"))["title"] == "Our new strategy"
+    # An output changed by hand is noticed without the master changing.
+    (out / "annual-report" / "annual-report.html").write_text("damaged")
+    mended = build_library([source], out, ["html", "braille"])
+    assert list(mended.documents) == ["annual-report"]
+    assert "damaged" not in (out / "annual-report" / "annual-report.html").read_text(encoding="utf-8")
+    # An image beside the masters changes: every document in the folder is looked at again.
+    (source / "images").mkdir()
+    (source / "images" / "new.png").write_bytes(b"\x89PNG")
+    assert sorted(build_library([source], out, ["html", "braille"]).documents) == ["annual-report", "strategy"]

@@ -33,7 +33,6 @@ from .build import (
     repair_outputs,
 )
 from .errors import FormatforgeError
-from .hashing import sha256_file
 
 CATALOGUE_FORMAT = "catalogue"
 # Names a document folder cannot take: they are the library's own files at the top.
@@ -101,14 +100,31 @@ def _file_state(path: Path) -> list[Any] | None:
     return [info.st_mtime_ns, info.st_size]
 
 
-def source_state(master: Path) -> list[Any]:
-    """The master and every file in its folder (images, the lexicon), by time and size: the
-    cheap look that lets an unchanged document be skipped without reading it."""
-    states: list[Any] = []
+def source_state(master: Path, out_dir: Path) -> list[Any]:
+    """The master and every other file under its folder (images, the lexicon; not the other
+    masters, hidden folders such as a cache, or the outputs), by time and size: the cheap
+    look that lets an unchanged document be skipped without reading it."""
+    states: list[Any] = [[master.name, *(_file_state(master) or [])]]
     folder = master.parent
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and (path == master or path.suffix.lower() != ".md"):
-            states.append([path.relative_to(folder).as_posix(), *(_file_state(path) or [])])
+    skip = out_dir.resolve()
+
+    def walk(current: Path) -> None:
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            states.append([str(current), "unreadable"])
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if Path(entry.path).resolve() != skip:
+                    walk(Path(entry.path))
+            elif entry.is_file() and not entry.name.lower().endswith(".md"):
+                info = entry.stat()
+                states.append([Path(entry.path).relative_to(folder).as_posix(), info.st_mtime_ns, info.st_size])
+
+    walk(folder)
     return states
 
 
@@ -163,9 +179,11 @@ def build_library(
         for folder, master in folders.items():
             key = build_key(master, formats, options)
             before = stamps.get(folder)
+            # Looked at before the build: an edit saved while it runs is seen next time.
+            state = source_state(master, out_dir)
             if (
                 not force and isinstance(before, dict) and before.get("key") == key
-                and before.get("source") == source_state(master) and before.get("outputs") == outputs_state(out_dir / folder)
+                and before.get("source") == state and before.get("outputs") == outputs_state(out_dir / folder)
             ):
                 report.skipped.append(folder)
                 continue
@@ -177,7 +195,7 @@ def build_library(
                 continue
             report.documents[folder] = built
             if built.ok:
-                stamps[folder] = {"key": key, "source": source_state(master), "outputs": outputs_state(out_dir / folder)}
+                stamps[folder] = {"key": key, "source": state, "outputs": outputs_state(out_dir / folder)}
         write_catalogue(out_dir, list(folders))
         atomic_write_text(out_dir / STAMP, json.dumps(stamps, sort_keys=True))
     return report
@@ -242,9 +260,3 @@ def library_folders(out_dir: Path) -> list[str] | None:
         return None
     return [f for f in manifest.get("documents", []) if isinstance(f, str) and _inside(Path(out_dir), f) is not None]
 
-
-def sha256_of(path: Path) -> str:
-    return sha256_file(path)
-
-
-__all__ = ["LibraryReport", "build_library", "masters_in", "folders_for", "is_library", "library_folders", "os"]
