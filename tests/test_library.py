@@ -371,3 +371,75 @@ def test_issue_17_point_2_an_edit_to_one_master_rebuilds_only_that_document(libr
     (source / "images").mkdir()
     (source / "images" / "new.png").write_bytes(b"\x89PNG")
     assert sorted(build_library([source], out, ["html", "braille"]).documents) == ["annual-report", "strategy"]
+
+
+# ---------------------------------------------------------------- point 7: CI that scales out
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
+
+
+def test_issue_17_point_7_the_workflow_matrix_step_lists_the_masters(tmp_path):
+    import json
+    import re
+    import subprocess
+
+    import yaml
+
+    from formatforge.library import masters_in
+
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    (step,) = [s for s in workflow["jobs"]["masters"]["steps"] if s.get("id") == "list"]
+    command = re.fullmatch(r'echo "matrix=\$\((.+)\)" >> "\$GITHUB_OUTPUT"', step["run"].strip())
+    assert command, step["run"]
+    assert workflow["jobs"]["build"]["strategy"]["matrix"]["master"] == "${{ fromJSON(needs.masters.outputs.matrix) }}"
+    # The same command, in a checkout whose source/ holds two masters and a README.
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "list-masters").write_bytes((ROOT / "scripts" / "list-masters").read_bytes())
+    two_masters(repo / "source")
+    (repo / "source" / "README.md").write_text("notes")
+    listed = subprocess.run(["bash", "-c", command.group(1)], cwd=repo, capture_output=True, text=True, check=True).stdout
+    matrix = json.loads(listed)
+    assert matrix == [{"name": "annual-report", "path": "source/annual-report.md"}, {"name": "strategy", "path": "source/strategy.md"}]
+    assert [Path(m["path"]) for m in matrix] == [p.relative_to(repo) for p in masters_in([repo / "source"])]
+    # And in this repository, as CI will run it.
+    here = subprocess.run(["bash", "-c", command.group(1)], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert {m["name"] for m in json.loads(here)} == {p.stem for p in masters_in([ROOT / "source"])}
+
+
+def test_issue_17_point_7_the_workflow_is_least_privilege_pinned_and_publishes_once_after_every_job():
+    import re
+
+    import yaml
+
+    text = WORKFLOW.read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    assert workflow["permissions"] == {"contents": "read"}
+    uses = re.findall(r"uses:\s*(\S+)(.*)", text)
+    assert uses
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{action} is not pinned to a full commit SHA"
+        assert re.search(r"# v\d+\.\d+\.\d+", comment), f"{action} has no version comment"
+    jobs = workflow["jobs"]
+    assert jobs["publish"]["needs"] == "build" and "publish" not in str(jobs["build"])
+    assert any("actions/cache@" in str(step.get("uses")) for step in jobs["build"]["steps"])
+    assert any("formatforge validate" in str(step.get("run")) for step in jobs["build"]["steps"])
+    guard = jobs["publish"]["steps"][0]["run"]
+    assert 'if [ -z "$PUBLISH_TO" ]' in guard and "exit 1" in guard and "::error::PUBLISH_TO is not set" in guard
+
+
+def test_issue_17_point_7_documents_built_apart_get_one_catalogue(tmp_path):
+    """As the CI's jobs do: each master built on its own into outputs/<name>/, then
+    `formatforge catalogue` writes the library's page and manifest over them."""
+    source = two_masters(tmp_path / "source")
+    for stem in ("strategy", "annual-report"):
+        assert build(source / f"{stem}.md", tmp_path / "outputs" / stem, ["html"]).ok
+    result = run_cli("catalogue", str(tmp_path / "outputs"))
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8")
+    assert 'href="strategy/strategy.html"' in page and 'href="annual-report/annual-report.html"' in page
+    from formatforge.library import library_folders
+
+    assert library_folders(tmp_path / "outputs") == ["annual-report", "strategy"]
+    assert run_cli("catalogue", str(tmp_path / "empty")).returncode == 1

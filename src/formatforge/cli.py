@@ -351,6 +351,19 @@ def validate_command(
         raise typer.Exit(1)
 
 
+@app.command("catalogue")
+def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An outputs folder of built document folders.")) -> None:
+    """Write the catalogue (index.html) and library manifest over document folders built
+    elsewhere, such as one CI job per master; builds nothing."""
+    from .library import write_library_of
+
+    try:
+        folders = write_library_of(output)
+    except FormatforgeError as exc:
+        fail(exc)
+    out.print(f"{output / 'index.html'}: {len(folders)} document(s): {', '.join(folders)}", highlight=False)
+
+
 @app.command("watch")
 def watch_command(
     source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),

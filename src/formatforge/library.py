@@ -244,6 +244,24 @@ def write_catalogue(out_dir: Path, folders: list[str]) -> None:
         atomic_write_text(out_dir / MANIFEST, text)
 
 
+def write_library_of(out_dir: Path, lock_wait: float = 300) -> list[str]:
+    """The catalogue and library manifest over every document folder already in
+    ``out_dir`` (each with a manifest), in name order: for builds that ran apart."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FormatforgeError("there is no outputs folder here: build first", out_dir)
+    folders = sorted(
+        p.name for p in out_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+    )
+    if not folders:
+        raise FormatforgeError("no built documents here (folders with a manifest.json): build first", out_dir)
+    with outputs_lock(out_dir, lock_wait):
+        repair_outputs(out_dir)
+        write_catalogue(out_dir, folders)
+    return folders
+
+
 def _write_bytes(path: Path, data: bytes) -> None:
     from .build import atomic_write_bytes
 
