@@ -443,3 +443,27 @@ def test_issue_17_point_7_documents_built_apart_get_one_catalogue(tmp_path):
 
     assert library_folders(tmp_path / "outputs") == ["annual-report", "strategy"]
     assert run_cli("catalogue", str(tmp_path / "empty")).returncode == 1
+
+
+# ---------------------------------------------------------------- point 8: a Docker image for running
+
+
+def test_issue_17_point_8_the_docker_image_runs_as_a_user_without_the_test_toolchain():
+    """No registry can be reached here to build the image, and hadolint is not installed,
+    so this reads the Dockerfile: every stage on one exact base tag, the runtime stage
+    without the test toolchain, a non-root user, and -u documented."""
+    import re
+
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
+    bases = [line.split()[1] for line in instructions if line.startswith("FROM ")]
+    assert len(bases) == 2 and len(set(bases)) == 1
+    assert re.fullmatch(r"debian:bookworm-\d{8}-slim(@sha256:[0-9a-f]{64})?", bases[0]), "pinned by an exact tag or digest"
+    runtime = "\n".join(instructions[[i for i, line in enumerate(instructions) if line.startswith("FROM ")][1]:])
+    for tool in ("chromium", "default-jre", "openjdk", "nodejs", "npm", "pandoc", "daisy-player", "--test", "pytest", "apt-test"):
+        assert tool not in runtime, f"the runtime stage installs {tool}"
+    user = [line.split()[1] for line in instructions if line.startswith("USER ")]
+    assert user and user[-1] not in ("root", "0")
+    assert "scripts/requirements/apt.txt" in runtime, "the runtime packages come from the same list as scripts/setup's"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert '-u "$(id -u):$(id -g)"' in readme and '-u "$(id -u):$(id -g)"' in text
