@@ -467,3 +467,62 @@ def test_issue_17_point_8_the_docker_image_runs_as_a_user_without_the_test_toolc
     assert "scripts/requirements/apt.txt" in runtime, "the runtime packages come from the same list as scripts/setup's"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert '-u "$(id -u):$(id -g)"' in readme and '-u "$(id -u):$(id -g)"' in text
+
+
+# ---------------------------------------------------------------- point 9: preview
+
+
+def test_issue_17_point_9_preview_serves_rebuilds_and_shows_the_check_over_loopback(tmp_path):
+    import re
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    source = two_masters(tmp_path / "source")
+    log = tmp_path / "preview.log"
+    with log.open("w") as handle:
+        preview = subprocess.Popen(
+            [sys.executable, "-m", "formatforge.cli", "preview", str(source), "-o", str(tmp_path / "outputs"),
+             "--port", "0", "--interval", "0.2"],
+            stdout=handle, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"http://127\.0\.0\.1:(\d+)/", log.read_text())) and time.monotonic() < deadline:
+            assert preview.poll() is None, log.read_text()
+            time.sleep(0.1)
+        assert found, log.read_text()
+        url = found.group(0)
+
+        def get(path: str) -> str:
+            with urllib.request.urlopen(url + path, timeout=10) as response:
+                return response.read().decode("utf-8")
+
+        def eventually(predicate, what: str) -> None:
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                if predicate():
+                    return
+                time.sleep(0.2)
+            raise AssertionError(what + "\n" + log.read_text())
+
+        assert "Our strategy" in get("") and 'href="strategy/strategy.html"' in get("")
+        assert "We will do well." in get("strategy/strategy.html")
+        master = source / "strategy.md"
+        master.write_text(master.read_text(encoding="utf-8").replace("We will do well.", "We will do better."), encoding="utf-8")
+        eventually(lambda: "We will do better." in get("strategy/strategy.html"), "the rebuild after a save")
+        # A master with an error: the check's message, with file and line, on every page.
+        master.write_text(master.read_text(encoding="utf-8").replace("# Our strategy", "### Our strategy"), encoding="utf-8")
+        eventually(lambda: "The master has errors" in get("strategy/strategy.html"), "the check's messages on the page")
+        page = get("")
+        assert re.search(re.escape(str(master)) + r":\d+: error M\d+", page), page
+        assert "We will do better." in get("strategy/strategy.html"), "the last good build is still served"
+        master.write_text(master.read_text(encoding="utf-8").replace("### Our strategy", "# Our strategy"), encoding="utf-8")
+        eventually(lambda: "The master has errors" not in get(""), "the errors go once mended")
+        with pytest.raises(urllib.error.HTTPError):
+            get(".formatforge-lock")
+    finally:
+        preview.terminate()
+        preview.wait(timeout=10)
+    assert preview.returncode is not None

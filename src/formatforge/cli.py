@@ -364,6 +364,24 @@ def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An ou
     out.print(f"{output / 'index.html'}: {len(folders)} document(s): {', '.join(folders)}", highlight=False)
 
 
+@app.command("preview")
+def preview_command(
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
+    output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
+    formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable) [default: html]."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
+    interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+) -> None:
+    """Build, serve the outputs on 127.0.0.1, and rebuild on every save (Ctrl+C to stop).
+    While the master has errors, every page shows them at the top."""
+    from .preview import serve
+
+    try:
+        serve(source, output, formats or ["html"], default_cache(source), port, interval, say=lambda line: print(line, flush=True))
+    except OSError as exc:
+        fail(FormatforgeError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; try another --port"))
+
+
 @app.command("watch")
 def watch_command(
     source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
