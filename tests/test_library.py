@@ -82,7 +82,18 @@ def test_issue_17_point_5_every_output_is_readable_by_others_whatever_the_umask(
     assert report.ok, [r.message for r in report.results]
     paths = every_path(out)
     assert {"manifest.json", "index.html", "doc.html", "doc.pef", "sub"} <= {p.name for p in paths}
-    for path in paths:
+    # A library too: the document folders, the catalogue, its manifest and the stamp.
+    from formatforge.library import build_library
+
+    previous = os.umask(0o077)
+    try:
+        library = build_library([two_masters(tmp_path / "source")], tmp_path / "library", ["html", "test-nested"])
+    finally:
+        os.umask(previous)
+    assert library.ok
+    library_paths = every_path(tmp_path / "library")
+    assert {"strategy", "annual-report", "index.html", "manifest.json", "sub"} <= {p.name for p in library_paths}
+    for path in paths + library_paths:
         mode = stat.S_IMODE(path.lstat().st_mode)
         wanted = 0o755 if path.is_dir() else 0o644
         assert mode == wanted, f"{path.relative_to(tmp_path)} is {mode:o}, not {wanted:o}"
