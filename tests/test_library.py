@@ -537,3 +537,15 @@ def test_issue_17_point_9_preview_serves_rebuilds_and_shows_the_check_over_loopb
         preview.terminate()
         preview.wait(timeout=10)
     assert preview.returncode is not None
+
+
+def test_issue_17_point_4_validate_checks_every_document_of_a_library(library, monkeypatch, tmp_path):
+    from formatforge.validate import missing, validate_outputs
+
+    monkeypatch.setenv("FORMATFORGE_TOOLS", str(tmp_path / "no-tools"))  # axe "not installed": quick
+    _, out = library
+    results = validate_outputs(out)
+    checked = {(r.file.relative_to(out).as_posix(), r.validator) for r in results}
+    assert {("strategy/strategy.brf", "BRF B2 B3"), ("annual-report/annual-report.pef", "PEF B4"),
+            ("index.html", "axe-core"), ("strategy/index.html", "axe-core")} <= checked
+    assert [r.validator for r in missing(results)] == ["axe-core", "layout"], "each missing validator named once"
