@@ -549,3 +549,28 @@ def test_issue_17_point_4_validate_checks_every_document_of_a_library(library, m
     assert {("strategy/strategy.brf", "BRF B2 B3"), ("annual-report/annual-report.pef", "PEF B4"),
             ("index.html", "axe-core"), ("strategy/index.html", "axe-core")} <= checked
     assert [r.validator for r in missing(results)] == ["axe-core", "layout"], "each missing validator named once"
+
+
+def test_issue_17_point_3_a_library_manifest_naming_a_foreign_folder_writes_nothing_there(library, tmp_path):
+    """The destination's library manifest lists documents; one it lists that we no longer
+    build is emptied only if it has a manifest of ours. A tampered list naming someone
+    else's folder changes nothing in it."""
+    import json
+
+    from formatforge.publish import publish
+
+    _, out = library
+    dest = tmp_path / "shared"
+    publish(out, str(dest))
+    (dest / "theirs").mkdir()
+    (dest / "theirs" / "report.docx").write_text("theirs")
+    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+    manifest["documents"].append("theirs")
+    (dest / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    publish(out, str(dest))
+    assert sorted(p.name for p in (dest / "theirs").iterdir()) == ["report.docx"]
+    for bad in ("../escape", "a/b", ".hidden"):
+        manifest["documents"] = [bad]
+        (dest / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(Exception, match="documents"):
+            publish(out, str(dest))

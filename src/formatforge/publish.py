@@ -583,7 +583,11 @@ def publish_library(outputs: Path, documents: list[str], to: str, dry_run: bool,
     with tempfile.TemporaryDirectory() as empty:
         (Path(empty) / MANIFEST).write_text('{"files": []}\n', encoding="utf-8")
         for folder in sorted(set(earlier) - set(documents)):
-            report.add(folder, _publish(Path(empty), to, dry_run, Subfolder(dest, folder)))
+            gone = Subfolder(dest, folder)
+            gone.check_path(MANIFEST)
+            if gone.read_small(MANIFEST, MAX_MANIFEST_BYTES) is None:
+                continue  # no manifest of ours there: nothing in it is ours to remove, or to write
+            report.add(folder, _publish(Path(empty), to, dry_run, gone))
     with settled_outputs(outputs):
         top = _publish(outputs, to, dry_run, dest)
     report.sent += top.sent
