@@ -574,3 +574,16 @@ def test_issue_17_point_3_a_library_manifest_naming_a_foreign_folder_writes_noth
         (dest / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         with pytest.raises(Exception, match="documents"):
             publish(out, str(dest))
+
+
+def test_issue_17_point_1_the_default_source_is_the_source_folder(tmp_path):
+    """`formatforge build` with no master (the README's first command, through scripts/build)
+    builds every master in source/ into outputs/<name>/."""
+    two_masters(tmp_path / "source")
+    result = run_cli("build", "-f", "html", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "outputs" / "strategy" / "strategy.html").is_file()
+    assert (tmp_path / "outputs" / "annual-report" / "annual-report.html").is_file()
+    assert (tmp_path / "outputs" / "index.html").is_file() and not (tmp_path / "outputs" / "strategy.html").exists()
+    check = run_cli("check", cwd=tmp_path)
+    assert check.returncode == 0 and "source/strategy.md: 0 error(s)" in check.stderr, check.stderr
