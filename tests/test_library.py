@@ -587,3 +587,10 @@ def test_issue_17_point_1_the_default_source_is_the_source_folder(tmp_path):
     assert (tmp_path / "outputs" / "index.html").is_file() and not (tmp_path / "outputs" / "strategy.html").exists()
     check = run_cli("check", cwd=tmp_path)
     assert check.returncode == 0 and "source/strategy.md: 0 error(s)" in check.stderr, check.stderr
+
+
+def test_issue_17_point_1_one_master_is_not_built_over_a_library(library):
+    source, out = library
+    result = run_cli("build", str(source / "strategy.md"), "-o", str(out), "-f", "html")
+    assert result.returncode == 1 and "holds a library of documents" in result.stderr, result.stderr
+    assert "Our strategy" in (out / "index.html").read_text(encoding="utf-8") and (out / "annual-report").is_dir()

@@ -226,6 +226,12 @@ def build(
 
     with outputs_lock(out_dir, lock_wait):
         repair_outputs(out_dir)
+        if load_manifest(out_dir).get("library"):
+            # One master's files written over a library's top would orphan its catalogue.
+            raise FormatforgeError(
+                f"{out_dir}/ holds a library of documents: build the folder of masters into it "
+                f"(formatforge build source/), or give this master its own folder (-o {out_dir / source.stem})"
+            )
         return _build_locked(source, out_dir, document, names, options, cache_dir, observer, force, jobs,
                              BuildReport(source, out_dir, diagnostics, []))
 
