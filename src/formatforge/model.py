@@ -226,6 +226,8 @@ class Metadata:
     certified_by: str = ""
     certifier_credential: str = ""
     certifier_report: str = ""
+    # Who to ask for a format not built here (front matter contact:), for the download page.
+    contact: str = ""
 
 
 @dataclass(frozen=True)
