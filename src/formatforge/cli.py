@@ -189,41 +189,39 @@ def build_command(
             raise typer.Exit(2)
     sources = list(sources or [DEFAULT_SOURCE])
     cache = cache_dir or default_cache(sources[0])
-    from .library import build_library, is_library
+    from .library import LibraryReport, build_library, is_library
 
     library = is_library(sources)
+
+    def run(observer: "RichObserver | None") -> "BuildReport | LibraryReport":
+        if library:
+            return build_library(sources, output, formats, options, cache, observer=observer, force=force, jobs=jobs)
+        return build(sources[0], output, formats, options, cache, observer=observer, force=force, jobs=jobs)
+
     try:
         if quiet or not sys.stderr.isatty() and not sys.stdout.isatty():
-            observer = None
-            if library:
-                result = build_library(sources, output, formats, options, cache, force=force, jobs=jobs)
-            else:
-                result = build(sources[0], output, formats, options, cache, force=force, jobs=jobs)
+            result = run(None)
         else:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
             columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err.get(), transient=False) as bars:
-                observer = RichObserver(bars)
-                if library:
-                    result = build_library(sources, output, formats, options, cache, observer=observer, force=force, jobs=jobs)
-                else:
-                    result = build(sources[0], output, formats, options, cache, observer=observer, force=force, jobs=jobs)
+                result = run(RichObserver(bars))
     except CheckFailed as exc:
         print_diagnostics(exc.diagnostics)
         fail(exc)
     except FormatforgeError as exc:
         fail(exc)
-    reports = result.documents.values() if library else [result]
+    reports = list(result.documents.values()) if isinstance(result, LibraryReport) else [result]
     for report in reports:
         if not quiet:
             print_diagnostics(report.diagnostics)
         print_report(report, quiet)
-    if library:
-        for folder, exc in result.failed.items():
-            if isinstance(exc, CheckFailed):
-                print_diagnostics(exc.diagnostics)
-            err.print(f"[bold red]{folder} not built:[/] {exc}", highlight=False)
+    if isinstance(result, LibraryReport):
+        for folder, problem in result.failed.items():
+            if isinstance(problem, CheckFailed):
+                print_diagnostics(problem.diagnostics)
+            err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
         if result.skipped and not quiet:
             out.print(f"Unchanged since the last build: {', '.join(result.skipped)}", highlight=False)
         if not quiet:
