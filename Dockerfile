@@ -1,17 +1,56 @@
-# Every system dependency of formatforge in one image, so the same build and publish job
-# runs on any CI:  docker build -t formatforge . && docker run --rm -v "$PWD:/work" formatforge
-FROM debian:12-slim
-ENV DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN apt-get update && apt-get install -y --no-install-recommends \
-        python3 python3-venv python3-pip sudo git ca-certificates \
+# formatforge for running, not testing: the build and publish commands with every system
+# dependency they need at run time (scripts/requirements/apt.txt, plus rclone for
+# publishing), and none of the test toolchain (Chromium, Java, Node, pandoc, daisy-player).
+#
+#   docker build -t formatforge .
+#   docker run --rm -u "$(id -u):$(id -g)" -v "$PWD:/work" formatforge build
+#   docker run --rm -u "$(id -u):$(id -g)" -v "$PWD:/work" -e RCLONE_CONFIG=/work/rclone.conf \
+#       formatforge publish outputs --to "drive:Accessible versions"
+#
+# `-u "$(id -u):$(id -g)"` runs as you, so outputs/ and the speech cache are yours, not
+# root's; without it the image runs as its own unprivileged user (uid 10001), never root.
+# To run the validators and the tests, use scripts/test on a Debian machine or in CI.
+#
+# The base is pinned by an exact dated tag, one particular build of Debian 12 slim, so that
+# every image has the same system libraries (liblouis, eSpeak NG and LibreOffice decide the
+# braille, audio and PDF bytes); a moving tag such as debian:12-slim would change them
+# under us. A digest would pin it harder, but no registry could be reached to read one when
+# this was written: add `@sha256:…` from `docker pull debian:bookworm-20241202-slim` when
+# you can. Both stages use the same base, so the virtual environment's python3 link
+# (/usr/bin/python3) is the same in each.
+
+FROM debian:bookworm-20241202-slim AS build
+ENV DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-pip \
     && rm -rf /var/lib/apt/lists/*
-WORKDIR /opt/formatforge
+WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY scripts ./scripts
 COPY src ./src
-# scripts/setup installs the Debian packages and the Python environment it lists.
-RUN scripts/setup --test && rm -rf /var/lib/apt/lists/*
-ENV PATH="/opt/formatforge/.venv/bin:$PATH"
+# A normal (not editable) install: the image carries no source tree, only the package.
+RUN python3 -m venv /opt/formatforge \
+    && /opt/formatforge/bin/pip install . \
+    && /opt/formatforge/bin/python -m compileall -q /opt/formatforge/lib
+
+FROM debian:bookworm-20241202-slim AS runtime
+ENV DEBIAN_FRONTEND=noninteractive
+COPY scripts/requirements/apt.txt /tmp/apt.txt
+# The runtime packages are the ones scripts/setup installs (one list for both), plus rclone.
+RUN apt-get update \
+    && grep -v '^\s*\(#\|$\)' /tmp/apt.txt | xargs apt-get install -y --no-install-recommends \
+        python3 ca-certificates rclone \
+    && rm -rf /var/lib/apt/lists/* /tmp/apt.txt
+COPY --from=build /opt/formatforge /opt/formatforge
+# liblouis's Python module comes from Debian (the PyPI "louis" is an unrelated stub), as in
+# scripts/setup: link only that package into the environment.
+RUN site=$(/opt/formatforge/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+    && ln -s "$(find /usr/lib/python3/dist-packages -maxdepth 1 -name louis -type d | head -n 1)" "$site/louis" \
+    && /opt/formatforge/bin/python -c 'import louis' \
+    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /tmp formatforge
+# HOME is /tmp so that any user -u gives (with no home of its own) can still write the
+# settings LibreOffice and rclone keep there.
+ENV PATH="/opt/formatforge/bin:$PATH" HOME=/tmp PYTHONDONTWRITEBYTECODE=1
+USER formatforge
 WORKDIR /work
 ENTRYPOINT ["formatforge"]
 CMD ["build"]

@@ -79,6 +79,7 @@ def main() -> int:
     add_common_arguments(parser)
     parser.add_argument("--espeak", default=shutil.which("espeak-ng") or "espeak-ng", help="the espeak-ng executable")
     parser.add_argument("--lame", default=shutil.which("lame") or "lame", help="the lame executable")
+    parser.add_argument("--engine", default="espeak", help="the speech engine to time: espeak (as the peer) or neural")
     args = parser.parse_args()
     load_at_start = os.getloadavg()
 
@@ -96,9 +97,10 @@ def main() -> int:
                 copy = copy_source(source, run_dir / "source")
                 out, cache = run_dir / "out", run_dir / "cache"
 
-                def build(formats: list[str], timing: Timing) -> None:
+                def build(formats: list[str], timing: Timing, copy: Path = copy, out: Path = out, cache: Path = cache) -> None:
                     if not timing.error:
-                        run = run_timed(build_command(args.formatforge, copy, out, cache, formats), cwd=REPO)
+                        run = run_timed(build_command(args.formatforge, copy, out, cache, formats,
+                                                           extra=("--engine", args.engine)), cwd=REPO)
                         timing.add(run.seconds, run.error)
 
                 build(["audio"], cold)
@@ -134,7 +136,7 @@ def main() -> int:
             length_rows.append([label, minutes(our_length), minutes(peer_length), difference])
 
     print_header([
-        f"formatforge: {version_of([args.formatforge, '--version'])} (audio: espeak engine, voice from the "
+        f"formatforge: {version_of([args.formatforge, '--version'])} (audio: {args.engine} engine, voice from the "
         f"document language, 175 words a minute, {BITRATE} kbit/s mono)",
         f"espeak-ng: {version_of([args.espeak, '--version'])}",
         f"lame: {version_of([args.lame, '--version'])}",

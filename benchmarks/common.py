@@ -111,9 +111,10 @@ def build_command(
     formats: list[str] | None = None,
     quiet: bool = True,
     force: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> list[str]:
-    """``formatforge build``; no formats means every format."""
-    command = [formatforge, "build", str(source), "-o", str(out_dir), "--cache-dir", str(cache_dir)]
+    """``formatforge build``; no formats means every format; ``extra`` options are passed on."""
+    command = [formatforge, "build", str(source), "-o", str(out_dir), "--cache-dir", str(cache_dir), *extra]
     for fmt in formats or []:
         command += ["-f", fmt]
     if quiet:

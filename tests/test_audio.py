@@ -6,6 +6,8 @@ the narration timings cost only encoding.
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import time
 import wave
@@ -321,7 +323,7 @@ def test_a_one_paragraph_edit_encodes_only_its_section_and_a_changed_opening(
 
 
 def test_a_corrupt_encoded_section_is_encoded_again(every_construct, built, narration, cache_dir, tmp_path, encoded_titles):
-    job = sections.section_job(narration.sections[2], narration.sample_rate, narration.gain, 64)
+    job = sections.section_job(narration.sections[2], narration.sample_rate, narration.loudness, 64)
     entry = sections.section_store(narration.cache).path(job.key)
     data = bytearray(entry.read_bytes())
     data[len(data) // 2] ^= 0x55
@@ -336,7 +338,7 @@ def test_sections_encoded_by_worker_processes_are_the_same_frames(narration, bui
     """The parallel path (this process and worker processes) makes the frames this process
     alone makes, and reports every section it encodes."""
     monkeypatch.setattr(sections, "PARALLEL_MIN_SECONDS", 0.0)
-    jobs = [sections.section_job(s, narration.sample_rate, narration.gain, 64) for s in narration.sections]
+    jobs = [sections.section_job(s, narration.sample_rate, narration.loudness, 64) for s in narration.sections]
     assert len(sections.share_out(jobs, 2, lambda job: job.samples)) == 2
     store = sections.EntryStore(tmp_path / "store", ".mp3")
     messages: list[str] = []
@@ -384,3 +386,24 @@ def test_a_second_narration_in_one_process_measures_from_memory(every_construct,
     assert reads == [] and again.synthesised == 0
     assert [[s.end for s in section.sentences] for section in again.sections] == \
         [[s.end for s in section.sentences] for section in narration.sections]
+
+
+def ebur128(path: Path, before: str = "") -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) as ffmpeg's ebur128 filter measures them."""
+    run = subprocess.run(["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-filter_complex",
+                          before + "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, check=True)
+    summary = run.stderr[run.stderr.rindex("Summary:"):]
+    loudness = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
+    peak = float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return loudness, peak
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg (scripts/requirements/apt-test.txt) measures loudness")
+def test_a3_every_section_at_minus_18_lufs_with_true_peak_below_minus_1_5_dbtp(built):
+    measured = {path.name: ebur128(path) for path in section_files(built)}
+    for name, (loudness, peak) in measured.items():
+        assert abs(loudness - (-18.0)) <= 1.0, (name, loudness)
+        assert peak <= -1.5, (name, peak)
+    # The check can fail: the first section 6 dB down (as the old peak-based gain left it) is outside it.
+    quieter, _ = ebur128(section_files(built)[0], "volume=-6dB,")
+    assert abs(quieter - (-18.0)) > 1.0

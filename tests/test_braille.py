@@ -19,7 +19,7 @@ from formatforge.checks.pef import check_pef
 from formatforge.formats import get_writer
 from formatforge.formats.braille import brf, make_book, pef
 from formatforge.formats.braille.layout import CONTINUATION, GUIDE_DOT, TN_CLOSE, TN_OPEN, Line, Page, wrap
-from formatforge.formats.braille.translate import BLANK, Translator, default_tables, inline_runs
+from formatforge.formats.braille.translate import BLANK, SUPERSCRIPT, Translator, default_tables, inline_runs
 
 CELLS, LINES = 40, 25
 
@@ -109,7 +109,7 @@ def test_b2_b3_brf_fits_the_page_and_holds_only_braille_ascii(build_format, docu
     data = brf_path.read_bytes()
     assert failing(check_brf(data, CELLS, LINES)) == {}
     pages = brf.parse(data)
-    assert len(pages) == data.count(b"\f") + 1
+    assert len(pages) == data.count(b"\f") and data.endswith(b"\f")  # every page ends with a form feed (B3)
 
 
 def test_b2_b3_brf_checker_catches_long_lines_long_pages_stray_bytes_and_bare_line_feeds():
@@ -238,11 +238,11 @@ def test_b7_lists_are_1_3_and_nested_lists_1_5_3_5(every_construct):
     assert all(indent_of(line.cells) in (0, 2) for line in items if line.first)
     bullet_part = items[: [line.cells.strip(BLANK).startswith(numbered) for line in items].index(True)]
     number_part = items[len(bullet_part) :]
-    assert [indent_of(l.cells) for l in bullet_part if not l.first] and all(
-        indent_of(l.cells) == 4 for l in bullet_part if not l.first
+    assert [indent_of(line.cells) for line in bullet_part if not line.first] and all(
+        indent_of(line.cells) == 4 for line in bullet_part if not line.first
     )
-    assert all(indent_of(l.cells) == 0 for l in number_part if l.first)
-    assert [l for l in number_part if not l.first] and all(indent_of(l.cells) == 2 for l in number_part if not l.first)
+    assert all(indent_of(line.cells) == 0 for line in number_part if line.first)
+    assert [line for line in number_part if not line.first] and all(indent_of(line.cells) == 2 for line in number_part if not line.first)
 
 
 # ------------------------------------------------------------ B8 page numbers
@@ -307,13 +307,18 @@ def test_b11_no_word_is_split_across_lines(document):
     book = make_book(document, {"braille.cells": 24})
     tr = Translator(["en-ueb-g2.ctb"])
     groups: list[list[str]] = []
+    divided = False
     for line in body_lines(book):
         if line.kind == "paragraph":
             if line.first:
                 groups.append([])
-            groups[-1] += [w for w in line.cells.split(BLANK) if w]
+            words = [w for w in line.cells.split(BLANK) if w]
+            if divided and words:  # a sequence too long for any line goes on here (UEB §10.12)
+                groups[-1][-1] = groups[-1][-1][: -len(CONTINUATION)] + words.pop(0)
+            groups[-1] += words
+            divided = line.cells.endswith(CONTINUATION)
     expected = [
-        [w for run in inline_runs(block.children) for w in tr.translate(run).split(BLANK) if w]
+        [w for run in inline_runs(block.children, addresses=True) for w in tr.translate(run).split(BLANK) if w]
         for block in document.blocks
         if isinstance(block, model.Paragraph)
     ]
@@ -405,6 +410,9 @@ def back_translated_body(pages: list[list[str]], preliminary: int, tables: list[
     # and, worse, then reads a shortform after one as letters. They are typeform, not words,
     # so they are taken out before back-translation.
     text = UEB_EMPHASIS_INDICATORS.sub("", text)
+    # A note reference's superscript indicator (dots 56 35) reads back as "in": it is a
+    # raised number, not a word, so it parts the number from the word before it.
+    text = text.replace(SUPERSCRIPT, BLANK)
     # Likewise the transcriber's note indicators: a wordsign next to one ("it's" as x's,
     # then the closing indicator) is right in braille but is not expanded by the back-translator.
     text = text.replace(TN_OPEN, " ").replace(TN_CLOSE, " ")

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from lxml import etree
 
-from docx_support import docx_text, docx_words, render_first_page, zip_dates
+from docx_support import docx_words, render_first_page, zip_dates
 from formatforge import model
 from formatforge.checks import failing
 from formatforge.checks.ooxml import D_IDS, NS, check_docx, check_large_print, rewrite, w

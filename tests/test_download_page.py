@@ -38,7 +38,8 @@ def test_every_link_resolves_inside_the_folder(built):
 def test_each_format_says_who_it_suits_its_size_and_language(built):
     text = " ".join(html.parse(str(built / "index.html")).getroot().text_content().split())
     assert "screen reader" in text and "braille" in text.casefold()
-    assert "en-GB" in text and "2023-10-31" in text and " KB" in text
+    assert "English (United Kingdom)" in text and "31 October 2023" in text and " KB" in text
+    assert "en-GB" not in text and "2023-10-31" not in text  # issue 17 point 6: as people write them
 
 
 def test_download_page_passes_axe_and_the_keyboard_checks(built):

@@ -394,9 +394,9 @@ def test_footnotes_are_epub3_footnotes_with_back_links(built):
                 [back] = [a for a in el.iter(f"{X}a") if a.get("role") == "doc-backlink"]
                 notes[el.get("id")] = (href, back.get("href"))
     assert len(notes) == len(doc.footnotes)
-    for ref_id, (ref_file, target) in refs.items():
+    for _file, target in refs.values():
         assert target.partition("#")[2] in notes
-    for note_id, (note_file, back) in notes.items():
+    for _file, back in notes.values():
         file, _, fragment = back.partition("#")
         assert fragment in refs and refs[fragment][0] == file
 

@@ -18,7 +18,6 @@ import pytest
 from lxml import etree
 
 from conftest import FIXTURES, write_format
-from formatforge import labels as labels_module
 from formatforge.errors import WriterError
 from formatforge.formats.braille import make_book
 from formatforge.formats.braille.translate import Translator, default_tables

@@ -16,6 +16,7 @@ TEN_MB = 10 * 1024 * 1024
 MEMORY_LIMIT_MB = 1500
 
 
+@pytest.mark.slow  # about 73 s
 def test_a_10_mb_document_builds_with_bounded_memory(tmp_path):
     text = STRATEGY.read_text(encoding="utf-8")
     front, body = text.split("\n---\n", 1)
@@ -54,7 +55,7 @@ def test_issue_18_point_7_every_text_writer_is_linear_in_100000_headings(tmp_pat
         lines.append(f"## Heading {number}\n\nText {number}.\n")
     (tmp_path / "many.md").write_text("\n".join(lines), encoding="utf-8")
     spent = {}
-    for name, limit in CPU_LIMITS.items():
+    for name in CPU_LIMITS:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.monotonic()
         command = [sys.executable, "-m", "formatforge.cli", "build", str(tmp_path / "many.md"), "-o", str(tmp_path / name),

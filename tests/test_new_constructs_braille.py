@@ -119,7 +119,10 @@ def test_admonitions_are_boxed_with_their_label_first(document):
         bottom = next(i for i in boxes if i > top)
         assert lines[bottom].cells == BOX_BOTTOM * CELLS
         assert TR.back_translate(joined(lines[top + 2 : bottom])) == text
-        assert lines[top - 1].kind == "blank" and (bottom + 1 == len(lines) or lines[bottom + 1].kind == "blank")
+        # a blank line before the box, unless the box opens a page (blank lines at a page's top are dropped)
+        page_tops = {id(page.body[0]) for page in book.body if page.body}
+        assert lines[top - 1].kind == "blank" or id(lines[top]) in page_tops
+        assert bottom + 1 == len(lines) or lines[bottom + 1].kind == "blank"
 
 
 def test_box_checker_catches_a_missing_bottom_line_a_missing_label_and_a_gap(document):
@@ -175,13 +178,15 @@ def test_boxes_anywhere_keep_their_lines_at_page_edges(document, cells, lines):
 
 
 def test_moving_lines_over_is_what_keeps_a_bottom_box_line_off_a_page_top(document, monkeypatch):
-    """At 25 lines the Note's last line would end page 1 and leave its bottom box line alone
-    at the top of page 2; without moving lines over, the checker sees it."""
+    """At some page lengths a Note's last line would end a page and leave its bottom box line
+    alone at the top of the next; without moving lines over, the checker sees it. (Which
+    lengths depends on the spacing before the box, so a range is tried.)"""
     from formatforge.formats.braille import layout
 
-    assert box_errors(make_book(document, {}).body, CELLS) == []
+    sizes = range(8, 26)
+    assert all(box_errors(make_book(document, {"braille.lines": n}).body, CELLS) == [] for n in sizes)
     monkeypatch.setattr(layout.Layout, "moved_over", staticmethod(lambda page, following: []))
-    assert box_errors(make_book(document, {}).body, CELLS)
+    assert any(box_errors(make_book(document, {"braille.lines": n}).body, CELLS) for n in sizes)
 
 
 def test_a_box_inside_a_box_has_full_cell_lines_outside(document):

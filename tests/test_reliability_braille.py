@@ -25,7 +25,7 @@ CHARACTER_CLASSES = {
     "symbol": ("♿", ["wheelchair", "symbol"]),
     "emoji sequence": ("👩\u200d💻", ["woman", "personal", "computer"]),
     "flag": ("🇬🇧", ["flag", "gb"]),
-    "cjk": ("中文", ["cjk", "zhongwen"]),
+    "cjk": ("中文", ["chinese", "zhongwen"]),  # named by language (issue 15 point 10)
     "arabic": ("مرحبا", ["arabic", "mrhb"]),
     "hebrew": ("שלום", ["hebrew", "slvm"]),
     "cyrillic": ("Привет", ["cyrillic", "privet"]),
@@ -76,7 +76,7 @@ def test_each_class_becomes_a_transcribers_note_that_reads_back(translator, name
 def test_a_phrase_in_another_script_is_one_note(translator):
     cells = translator.text("They said Привет мир to us.")
     assert cells.count(TN_OPEN) == 1
-    assert "cyrillic: privet mir" in translator.back_translate(cells)
+    assert "cyrillic: privet mir" in translator.back_translate(cells).casefold()
 
 
 def test_joiners_and_variation_selectors_are_left_out_not_escaped(translator):
@@ -94,7 +94,7 @@ def test_plain_english_is_translated_exactly_as_before(translator):
 
 def test_description_names_symbols_and_transliterates_letters():
     assert describe("😀") == "grinning face"
-    assert describe("中文") == "cjk: zhongwen"
+    assert describe("中文") == "Chinese: zhongwen"
     assert describe("\x01") == "control character 0001"
 
 

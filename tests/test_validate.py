@@ -32,6 +32,7 @@ EVERY_VALIDATOR = {
     (f"{STEM}.docx", "Word D1–D11"),
     (f"{STEM}-large-print.docx", "Word D1–D11"),
     (f"{STEM}-large-print.docx", "large print L1–L10"),
+    (f"{STEM}-large-print.pdf", "large print PDF tags"),
     (f"{STEM}.pef", "PEF B4"),
     (f"{STEM}.brf", "BRF B2 B3"),
     (f"{STEM}.epub", "EPUBCheck"),
@@ -64,7 +65,7 @@ def test_validate_outputs_runs_every_validator_on_every_format(outputs):
     for result in results:
         assert result.ran and result.ok, result.summary()
         assert (result.errors, result.warnings) == (0, 0), result.messages
-    assert {r.format for r in results} == {"daisy", "docx", "pef", "brf", "epub", "html"}
+    assert {r.format for r in results} == {"daisy", "docx", "pdf", "pef", "brf", "epub", "html"}
 
 
 def break_docx_table_header(root) -> None:

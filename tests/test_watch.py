@@ -58,7 +58,7 @@ def test_issue_18_point_6_watch_survives_a_bad_edit_and_recovers(tmp_path):
         assert wait_for(page.exists), "the first build"
         for bad, line in (("keywords: 5\n", 4), ("keywords: &a [x, *a]\n", 4), ("date: 20240101\n", 4)):
             source.write_text(good.replace("---\n\n", bad + "---\n\n"), encoding="utf-8")
-            assert wait_for(lambda: f"{source}:{line}:" in " ".join(log.read_text().split())), log.read_text()
+            assert wait_for(lambda line=line: f"{source}:{line}:" in " ".join(log.read_text().split())), log.read_text()
             assert watcher.poll() is None, "the watch is still running"
             log.write_text("")
         source.write_text(good.replace("First text", "Mended text"), encoding="utf-8")

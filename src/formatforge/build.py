@@ -138,9 +138,25 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+# Outputs go on shared drives and web servers: every file is readable by everyone and
+# every folder listable, whatever the umask or mkstemp (0600) and mkdtemp (0700) gave them.
+FILE_MODE = 0o644
+FOLDER_MODE = 0o755
+
+
+def make_readable(out_dir: Path, target: Path) -> None:
+    """The folders from ``out_dir`` down to ``target``'s parent made 0755 (issue 17 point 5)."""
+    folder = target.parent
+    while folder != out_dir and out_dir in folder.parents:
+        if folder.stat().st_mode & 0o777 != FOLDER_MODE:
+            folder.chmod(FOLDER_MODE)
+        folder = folder.parent
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, FILE_MODE)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -158,7 +174,9 @@ def move_into_place(staging: Path, out_dir: Path, files: list[str]) -> None:
             raise FormatforgeError(f"the writer reported {relative} but did not write it")
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        make_readable(out_dir, target)
         with source.open("rb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
             os.fsync(handle.fileno())
         os.replace(source, target)
 
@@ -200,7 +218,9 @@ def build(
     document = result.document
 
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if not out_dir.is_dir():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            out_dir.chmod(FOLDER_MODE)  # ours: readable like its files (an existing one is the user's)
     except OSError as exc:
         raise FormatforgeError(f"cannot create the output folder: {exc.strerror}", out_dir) from None
     if not os.access(out_dir, os.W_OK):
@@ -208,6 +228,12 @@ def build(
 
     with outputs_lock(out_dir, lock_wait):
         repair_outputs(out_dir)
+        if load_manifest(out_dir).get("library"):
+            # One master's files written over a library's top would orphan its catalogue.
+            raise FormatforgeError(
+                f"{out_dir}/ holds a library of documents: build the folder of masters into it "
+                f"(formatforge build source/), or give this master its own folder (-o {out_dir / source.stem})"
+            )
         return _build_locked(source, out_dir, document, names, options, cache_dir, observer, force, jobs,
                              BuildReport(source, out_dir, diagnostics, []))
 
@@ -260,7 +286,7 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
     report.results = [outcomes[name] for name in names]
 
     try:
-        ledger.commit_page(download_page.render(document, out_dir, ledger.formats()))
+        ledger.commit_page(download_page.render(document, out_dir, ledger.formats(), options))
     except OSError as exc:
         failures = "; ".join(f"{r.name}: {r.message}" for r in report.results if r.status == "failed")
         raise FormatforgeError(
@@ -290,6 +316,8 @@ def outputs_lock(out_dir: Path, wait: float = 300, shared: bool = False) -> Iter
     except OSError as exc:
         raise FormatforgeError(f"cannot lock the output folder: {exc.strerror or exc}", out_dir) from None
     try:
+        if os.fstat(descriptor).st_uid == os.getuid():
+            os.fchmod(descriptor, FILE_MODE)  # a web server copying the folder can read it too
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -357,6 +385,8 @@ def repair_outputs(out_dir: Path) -> None:
                     continue
                 if staged.is_file() and not staged.is_symlink():
                     target.parent.mkdir(parents=True, exist_ok=True)
+                    make_readable(out_dir, target)
+                    staged.chmod(FILE_MODE)
                     os.replace(staged, target)
             atomic_write_text(out_dir / MANIFEST, manifest)
         journal.unlink(missing_ok=True)
@@ -442,6 +472,8 @@ def finish_journal(out_dir: Path) -> None:
     for staged, target in data["moves"]:
         if (out_dir / staged).is_file():
             (out_dir / target).parent.mkdir(parents=True, exist_ok=True)
+            make_readable(out_dir, out_dir / target)
+            (out_dir / staged).chmod(FILE_MODE)
             os.replace(out_dir / staged, out_dir / target)
     atomic_write_text(out_dir / MANIFEST, data["manifest"])
     journal.unlink()
@@ -466,8 +498,11 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
             if path is None or not path.is_file():
                 raise FormatforgeError(f"the writer reported {relative} but did not write it")
         entry = {"key": key, "files": {rel: {"size": (staging / rel).stat().st_size, "sha256": sha256_file(staging / rel)} for rel in files}}
+        if hasattr(writer, "manifest_fields"):  # the speech writers: which voice read it
+            entry.update(writer.manifest_fields(document, options))
         ledger.commit(name, staging, files, entry)
-        return FormatResult(name, "built", files)
+        notice = writer.notice(document, options) if hasattr(writer, "notice") else ""
+        return FormatResult(name, "built", files, message=notice)
     except FormatforgeError as exc:
         return FormatResult(name, "failed", message=str(exc), detail=traceback.format_exc())
     except OSError as exc:
@@ -491,6 +526,7 @@ def manifest_text(document: Document, entries: dict[str, dict]) -> str:
         "title": document.metadata.title,
         "language": document.metadata.language,
         "date": document.metadata.date,
+        "description": document.metadata.description,  # for a library's catalogue
         "formats": entries,
         "files": files,
     }

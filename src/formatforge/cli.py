@@ -8,7 +8,7 @@ import gc
 # pass every 700 allocations spends about 5 % of a Word build finding nothing to free.
 gc.set_threshold(100_000, 50, 50)
 
-import sys  # noqa: E402
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
@@ -60,7 +60,9 @@ def Table(**options):
 out = LazyConsole()
 err = LazyConsole(stderr=True, soft_wrap=True)
 
-DEFAULT_SOURCE = Path("source/strategy.md")
+# A folder of masters (issue 17 point 1): each builds into outputs/<its name>/, with a
+# catalogue at outputs/index.html. One file given on its own builds straight into outputs/.
+DEFAULT_SOURCE = Path("source")
 DEFAULT_OUTPUTS = Path("outputs")
 
 
@@ -68,7 +70,7 @@ class State:
     debug = False
 
 
-def fail(exc: BaseException, code: int = 1) -> None:
+def fail(exc: BaseException, code: int = 1) -> NoReturn:
     if State.debug:
         raise exc
     err.print(f"[bold red]error:[/] {exc}", highlight=False)
@@ -116,6 +118,9 @@ def print_report(report: BuildReport, quiet: bool) -> None:
     out.print(table)
     if all(r.status == "up to date" for r in report.results):
         out.print("Nothing changed since the last build: no work done.")
+    # Notes from the writers (the speech writers share one about the voice): each said once.
+    for note in dict.fromkeys(r.message for r in report.results if r.status != "failed" and r.message):
+        out.print(f"Note: {note}.", highlight=False)
 
 
 def print_version(value: bool) -> None:
@@ -134,7 +139,10 @@ def main_options(
 
 @app.command("build")
 def build_command(
-    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master."),
+    sources: Optional[list[Path]] = typer.Argument(
+        None, help="Markdown masters, or folders of them [default: source/]. One file builds into the output folder itself; "
+        "a folder or several files build a library: each into its own folder, with a catalogue.", show_default=False,
+    ),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output", help="Folder to write the outputs into."),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable); all by default."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech is cached [default: .formatforge-cache beside the source folder]."),
@@ -146,21 +154,29 @@ def build_command(
     lines: Optional[int] = typer.Option(None, "--lines", min=5, max=100, help="Braille lines per page [default: 25]."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Braille layout profile: ukaaf or bana."),
     braille_table: Optional[str] = typer.Option(None, "--braille-table", help="liblouis table(s) for braille, comma-separated [default: from the document language and --grade]."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Speech engine: espeak or pyttsx3."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Speech voice [default: from the document language]."),
+    interpoint: bool = typer.Option(False, "--interpoint", "--duplex", help="Braille on both sides of the paper (PEF duplex)."),
+    volume_pages: Optional[int] = typer.Option(None, "--volume-pages", min=0, help="Most braille pages in a volume; 0 for one volume [default: 100]."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Speech engine: neural (hibari-tts), espeak or pyttsx3 (default: neural when hibari-tts is installed; espeak-ng for languages other than English)."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Speech voice [default: from the document language]; neural: heart, emma, fable, fenrir, kore."),
+    voice_file: Optional[Path] = typer.Option(None, "--voice-file", help="A neural voice model (.onnx) of your own."),
     rate: Optional[int] = typer.Option(None, "--rate", min=80, max=450, help="Speech rate in words per minute."),
     bitrate: Optional[int] = typer.Option(None, "--bitrate", help="MP3 bit rate in kbps [default: 64]."),
     point_size: Optional[int] = typer.Option(None, "--point-size", min=16, max=48, help="Large print body size in points [default: 18]."),
 ) -> None:
-    """Build every format (or those given with -f) of SOURCE into the output folder."""
+    """Build every format (or those given with -f) of each master into the output folder."""
+    from .speech.engines import publishing_engine
+
     options: dict[str, Any] = {
         "braille.grade": grade,
         "braille.cells": cells,
         "braille.lines": lines,
         "braille.profile": profile,
         "braille.table": braille_table,
-        "audio.engine": engine,
+        "braille.volume_pages": volume_pages,
+        "braille.interpoint": True if interpoint else None,
+        "audio.engine": engine or publishing_engine(),
         "audio.voice": voice,
+        "audio.voice_file": str(voice_file) if voice_file else None,
         "audio.rate": rate,
         "audio.bitrate": bitrate,
         "large_print.size": point_size,
@@ -173,31 +189,58 @@ def build_command(
         if name not in available_formats():
             err.print(f"error: unknown format {name!r}; the formats are: {', '.join(available_formats())}")
             raise typer.Exit(2)
-    cache = cache_dir or source.resolve().parent.parent / ".formatforge-cache"
+    sources = list(sources or [DEFAULT_SOURCE])
+    cache = cache_dir or default_cache(sources[0])
+    from .library import LibraryReport, build_library, is_library
+
+    library = is_library(sources)
+
+    def run(observer: "RichObserver | None") -> "BuildReport | LibraryReport":
+        if library:
+            return build_library(sources, output, formats, options, cache, observer=observer, force=force, jobs=jobs)
+        return build(sources[0], output, formats, options, cache, observer=observer, force=force, jobs=jobs)
+
     try:
         if quiet or not sys.stderr.isatty() and not sys.stdout.isatty():
-            report = build(source, output, formats, options, cache, force=force, jobs=jobs)
+            result = run(None)
         else:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
             columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err.get(), transient=False) as bars:
-                report = build(source, output, formats, options, cache, observer=RichObserver(bars), force=force, jobs=jobs)
+                result = run(RichObserver(bars))
     except CheckFailed as exc:
         print_diagnostics(exc.diagnostics)
         fail(exc)
     except FormatforgeError as exc:
         fail(exc)
-    if not quiet:
-        print_diagnostics(report.diagnostics)
-    print_report(report, quiet)
-    if not report.ok:
+    reports = list(result.documents.values()) if isinstance(result, LibraryReport) else [result]
+    for report in reports:
+        if not quiet:
+            print_diagnostics(report.diagnostics)
+        print_report(report, quiet)
+    if isinstance(result, LibraryReport):
+        for folder, problem in result.failed.items():
+            if isinstance(problem, CheckFailed):
+                print_diagnostics(problem.diagnostics)
+            err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
+        if result.skipped and not quiet:
+            out.print(f"Unchanged since the last build: {', '.join(result.skipped)}", highlight=False)
+        if not quiet:
+            out.print(f"Catalogue: {output / 'index.html'}", highlight=False)
+    if not result.ok:
         raise typer.Exit(1)
+
+
+def default_cache(source: Path) -> Path:
+    """.formatforge-cache beside the folder that holds the masters."""
+    folder = source.resolve() if source.is_dir() else source.resolve().parent
+    return folder.parent / ".formatforge-cache"
 
 
 @app.command("check")
 def check_command(
-    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master."),
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
     explain_rule: Optional[str] = typer.Option(
         None, "--explain", metavar="RULE", help="Explain a rule (such as M1): why it matters and how to fix it."
     ),
@@ -209,17 +252,26 @@ def check_command(
             raise typer.Exit(2)
         print(explain(explain_rule), end="")
         return
+    from .library import masters_in
+
     try:
-        diagnostics = check(read_source(source))
-    except SourceProblems as exc:
-        diagnostics = exc.diagnostics
+        masters = masters_in([source]) if source.is_dir() else [source]
     except FormatforgeError as exc:
         fail(exc)
-    print_diagnostics(diagnostics)
-    found = errors(diagnostics)
-    warnings = len(diagnostics) - len(found)
-    err.print(f"{source}: {len(found)} error(s), {warnings} warning(s)", highlight=False)
-    if found:
+    failed = False
+    for master in masters:
+        try:
+            diagnostics = check(read_source(master))
+        except SourceProblems as exc:
+            diagnostics = exc.diagnostics
+        except FormatforgeError as exc:
+            fail(exc)
+        print_diagnostics(diagnostics)
+        found = errors(diagnostics)
+        warnings = len(diagnostics) - len(found)
+        err.print(f"{master}: {len(found)} error(s), {warnings} warning(s)", highlight=False)
+        failed = failed or bool(found)
+    if failed:
         raise typer.Exit(1)
 
 
@@ -264,13 +316,24 @@ def publish_command(
         out.print(f"{verb} {relative}", highlight=False)
     for relative in report.removed:
         out.print(f"{'would remove' if dry_run else 'removed'} {relative} (no longer built)", highlight=False)
+    for folder, part in report.documents.items():  # a library: the plan per document
+        out.print(
+            f"{folder}/: {len(part.sent)} {verb}, {len(part.removed)} {'to remove' if dry_run else 'removed'}, "
+            f"{len(part.unchanged)} unchanged", highlight=False,
+        )
     out.print(f"{report.destination}: {len(report.sent)} {verb}, {len(report.unchanged)} unchanged", highlight=False)
 
 
 @app.command("validate")
-def validate_command(outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A built outputs folder.")) -> None:
-    """Run the validators on a built outputs folder; exit 1 on any error."""
-    from .validate import validate_outputs
+def validate_command(
+    outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A built outputs folder."),
+    allow_missing: bool = typer.Option(
+        False, "--allow-missing", help="Pass even when a validator that applies is not installed (it is still listed)."
+    ),
+) -> None:
+    """Run every validator that applies on a built outputs folder; exit 1 on any error, or
+    when a validator that applies is not installed (unless --allow-missing)."""
+    from .validate import missing, validate_outputs
 
     try:
         results = validate_outputs(outputs)
@@ -285,13 +348,54 @@ def validate_command(outputs: Path = typer.Argument(DEFAULT_OUTPUTS, help="A bui
     for result in results:
         for message in result.messages[:20]:
             err.print(f"{result.file}: {result.validator}: {message}", highlight=False)
+    absent = missing(results)
+    for result in absent:
+        err.print(f"[yellow]not run:[/] {result.validator}: {result.messages[0].text if result.messages else ''}", highlight=False)
     if any(result.errors for result in results):
         raise typer.Exit(1)
+    if absent and not allow_missing:
+        err.print(
+            f"error: {len(absent)} validator(s) that apply are not installed, so these files were not fully checked; "
+            "install them as shown above, or give --allow-missing to pass without them",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+@app.command("catalogue")
+def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An outputs folder of built document folders.")) -> None:
+    """Write the catalogue (index.html) and library manifest over document folders built
+    elsewhere, such as one CI job per master; builds nothing."""
+    from .library import write_library_of
+
+    try:
+        folders = write_library_of(output)
+    except FormatforgeError as exc:
+        fail(exc)
+    out.print(f"{output / 'index.html'}: {len(folders)} document(s): {', '.join(folders)}", highlight=False)
+
+
+@app.command("preview")
+def preview_command(
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
+    output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
+    formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable) [default: html]."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
+    interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+) -> None:
+    """Build, serve the outputs on 127.0.0.1, and rebuild on every save (Ctrl+C to stop).
+    While the master has errors, every page shows them at the top."""
+    from .preview import serve
+
+    try:
+        serve(source, output, formats or ["html"], default_cache(source), port, interval, say=lambda line: print(line, flush=True))
+    except OSError as exc:
+        fail(FormatforgeError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; try another --port"))
 
 
 @app.command("watch")
 def watch_command(
-    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master."),
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format"),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
@@ -301,14 +405,25 @@ def watch_command(
 
     from .watch import watched_state
 
+    from .library import build_library, is_library
+
     last = None
     while True:
         state = watched_state(source)
         if state != last:
             last = state
             try:
-                report = build(source, output, formats, {}, source.resolve().parent.parent / ".formatforge-cache")
-                print_report(report, quiet=False)
+                if is_library([source]):
+                    library = build_library([source], output, formats, {}, default_cache(source))
+                    for report in library.documents.values():
+                        print_report(report, quiet=False)
+                    for folder, problem in library.failed.items():
+                        if isinstance(problem, CheckFailed):
+                            print_diagnostics(problem.diagnostics)
+                        err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
+                else:
+                    report = build(source, output, formats, {}, default_cache(source))
+                    print_report(report, quiet=False)
             except CheckFailed as exc:
                 print_diagnostics(exc.diagnostics)
             except FormatforgeError as exc:

@@ -25,7 +25,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import quote
 
 from lxml import etree
@@ -196,7 +196,7 @@ class EpubPackage:
         """Compressed zip entries after the content documents; called once they are rendered."""
         return []
 
-    def stored_entries(self) -> list[tuple[str, bytes]]:
+    def stored_entries(self) -> Iterable[tuple[str, bytes]]:
         """Zip entries stored uncompressed at the end (media that does not compress)."""
         return []
 

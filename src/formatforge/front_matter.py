@@ -193,7 +193,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str, int]:
     return data, "\n".join(lines[index + 1 :]), index + 2
 
 
-TEXT_KEYS = ("title", "subtitle", "author", "publisher", "identifier", "description", "cover")
+TEXT_KEYS = ("title", "subtitle", "author", "publisher", "identifier", "description", "cover", "contact")
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -271,6 +271,7 @@ def build_metadata(data: dict, path: Path, source_lines: list[str]) -> Metadata:
         certified_by=text("certified_by"),
         certifier_credential=text("certifier_credential"),
         certifier_report=text("certifier_report"),
+        contact=text("contact"),
     )
 
 

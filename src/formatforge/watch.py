@@ -7,8 +7,9 @@ from stat import S_ISREG
 
 
 def watched_state(source: Path) -> tuple:
-    """Changes whenever the master, an image or the lexicon beside it is written."""
-    folder = source.resolve().parent
+    """Changes whenever the master (or, for a folder, any master in it), an image or the
+    lexicon beside it is written."""
+    folder = source.resolve() if source.is_dir() else source.resolve().parent
     entries = []
     try:
         paths = sorted(folder.rglob("*"))

@@ -30,11 +30,14 @@ from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.shape import CT_Inline
+from docx.oxml.styles import CT_Style
 from docx.oxml.table import CT_Tbl
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.parts.story import StoryPart
 from docx.shared import Emu, Pt, Twips
 from docx.styles import BabelFish
-from docx.styles.style import StyleFactory
+from docx.styles.style import ParagraphStyle, StyleFactory
+from lxml import etree
 from lxml.etree import SubElement
 
 from .labels import admonition_title, labels_for
@@ -153,7 +156,7 @@ class _PackageEntries(dict):
         self[pack_uri.membername] = blob
 
 
-def package_bytes(word: docx.document.Document, date_time: tuple[int, ...]) -> bytes:
+def package_bytes(word: docx.document.Document, date_time: tuple[int, int, int, int, int, int]) -> bytes:
     """The saved package, zipped once with fixed dates (``Document.save`` followed by a
     rewrite with fixed dates would deflate every part twice)."""
     package = word.part.package
@@ -164,7 +167,8 @@ def package_bytes(word: docx.document.Document, date_time: tuple[int, ...]) -> b
     # What PackageWriter.write does, into entries instead of a zip file.
     PackageWriter._write_content_types_stream(entries, parts)
     PackageWriter._write_pkg_rels(entries, package.rels)
-    PackageWriter._write_parts(entries, parts)
+    # _PackageEntries has the one method of PhysPkgWriter these private helpers call (write).
+    PackageWriter._write_parts(entries, parts)  # type: ignore[arg-type]
     return _zip_entries(entries, date_time)
 
 
@@ -188,7 +192,7 @@ def zip_date(iso_date: str) -> tuple[int, int, int, int, int, int]:
     return (when.year, when.month, when.day, when.hour, when.minute, when.second - when.second % 2)
 
 
-def _zip_entries(entries: dict[str, bytes], date_time: tuple[int, ...]) -> bytes:
+def _zip_entries(entries: dict[str, bytes], date_time: tuple[int, int, int, int, int, int]) -> bytes:
     """The package's parts zipped with fixed entry dates and a stable entry order."""
     # [Content_Types].xml first: some consumers sniff the package from the first entry.
     first = [name for name in ("[Content_Types].xml", "_rels/.rels") if name in entries]
@@ -264,14 +268,15 @@ class _Builder:
         self.last_paragraph = None
         self.bookmarks: dict[str, str] = {}  # heading id → Word bookmark name
         self.bookmarked: set[str] = set()
-        self.footnotes_element = None
-        self.footnotes_part = None
+        self.footnotes_element: BaseOxmlElement | None = None  # both made when the document has footnotes
+        self.footnotes_part: FootnotesPart | None = None
         self.abstract_ids: dict[bool, int] = {}
         self.next_num_id = 0
         self.text_width = 0  # EMU between the margins, set with the page
         self.text_height = 0
-        self._paragraph_prototypes: dict[tuple, object] = {}
-        self._run_prototypes: dict[tuple, object] = {}
+        self._last_note: tuple[etree._Element, int] | None = None  # (its last element, its border number)
+        self._paragraph_prototypes: dict[tuple, etree._Element] = {}
+        self._run_prototypes: dict[tuple, etree._Element] = {}
 
     # ------------------------------------------------------------ document
 
@@ -340,8 +345,13 @@ class _Builder:
         # Kept for tables and pictures: finding a section searches the whole body, and the
         # body's section properties are set aside while blocks are added.
         section = self.word.sections[0]
-        self.text_width = section.page_width - section.left_margin - section.right_margin
-        self.text_height = section.page_height - section.top_margin - section.bottom_margin
+        width, height = section.page_width, section.page_height
+        left, right, top, bottom = section.left_margin, section.right_margin, section.top_margin, section.bottom_margin
+        # All set just above; python-docx types them Optional because a w:sectPr may leave them out.
+        if width is None or height is None or left is None or right is None or top is None or bottom is None:
+            raise WriterError("the Word template's first section has no page size or margins")
+        self.text_width = width - left - right
+        self.text_height = height - top - bottom
 
     def _field(self, parent, instruction: str, cached: str) -> None:
         """A complex field (PAGE, TOC …) with a cached result Word replaces when it updates."""
@@ -458,15 +468,15 @@ class _Builder:
         style = StyleFactory(element)
         if style_id:
             style.element.set(qn("w:styleId"), style_id)
-        if kind == WD_STYLE_TYPE.PARAGRAPH:
+        if isinstance(style, ParagraphStyle):  # what StyleFactory makes of a paragraph style
             style.base_style = self._named_style("Normal")
         return style
 
     @functools.cached_property
-    def _style_elements(self) -> dict:
+    def _style_elements(self) -> dict[str, CT_Style]:
         """Style elements by internal name, read in one pass: python-docx looks a style up
         by name with an XPath over every style, and ``name in styles`` reads each name."""
-        by_name = {}
+        by_name: dict[str, CT_Style] = {}
         for element in self.word.styles.element.iterchildren(W_STYLE):
             name = element.find(W_NAME_ELEMENT)
             if name is not None:
@@ -749,9 +759,9 @@ class _Builder:
         in the note would be a nested table (D3). The label is the first paragraph, bold and
         kept with the text it labels; not a heading, so the document's outline is unchanged."""
         start = len(story.element)
-        previous_note = self.__dict__.get("_last_note")  # (its last element, its border number)
+        previous_note = self._last_note
         follows_note = previous_note is not None and start and story.element[start - 1] is previous_note[0]
-        style = 1 - previous_note[1] if follows_note else 0
+        style = 1 - previous_note[1] if previous_note is not None and follows_note else 0
         label = self._paragraph(story, "Quote" if quote else None, indent_level=list_level if not quote else 0)
         self._inlines(admonition_title(block, labels_for(self.doc.metadata.language)),
                       story.part, label, bold=True)
@@ -836,7 +846,7 @@ class _Builder:
                     self._image_height_limit() / extent.cy)
         if ratio < 1:
             # Both sides scaled by one ratio: the picture keeps its shape.
-            extent.cx, extent.cy = int(extent.cx * ratio), int(extent.cy * ratio)
+            extent.cx, extent.cy = Emu(int(extent.cx * ratio)), Emu(int(extent.cy * ratio))
             ext = inline.find(f".//{qn('a:ext')}")
             ext.set("cx", str(extent.cx))
             ext.set("cy", str(extent.cy))
@@ -916,6 +926,8 @@ class _Builder:
         self.footnotes_element = element
 
     def _footnote(self, footnote: model.Footnote) -> None:
+        if self.footnotes_element is None or self.footnotes_part is None:
+            raise RuntimeError("_footnotes_part makes the part before the first footnote")
         note = _element("w:footnote", w_id=str(footnote.number))
         self.footnotes_element.append(note)
         story = _Story(note, self.footnotes_part)
@@ -1101,6 +1113,13 @@ def soffice_command() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def _require_soffice() -> str:
+    command = soffice_command()
+    if command is None:
+        raise WriterError("LibreOffice is not installed; install it with: apt-get install libreoffice-writer-nogui")
+    return command
+
+
 def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGGED_PDF_FILTER,
                              timeout: float = 180, profile_dir: Path | None = None,
                              update_indexes: bool = False) -> Path:
@@ -1118,8 +1137,7 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     import fcntl
     import tempfile
 
-    if soffice_command() is None:
-        raise WriterError("LibreOffice is not installed; install it with: apt-get install libreoffice-writer-nogui")
+    _require_soffice()
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _export_updating_indexes if update_indexes else _run_libreoffice
     if profile_dir is not None:
@@ -1166,7 +1184,7 @@ def _run_libreoffice(source: Path, out_dir: Path, convert_to: str, timeout: floa
     if arguments is None:
         arguments = ["--convert-to", convert_to, "--outdir", str(out_dir), str(source)]
     process = subprocess.Popen(
-        [soffice_command(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
+        [_require_soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
          "--nolockcheck", *arguments],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"}, start_new_session=True)

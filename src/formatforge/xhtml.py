@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from lxml import etree
 
@@ -227,7 +227,9 @@ class XhtmlRenderer:
         self.resolve = resolve
         self.block_ids = self._number_blocks()
         self._noteref_count: dict[int, int] = {}
-        self._block_renderers: dict[type, Callable[[Block], etree._Element]] = {
+        # Each renderer takes exactly the node type it is keyed by; a dict cannot say that pairing
+        # to the type checker, so the argument is Any here and the dispatch looks up type(node).
+        self._block_renderers: dict[type, Callable[[Any], etree._Element]] = {
             Heading: self.heading,
             Paragraph: self.paragraph,
             ListBlock: self.list_block,
@@ -239,7 +241,7 @@ class XhtmlRenderer:
             Admonition: self.admonition,
             DefinitionList: self.definition_list,
         }
-        self._inline_renderers: dict[type, Callable[[etree._Element, Inline], None]] = {
+        self._inline_renderers: dict[type, Callable[[etree._Element, Any], None]] = {
             Text: self.text,
             Emphasis: self.emphasis,
             Strong: self.strong,

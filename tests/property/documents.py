@@ -127,7 +127,7 @@ def with_control_characters(draw):
     pieces.append(text[previous:])
     result = "".join(pieces)
     line = 1
-    for index, char in enumerate(result):
+    for char in result:
         if char == "\n":
             line += 1
         elif char in CONTROL_CHARACTERS:

@@ -9,6 +9,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
@@ -107,6 +108,7 @@ def test_epub_and_html_are_well_formed_and_keep_every_word(tmp_path_factory, tex
     assert in_order(expected, found) == 1.0
 
 
+@pytest.mark.slow  # a Java machine per book: about two minutes
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(markdown_document())
 def test_a_sample_of_generated_epubs_passes_epubcheck(tmp_path_factory, text):

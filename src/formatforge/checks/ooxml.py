@@ -284,7 +284,7 @@ def check_docx(source: Path | bytes) -> Findings:
                 failures["D1"].append(f"image {doc_pr.get('name')!r} has no alt text")
             elif re.fullmatch(r"[\w.-]+\.(png|jpe?g|gif|svg|bmp|tiff?|webp)", descr, re.I):
                 failures["D1"].append(f"alt text {descr!r} is a file name")
-        for shape in story.iter(f"{{{NS['v']}}}imagedata"):
+        for _shape in story.iter(f"{{{NS['v']}}}imagedata"):
             failures["D1"].append("a VML picture cannot carry alt text")
 
     # D2 repeating header row; D3 simple tables
@@ -362,9 +362,9 @@ def check_docx(source: Path | bytes) -> Findings:
 
     # D8 no floating objects
     for story in stories:
-        for anchor in story.iter(f"{{{NS['wp']}}}anchor"):
+        for _anchor in story.iter(f"{{{NS['wp']}}}anchor"):
             failures["D8"].append("a drawing floats (wp:anchor) instead of sitting inline")
-        for frame in story.iter(w("framePr")):
+        for _frame in story.iter(w("framePr")):
             failures["D8"].append("a paragraph is placed in a floating frame (w:framePr)")
 
     # D9 no layout with blank characters

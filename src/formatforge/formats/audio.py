@@ -28,6 +28,7 @@ from mutagen.id3 import (
     TIT2,
     TLAN,
     TPE1,
+    TXXX,
     TPUB,
     TRCK,
     CTOCFlags,
@@ -37,6 +38,7 @@ from ..labels import labels_for
 from ..errors import WriterError
 from ..front_matter import locate_image
 from ..model import Document, Metadata
+from ..speech.engines import voice_label
 from ..speech.script import OPENING_SLUG, body_sections
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
@@ -54,7 +56,9 @@ def _language_code(language: str) -> str:
     return _ISO_639_2.get(primary, primary if len(primary) == 3 else "und")
 
 
-def _common_tags(tags: ID3, metadata: Metadata, cover: tuple[bytes, str] | None) -> None:
+def _common_tags(tags: ID3, metadata: Metadata, cover: tuple[bytes, str] | None, narrator: str = "") -> None:
+    if narrator:  # ID3 has no narrator frame: the user-defined one audiobook tools read
+        tags.add(TXXX(encoding=3, desc="NARRATOR", text=[narrator]))
     artist = metadata.author or metadata.publisher
     if artist:
         tags.add(TPE1(encoding=3, text=[artist]))
@@ -99,10 +103,10 @@ class AudioWriter(SpeechWriter):
         return [f"audio/{stem}.mp3" for stem in stems] + [f"audio/{document.stem}.m3u8", f"{document.stem}.mp3"]
 
     def write(self, context: BuildContext) -> list[str]:
-        with self.narrated(context, 0.85, 0.97) as (_, encoded):
-            return self._write_files(context, encoded)
+        with self.narrated(context, 0.85, 0.97) as (narration, encoded):
+            return self._write_files(context, encoded, voice_label(narration.settings))
 
-    def _write_files(self, context: BuildContext, encoded: list[EncodedSection]) -> list[str]:
+    def _write_files(self, context: BuildContext, encoded: list[EncodedSection], narrator: str = "") -> list[str]:
         document = context.document
         metadata = document.metadata
         cover = _cover(document)
@@ -128,12 +132,12 @@ class AudioWriter(SpeechWriter):
             tags = ID3()
             tags.add(TIT2(encoding=3, text=[section.title]))
             tags.add(TRCK(encoding=3, text=[f"{number}/{count}"]))
-            _common_tags(tags, metadata, cover)
+            _common_tags(tags, metadata, cover, narrator)
             _save(tags, context.path(name))
 
         tags = ID3()
         tags.add(TIT2(encoding=3, text=[metadata.title]))
-        _common_tags(tags, metadata, cover)
+        _common_tags(tags, metadata, cover, narrator)
         element_ids = [f"chp{number:03d}" for number in range(1, count + 1)]
         tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
                       child_element_ids=element_ids, sub_frames=[TIT2(encoding=3, text=[labels_for(metadata.language)("Contents")])]))

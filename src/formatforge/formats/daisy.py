@@ -25,7 +25,8 @@ from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
-from ..speech.script import OPENING_SLUG, body_sections
+from ..speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
+from ..speech.engines import voice_label
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
 from ..labels import Labels, labels_for
@@ -135,6 +136,10 @@ class DaisyBook:
         for section, section_notes in zip(sections, notes):
             body.append(renderer.section(section, section_notes, False))
         targets.update(renderer.targets)
+        for narrated in self.body:  # the narrator's closing "End of …" points at the last sentence's text
+            for before, timed in zip(narrated.sentences, narrated.sentences[1:]):
+                if timed.sentence.kind == ANNOUNCEMENT and before.sentence.id in targets:
+                    targets.setdefault(timed.sentence.id, targets[before.sentence.id])
         _as_xhtml1(html, labels_for(self.language))
         etree.cleanup_namespaces(html)
         missing = [t.sentence.id for s in self.narration.sections for t in s.sentences if t.sentence.id not in targets]
@@ -167,7 +172,8 @@ class DaisyBook:
         seq = etree.SubElement(etree.SubElement(smil, "body"), "seq", {"dur": f"{self.durations[index]:.3f}s"})
         for timed in section.sentences:
             sid = timed.sentence.id
-            begin, end = clip_seconds(timed, rate)
+            last = timed is section.sentences[-1]
+            begin, end = clip_seconds(timed, rate, self.durations[index] if last else None)
             par = etree.SubElement(seq, "par", {"endsync": "last", "id": f"par-{sid}"})
             etree.SubElement(par, "text", {"src": f"{self.text_name}#{targets[sid]}", "id": f"txt-{sid}"})
             etree.SubElement(par, "audio", {"src": audio, "clip-begin": f"npt={begin:.3f}s",
@@ -216,9 +222,7 @@ class DaisyBook:
             ("dc:format", "Daisy 2.02"),
             ("ncc:charset", "utf-8"),
             ("ncc:generator", "formatforge"),
-            ("ncc:narrator", labels_for(self.language)("synthetic voice ({engine} {voice})",
-                                                       engine=self.narration.settings.engine,
-                                                       voice=self.narration.settings.voice)),
+            ("ncc:narrator", voice_label(self.narration.settings, labels_for(self.language))),
             ("ncc:multimediaType", "audioFullText"),
             ("ncc:totalTime", clock(total, fraction=False)),
             ("ncc:tocItems", str(len(body))),
@@ -249,8 +253,8 @@ class DaisyBook:
         names[f"{FOLDER}/{self.text_name}"] = text
         for inside, path in image_files(self.document):
             names[f"{FOLDER}/{inside}"] = path.read_bytes()
-        for index, section in enumerate(sections):
-            names[f"{FOLDER}/{section.section.file_stem}.smil"] = self.smil(index, targets)
+        for index, narrated in enumerate(sections):
+            names[f"{FOLDER}/{narrated.section.file_stem}.smil"] = self.smil(index, targets)
         names[f"{FOLDER}/ncc.html"] = self.ncc(file_count=len(names) + 1)
         for relative, data in names.items():
             if isinstance(data, bytes):

@@ -24,6 +24,8 @@ from ..errors import WriterError
 from ..model import Document
 from ..sentences import SentenceRenderer, clip_seconds, clock
 from ..speech import Narration
+from ..speech.engines import voice_label
+from ..speech.script import ANNOUNCEMENT
 from ..speech.sections import EncodedSection
 from ..speech.writer import SpeechWriter
 from ..xhtml import EPUB_NS
@@ -62,6 +64,7 @@ class ReadAloudPackage(EpubPackage):
     extra_sufficient_access_modes = ("auditory",)
     extra_features = ("synchronizedAudioText",)
     # Unlike the EPUB writer's package, this edition has never listed the keywords (dc:subject).
+    renderer: SentenceRenderer  # what make_renderer below makes: the overlays read its targets
 
     def __init__(self, document: Document, narration: Narration, encoded: list[EncodedSection]):
         self.narration = narration
@@ -100,8 +103,7 @@ class ReadAloudPackage(EpubPackage):
             ("media:duration", clock(sum(self.durations)), {}),
             *(("media:duration", clock(seconds), {"refines": f"#{self._overlay_id(i)}"})
               for i, seconds in enumerate(self.durations)),
-            ("media:narrator", labels_for(self.language)("synthetic voice ({engine} {voice})", engine=settings.engine,
-                                                         voice=settings.voice), {}),
+            ("media:narrator", voice_label(settings, labels_for(self.language)), {}),
             ("media:active-class", ACTIVE_CLASS, {}),
         ]
 
@@ -133,12 +135,15 @@ class ReadAloudPackage(EpubPackage):
         body = etree.SubElement(smil, f"{{{SMIL_NS}}}body")
         seq = etree.SubElement(body, f"{{{SMIL_NS}}}seq", {"id": "seq-1", f"{{{EPUB_NS}}}textref": self.files[index]})
         rate = self.narration.sample_rate
+        target = None
         for timed in self.narrated[index].sentences:
             sid = timed.sentence.id
-            target = self.renderer.targets.get(sid)
+            # The narrator's closing "End of …" reads no text: it lights the last sentence.
+            target = self.renderer.targets.get(sid) or (target if timed.sentence.kind == ANNOUNCEMENT else None)
             if target is None:
                 raise WriterError(f"narrated sentence {sid} ({timed.sentence.text[:40]!r}) has no place in the text")
-            begin, end = clip_seconds(timed, rate)
+            last = timed is self.narrated[index].sentences[-1]
+            begin, end = clip_seconds(timed, rate, self.durations[index] if last else None)
             par = etree.SubElement(seq, f"{{{SMIL_NS}}}par", {"id": f"par-{sid}"})
             etree.SubElement(par, f"{{{SMIL_NS}}}text", {"src": f"{self.files[index]}#{target}"})
             etree.SubElement(par, f"{{{SMIL_NS}}}audio", {"src": self.audio[index], "clipBegin": f"{begin:.3f}s",

@@ -7,6 +7,13 @@ with every sentence's text, id, source block and its start and end in its sectio
 same cache; ``writer.SpeechWriter`` is the base of the three writers.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the type checker sees the real names; at run time __getattr__ imports them
+    from .lexicon import lexicon_path
+    from .narration import OPTION_NAMES, NarratedSection, Narration, TimedSentence, narrate, voice_settings
+    from .script import Script, ScriptSection, Sentence, SourceRef, build_script
+
 # Imported on first use, so that a worker process (``python -m formatforge.speech.worker``)
 # starts without the narration, the script and the document model it never needs.
 _EXPORTS = {

@@ -1,8 +1,10 @@
 """Speech engines behind one interface: text in, 16-bit mono PCM out.
 
-Two engines: ``espeak`` drives libespeak-ng directly through ctypes in synchronous mode,
-and ``pyttsx3`` goes through pyttsx3 (which on Linux wraps the same library, and on
-Windows and macOS reaches the system voices). libespeak-ng keeps global state and one
+Three engines: ``espeak`` drives libespeak-ng directly through ctypes in synchronous mode,
+``pyttsx3`` goes through pyttsx3 (which on Linux wraps the same library, and on Windows
+and macOS reaches the system voices), and ``neural`` is hibari-tts, a Kokoro-82M voice
+distilled to a small ONNX model (numpy and onnxruntime only, offline once the voice file
+is there). libespeak-ng keeps global state and one
 synth callback per process, so an engine lives alone in a worker process: never load
 both in one process, and never share one between threads.
 """
@@ -19,7 +21,9 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENGINE_NAMES = ("espeak", "pyttsx3")
+from ..labels import Labels, labels_for
+
+ENGINE_NAMES = ("espeak", "pyttsx3", "neural")
 DEFAULT_RATE = 175  # words a minute: espeak's own default, comfortable for most listeners
 
 
@@ -49,10 +53,103 @@ def voice_for_language(language: str) -> str:
     return (language or "en").strip().lower().replace("_", "-") or "en"
 
 
-def escape_phoneme_brackets(text: str) -> str:
-    """Stop ``[[`` in the author's text from switching espeak into phoneme input: only the
-    lexicon may do that."""
-    return text.replace("[[", "[ [").replace("]]", "] ]")
+_LANGUAGE_NAMES = {"en-gb": "British English", "en-us": "American English", "en": "English", "fr": "French",
+                   "de": "German", "es": "Spanish", "it": "Italian", "cy": "Welsh", "ga": "Irish", "nl": "Dutch"}
+
+
+def language_in_words(voice: str, labels: Labels | None = None) -> str:
+    """A voice's language by name, in the language of ``labels`` (English without)."""
+    name = _LANGUAGE_NAMES.get(voice.lower(), _LANGUAGE_NAMES.get(voice.lower().split("-")[0]))
+    if name is None:
+        return voice
+    return (labels or labels_for("en"))(name)
+
+
+def voice_in_words(settings: VoiceSettings, labels: Labels | None = None) -> str:
+    """The voice as the opening announcement names it: what a listener can look up, in
+    the language of ``labels`` (English without)."""
+    labels = labels or labels_for("en")
+    if settings.engine == "espeak":
+        return labels("espeak N G, speaking {language}", language=language_in_words(settings.voice, labels))
+    if settings.engine == "neural":
+        known = neural_voices().get(settings.voice)
+        if known is None:
+            return labels("the neural voice {name}, with hibari", name=Path(settings.voice).stem)
+        # hibari's voices are all English ones, described for an English opening.
+        article = "an" if known["accent"][:1] in "AEIOU" else "a"
+        return (f"{settings.voice.capitalize()}, {article} {known['accent']} English {known['gender']} neural voice "
+                f"made with hibari")
+    return labels("the system voice {voice}, through pyttsx3", voice=settings.voice)
+
+
+def voice_label(settings: VoiceSettings, labels: Labels | None = None) -> str:
+    """The voice for metadata (ID3, DAISY narrator, EPUB narrator, manifest), in the
+    language of ``labels`` (English without)."""
+    labels = labels or labels_for("en")
+    if settings.engine == "neural":
+        known = neural_voices().get(settings.voice)
+        name = settings.voice if known else Path(settings.voice).name
+        detail = f"Kokoro {known['kokoro']}, {known['language']}" if known else labels("voice file")
+        return labels("synthetic voice (hibari-tts {name}: {detail})", name=name, detail=detail)
+    return labels("synthetic voice ({engine} {voice})", engine=settings.engine, voice=settings.voice)
+
+
+# ---------------------------------------------------------------- hibari-tts (neural)
+
+NEURAL_DEFAULT_VOICE = "heart"  # the voice inside the hibari-tts wheel: always there offline
+NEURAL_SPEED_RATE = 175  # words a minute taken as hibari's pace 1.0, so --rate means the same for every engine
+
+
+def neural_voices() -> dict[str, dict]:
+    """hibari's voice registry (name → language, accent, file, …); empty without hibari-tts.
+    Reads a JSON file: no model is loaded."""
+    try:
+        from hibari.voices import VOICES  # type: ignore[import-untyped]
+    except ImportError:
+        return {}
+    return VOICES
+
+
+def publishing_engine() -> str:
+    """The engine ``formatforge build`` uses when none is named: the neural voice, which
+    listeners bear for hours, when hibari-tts is installed (see the README's "Choices");
+    espeak-ng otherwise. The library's own default (``narration.DEFAULT_ENGINE``) stays
+    espeak-ng: ten times faster, for drafts and for the tests."""
+    return "neural" if neural_voices() else "espeak"
+
+
+def neural_voice_file(name: str) -> Path | None:
+    """Where a hibari voice's model is on this machine, or None if it would need a download."""
+    try:
+        from hibari.voices import voice_path
+    except ImportError:
+        return None
+    try:
+        return Path(voice_path(name, download_missing=False))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def neural_voice_for(language: str) -> tuple[str, str]:
+    """The hibari voice for a language, and a notice when the one wanted is not here: a
+    British master gets a British voice (emma) when its file is present, else the bundled
+    American voice, with how to install the British one."""
+    british = (language or "").lower().replace("_", "-") in {"en-gb", "en-uk"}
+    if not british:
+        return NEURAL_DEFAULT_VOICE, ""
+    for name in ("emma", "fable"):
+        if neural_voice_file(name) is not None:
+            return name, ""
+    try:
+        from hibari.voices import VOICES, cache_dir
+
+        where = str(Path(cache_dir()) / VOICES["emma"]["file"])
+    except ImportError:
+        where = "hibari's voice cache"
+    return NEURAL_DEFAULT_VOICE, (
+        "the British neural voice (emma) is not installed, so the American voice heart reads this en-GB book; "
+        f"to install it, run `.venv/bin/hibari \"test\" --voice emma -o /dev/null` once with a network, "
+        f"or copy bf_emma.int8.onnx to {where}")
 
 
 # ---------------------------------------------------------------- libespeak-ng
@@ -231,10 +328,7 @@ class Pyttsx3Engine(Engine):
         return f"pyttsx3 {version('pyttsx3')} {driver}"
 
     def synthesise(self, text: str) -> Speech:
-        if text.startswith("<speak>"):  # SSML for a passage in another language: the words alone
-            from xml.sax.saxutils import unescape
-
-            text = unescape(re.sub(r"<[^>]+>", "", text))
+        text = words_of_ssml(text)
         if type(self._engine.proxy._driver).__name__ != "EspeakDriver":
             return self._take(text)
         # On Linux pyttsx3's espeak driver now and then drops about a second (one buffer)
@@ -326,9 +420,65 @@ def pyttsx3_voice(voices, wanted: str) -> str | None:
     return None
 
 
+class NeuralEngine(Engine):
+    """hibari-tts: one sentence at a time, with a fixed noise seed so the same text always
+    gives the same samples (byte-identical books); one onnxruntime thread per worker, the
+    workers being the parallelism."""
+
+    name = "neural"
+
+    def __init__(self, settings: VoiceSettings):
+        super().__init__(settings)
+        from hibari import Hibari  # type: ignore[import-untyped]
+
+        voice = settings.voice
+        if voice in neural_voices():
+            self._tts = Hibari(voice=voice, threads=1)
+        else:
+            path = Path(voice)
+            if not path.is_file():
+                raise ValueError(f"hibari-tts has no voice {voice!r} and no voice file is at {path}")
+            # A voice file of one's own: British spelling-to-sound rules unless its name says American.
+            g2p_voice = "heart" if any(tag in path.name for tag in ("af_", "am_", "us")) else "emma"
+            self._tts = Hibari(voice=g2p_voice, model=str(path), threads=1)
+        self.sample_rate = int(self._tts.sample_rate)
+        self.speed = min(2.0, max(0.5, settings.rate / NEURAL_SPEED_RATE))
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"hibari-tts {version('hibari-tts')}"
+
+    def synthesise(self, text: str) -> Speech:
+        import numpy as np
+
+        text = words_of_ssml(text)  # hibari has one language's voices: a passage is read in it
+        audio = self._tts(text, speed=self.speed, seed=0)
+        samples = np.clip(np.rint(audio * (32767.0 * self.settings.volume)), -32768, 32767).astype("<i2")
+        return Speech(samples.tobytes(), self.sample_rate)
+
+
+def words_of_ssml(text: str) -> str:
+    """The words alone of SSML for a passage in another language (narration.spoken_sentence),
+    for an engine that cannot switch voice; any other text as it is."""
+    if not text.startswith("<speak>"):
+        return text
+    from xml.sax.saxutils import unescape
+
+    return unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def escape_phoneme_brackets(text: str) -> str:
+    """Stop ``[[`` in the author's text from switching espeak into phoneme input: only the
+    lexicon may do that."""
+    return text.replace("[[", "[ [").replace("]]", "] ]")
+
+
 def make_engine(settings: VoiceSettings) -> Engine:
     if settings.engine == "espeak":
         return EspeakEngine(settings)
     if settings.engine == "pyttsx3":
         return Pyttsx3Engine(settings)
+    if settings.engine == "neural":
+        return NeuralEngine(settings)
     raise ValueError(f"unknown speech engine {settings.engine!r}; the engines are: {', '.join(ENGINE_NAMES)}")

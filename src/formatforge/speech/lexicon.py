@@ -20,7 +20,11 @@ Rules:
   ``co-production``); a replaced piece of text is never replaced again.
 - Phonemes in ``[[ ]]`` are espeak-ng's phoneme mnemonics; the pyttsx3 engine passes them
   to espeak on Linux, but system voices elsewhere read them literally, so prefer
-  respellings when the book may be built on Windows or macOS.
+  respellings when the book may be built on Windows or macOS. The neural voice is given
+  the word as written instead.
+- Phonemes between slashes, ``/kˈʌpə/``, are IPA in the alphabet of the neural voice
+  (misaki's, as ``hibari "text" --phonemes`` prints it); other engines are given the word
+  as written.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ LEXICON_FILE = "pronunciation.toml"
 _WORD_EDGE_BEFORE = r"(?<![\w'’-])"
 # A possessive ’s may follow a whole word; any other letter, digit or joined hyphen may not.
 _WORD_EDGE_AFTER = r"(?!\w|-\w|['’](?!s\b)\w)"
+_ESPEAK_PHONEMES = re.compile(r"\[\[.*\]\]", re.DOTALL)
+_IPA = re.compile(r"/[^/\s][^/]*/")
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,13 @@ class Lexicon:
     def __bool__(self) -> bool:
         return bool(self.entries)
 
-    def apply(self, text: str) -> str:
+    def apply(self, text: str, engine: str = "espeak") -> str:
+        """``text`` with every entry's written form replaced by its spoken form for
+        ``engine``: phonemes only reach the engine that reads them (espeak ``[[…]]``, the
+        neural voice IPA ``/…/``); another engine is given the word as written."""
         if not self.entries or not text:
             return text
-        return self._pattern.sub(self._replacement, text)
+        return self._pattern.sub(lambda match: self._replacement(match, engine), text)
 
     @property
     def _pattern(self) -> re.Pattern[str]:
@@ -84,12 +93,16 @@ class Lexicon:
         folded = {written.casefold(): spoken for written, spoken in self.entries if written == written.lower()}
         return {"exact": exact, "folded": folded}
 
-    def _replacement(self, match: re.Match[str]) -> str:
+    def _replacement(self, match: re.Match[str], engine: str = "espeak") -> str:
         found = " ".join(match.group(0).split())
         spoken = self.__dict__["_spoken"]
-        if found in spoken["exact"]:
-            return spoken["exact"][found]
-        return spoken["folded"].get(found.casefold(), match.group(0))
+        said = spoken["exact"].get(found) or spoken["folded"].get(found.casefold(), match.group(0))
+        if _ESPEAK_PHONEMES.fullmatch(said):
+            return said if engine != "neural" else match.group(0)
+        if _IPA.fullmatch(said):
+            # misaki's inline form, which hibari reads: [word](/phonemes/)
+            return f"[{found}]({said})" if engine == "neural" else match.group(0)
+        return said
 
 
 def lexicon_path(source_dir: Path, override: str | Path | None = None) -> Path:

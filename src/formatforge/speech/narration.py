@@ -1,12 +1,14 @@
 """From the document to timed, synthesised speech: what the MP3 and DAISY editions share.
 
 ``narrate(document, options, cache_dir)`` returns a ``Narration``: the narration script
-with every sentence's start and end in its section's audio, the book's one gain, and the
-sentence cache holding the speech (``sections`` encodes it, section by section).
+with every sentence's start and end in its section's audio, the loudness every section is
+brought to, and the sentence cache holding the speech (``sections`` encodes it, section by
+section).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -19,24 +21,30 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WriterError
+from ..labels import labels_for
+from ..hashing import sha256_file
 from ..progress import Progress, no_progress
 from ..model import Document
 from .cache import SpeechCache, read_small_file, sentence_key
-from .encode import PEAK_CEILING_DBFS, gain_for_peak, peak
-from .engines import DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, voice_for_language
+from .encode import peak
+from .engines import (DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, neural_voice_file,
+                      neural_voice_for, neural_voices, voice_for_language, voice_in_words)
+from .loudness import TARGET_LUFS
 from .lexicon import Lexicon, lexicon_for
+from .normalise import normalise
 from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, may_be_silent,
-                     name_silent_characters, opening_section, spoken_length)
+                     name_silent_characters, opening_section, spoken_length, with_ending)
 from . import synthesis
 
-# The engine used when none is named; chosen by measurement (see the README): the direct
-# libespeak-ng engine synthesised a paragraph about twice as fast as pyttsx3 over the same
-# library, and it reports word positions.
+# The engine used when none is named by the library (and so by the tests, which time
+# espeak): the direct libespeak-ng engine synthesised a paragraph about twice as fast as
+# pyttsx3 over the same library, and ten times as fast as the neural voice.
 DEFAULT_ENGINE = "espeak"
 
 OPTION_NAMES = (
     "audio.engine",
     "audio.voice",
+    "audio.voice_file",  # a neural voice model (.onnx) of one's own
     "audio.rate",
     "audio.volume",
     "audio.lexicon",
@@ -46,17 +54,49 @@ OPTION_NAMES = (
 
 
 
-def voice_settings(document: Document, options: dict[str, Any]) -> VoiceSettings:
+def voice_choice(document: Document, options: dict[str, Any]) -> tuple[VoiceSettings, str]:
+    """The voice settings, and a notice for the build summary when the voice is not the
+    one the master's language asks for (or "" when it is)."""
     engine = str(options.get("audio.engine") or DEFAULT_ENGINE)
     if engine not in ENGINE_NAMES:
         raise ValueError(f"unknown speech engine {engine!r}; the engines are: {', '.join(ENGINE_NAMES)}")
-    voice = str(options.get("audio.voice") or voice_for_language(document.metadata.language))
+    language = document.metadata.language
+    voice = str(options.get("audio.voice") or "")
+    notice = ""
+    if engine == "neural":
+        voice_file = options.get("audio.voice_file")
+        if voice_file:
+            path = Path(str(voice_file)).expanduser()
+            path = path if path.is_absolute() else (Path.cwd() / path)
+            if not path.is_file() or path.suffix != ".onnx":
+                raise ValueError(f"the voice file {path} is not there or is not an .onnx voice model")
+            voice = str(path.resolve())
+        elif voice:
+            if voice not in neural_voices():
+                raise ValueError(f"the neural engine has no voice {voice!r}; its voices are: "
+                                 f"{', '.join(neural_voices()) or 'none (hibari-tts is not installed)'}")
+            if neural_voice_file(voice) is None:
+                raise ValueError(f"the neural voice {voice!r} is not on this machine; run "
+                                 f"`.venv/bin/hibari \"test\" --voice {voice} -o /dev/null` once with a network")
+        elif (language or "en").lower().split("-")[0] != "en":
+            # hibari speaks English only: espeak-ng reads other languages.
+            engine, voice = "espeak", voice_for_language(language)
+            notice = f"the neural voice speaks English only, so espeak-ng reads this {language} book"
+        else:
+            voice, notice = neural_voice_for(language)
+        if engine == "neural" and not neural_voices():
+            raise ValueError("the neural engine needs hibari-tts: pip install hibari-tts==0.2.1")
+    voice = voice or voice_for_language(language)
     rate = int(options.get("audio.rate") or DEFAULT_RATE)
     volume = options.get("audio.volume")
     volume = 1.0 if volume is None else float(volume)
     if not 0.0 < volume <= 2.0:
         raise ValueError("audio.volume is a fraction of the normal level, above 0 and at most 2")
-    return VoiceSettings(engine=engine, voice=voice, rate=rate, volume=volume)
+    return VoiceSettings(engine=engine, voice=voice, rate=rate, volume=volume), notice
+
+
+def voice_settings(document: Document, options: dict[str, Any]) -> VoiceSettings:
+    return voice_choice(document, options)[0]
 
 
 def synthesis_timeout(options: dict[str, Any]) -> float:
@@ -78,11 +118,24 @@ def engine_version(settings: VoiceSettings) -> str:
         espeak = "no espeak-ng"
     if settings.engine == "espeak":
         return espeak
+    if settings.engine == "neural":
+        try:
+            hibari = version("hibari-tts")
+        except PackageNotFoundError:
+            hibari = "missing"
+        # The voice model's digest: another model under the same name makes new speech.
+        path = Path(settings.voice) if Path(settings.voice).is_file() else neural_voice_file(settings.voice)
+        return f"hibari-tts {hibari} {_digest(path) if path is not None else 'no model'}"
     try:
         pyttsx3 = version("pyttsx3")
     except PackageNotFoundError:
         pyttsx3 = "missing"
     return f"pyttsx3 {pyttsx3} on {sys.platform}" + (f" with {espeak}" if sys.platform.startswith("linux") else "")
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: Path) -> str:
+    return sha256_file(path)[:16]
 
 
 @dataclass(frozen=True)
@@ -94,6 +147,11 @@ class TimedSentence:
     end: float
     start_sample: int
     end_sample: int
+    # The sentence's clip: its speech with half the pause on either side (from the section's
+    # start for the first, to its end for the last), so that consecutive clips touch and a
+    # player that plays clip by clip keeps every pause.
+    clip_start_sample: int = 0
+    clip_end_sample: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,9 +173,10 @@ class Narration:
     settings: VoiceSettings
     engine_version: str
     sample_rate: int
-    gain: float  # applied to every sample: one gain for the book keeps loudness even
+    loudness: float  # LUFS every section is brought to (A3: the same loudness through the book)
     cache: SpeechCache
     synthesised: int = 0  # sentences synthesised in this run (the rest came from the cache)
+    notice: str = ""  # for the build summary: the voice is not the one the language asks for
     _temporary: Any = field(default=None, repr=False)
     pool: Any = field(default=None, repr=False)  # the workers, still there for encoding
 
@@ -186,7 +245,7 @@ def narrate(
 ) -> Narration:
     """Synthesise the whole narration (cached sentences are not synthesised again). With a
     ``bitrate``, sections are encoded into the cache as soon as their sentences are spoken
-    and the book's gain is certain, on the same workers, while the rest is being spoken;
+    (each to its own loudness), on the same workers, while the rest is being spoken;
     the workers stay with the narration (``Narration.pool``) for ``sections`` to finish."""
     options = options or {}
     reported = [0.0]  # the last fraction reported: encoding done early says what it does there
@@ -195,8 +254,9 @@ def narrate(
         reported[0] = fraction
         progress(fraction, message)
 
-    settings = voice_settings(document, options)
-    lexicon = lexicon_for(document.source_dir, options.get("audio.lexicon"))
+    settings, notice = voice_choice(document, options)
+    lexicon = SpokenForm(lexicon_for(document.source_dir, options.get("audio.lexicon")), document.metadata.language,
+                         settings.engine)
     temporary = None
     if cache_dir is None:
         temporary = tempfile.TemporaryDirectory(prefix="formatforge-speech-")
@@ -208,17 +268,15 @@ def narrate(
     workers = int(options.get("audio.workers") or 0)
     timeout = synthesis_timeout(options)
 
-    body = body_sections(document)
+    body = with_ending(document, body_sections(document))
     silent = silent_characters(document, body, settings, folder, version_text)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
     synthesised = 0
     pool = synthesis.speech_pool(settings, cache, workers, timeout)
-    ceiling = PEAK_CEILING_DBFS + 20 * math.log10(min(settings.volume, 1.0))
-    # gain_for_peak only falls as the loudest sample rises: once one body sentence is loud
-    # enough for the lowest gain, the book's gain is known before the rest is spoken.
-    lowest_gain = gain_for_peak(32767, ceiling)
-    early = _EarlyEncoding(body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, lowest_gain,
-                           ceiling, lambda fraction, message="": report(reported[0], message)) if bitrate else None
+    # A quieter volume asked for lowers the target loudness; a louder one is the peak limiter's to bound.
+    loudness = TARGET_LUFS + 20 * math.log10(min(settings.volume, 1.0))
+    early = _EarlyEncoding(body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, loudness,
+                           lambda fraction, message="": report(reported[0], message)) if bitrate else None
 
     def measure(sections: list[ScriptSection], label: str, start: float, end: float) -> None:
         nonlocal synthesised
@@ -281,7 +339,7 @@ def narrate(
     # length in a step or two.
     total = body_seconds
     for _ in range(3):
-        opening = opening_section(document, body, total)
+        opening = opening_section(document, body, total, voice_in_words(settings, labels_for(document.metadata.language)))
         measure([opening], "Synthesising the opening", 0.9, 1.0)
         opening_timed = _timed(opening, lexicon, silent, settings, version_text, facts, _sample_rate(facts))
         new_total = body_seconds + opening_timed.duration
@@ -292,7 +350,6 @@ def narrate(
     sample_rate = _sample_rate(facts)
     timed_sections = [opening_timed, *body_timed]
     used = {t.key for s in timed_sections for t in s.sentences}
-    loudest = max((facts[key][1] for key in used), default=0)
     report(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
     return Narration(
         script=Script(tuple(s.section for s in timed_sections)),
@@ -300,18 +357,34 @@ def narrate(
         settings=settings,
         engine_version=version_text,
         sample_rate=sample_rate,
-        gain=gain_for_peak(loudest, ceiling),
+        loudness=loudness,
         cache=cache,
         synthesised=synthesised,
+        notice=notice,
         _temporary=temporary,
         pool=pool if bitrate else _closed(pool),
     )
 
 
-def spoken_sentence(sentence: Sentence, lexicon: Lexicon, silent: frozenset[str] = frozenset()) -> str:
+@dataclass(frozen=True)
+class SpokenForm:
+    """The lexicon, then normalisation for speech (``normalise``): the author's respellings
+    first, so that an entry for a written form ("2023-2028") still finds it as written."""
+
+    lexicon: Lexicon
+    language: str = "en-GB"
+    engine: str = "espeak"
+
+    def apply(self, text: str) -> str:
+        return normalise(self.lexicon.apply(text, self.engine), self.language)
+
+
+def spoken_sentence(sentence: Sentence, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:
     """What the engine is given for a sentence. A sentence with passages in other languages
     (or all in one) goes as SSML, each passage in a ``voice`` element with its language,
-    which espeak-ng switches voice for; any other sentence as plain text, as before."""
+    which espeak-ng switches voice for; any other sentence as plain text, as before. Each
+    stretch goes through ``spoken_text`` (the lexicon, then normalisation), a passage's
+    normalised for its own language."""
     if not sentence.language and not sentence.passages:
         return spoken_text(sentence.text, lexicon, silent)
     from xml.sax.saxutils import escape
@@ -329,7 +402,8 @@ def spoken_sentence(sentence: Sentence, lexicon: Lexicon, silent: frozenset[str]
     for text, language in stretches:
         if not text:
             continue
-        said = escape(spoken_text(text, lexicon, silent))
+        form = replace(lexicon, language=language) if language and isinstance(lexicon, SpokenForm) else lexicon
+        said = escape(spoken_text(text, form, silent))
         parts.append(f'<voice xml:lang="{voice_for_language(language)}">{said}</voice>' if language else said)
     return SSML_START + "".join(parts) + "</speak>"
 
@@ -337,7 +411,7 @@ def spoken_sentence(sentence: Sentence, lexicon: Lexicon, silent: frozenset[str]
 SSML_START = "<speak>"  # engines.EspeakEngine reads text that starts so as SSML
 
 
-def spoken_text(text: str, lexicon: Lexicon, silent: frozenset[str] = frozenset()) -> str:
+def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:
     """What the engine is given: characters it would pass over silently named (before the
     lexicon, so that the lexicon can fix how a name is said too), then the lexicon."""
     return lexicon.apply(escape_phoneme_brackets(name_silent_characters(text, silent)))
@@ -383,7 +457,7 @@ def _sample_rate(facts: dict[str, tuple[int, int, int]]) -> int:
     return rates.pop() if rates else 22050
 
 
-def _timed(section: ScriptSection, lexicon: Lexicon, silent: frozenset[str], settings: VoiceSettings, version_text: str,
+def _timed(section: ScriptSection, lexicon: Lexicon | SpokenForm, silent: frozenset[str], settings: VoiceSettings, version_text: str,
            facts: dict[str, tuple[int, int, int]], sample_rate: int) -> NarratedSection:
     """Lay the sentences end to end with the script's pauses; all in whole samples, so
     times never drift from the audio."""
@@ -401,7 +475,10 @@ def _timed(section: ScriptSection, lexicon: Lexicon, silent: frozenset[str], set
     # Close with the pause that comes before the next heading, so that the whole-book
     # file, made of the sections end to end, breathes between them.
     closing = max(previous.pause_after if previous else 0.0, HEADING_PAUSE_BEFORE)
-    return NarratedSection(section, tuple(timed), position + round(closing * sample_rate), sample_rate)
+    samples = position + round(closing * sample_rate)
+    bounds = [0] + [(before.end_sample + after.start_sample) // 2 for before, after in zip(timed, timed[1:])] + [samples]
+    clipped = tuple(replace(t, clip_start_sample=bounds[i], clip_end_sample=bounds[i + 1]) for i, t in enumerate(timed))
+    return NarratedSection(section, clipped, samples, sample_rate)
 
 
 def _closed(pool):
@@ -411,20 +488,19 @@ def _closed(pool):
 
 class _EarlyEncoding:
     """Hands each body section to the workers for encoding as soon as all its sentences
-    are spoken and the book's gain is certain (``encode_jobs`` without waiting); the job
-    is the very one ``sections.encoded_sections`` makes later, which then finds it done."""
+    are spoken (``encode_jobs`` without waiting): each section's level is set from its own
+    audio, so nothing waits for the rest of the book. The job is the very one
+    ``sections.encoded_sections`` makes later, which then finds it done."""
 
-    def __init__(self, body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, lowest_gain,
-                 ceiling, progress):
+    def __init__(self, body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, loudness, progress):
         self.progress = progress
         self.body, self.lexicon, self.silent, self.settings = body, lexicon, silent, settings
         self.version_text, self.facts, self.cache, self.pool = version_text, facts, cache, pool
-        self.bitrate, self.lowest_gain, self.ceiling = bitrate, lowest_gain, ceiling
+        self.bitrate, self.loudness = bitrate, loudness
         self.keys = [{sentence_key(spoken_sentence(s, lexicon, silent), settings, version_text) for s in section.sentences}
                      for section in body]
         self.waiting: list[set[str]] = []
         self.sections_of: dict[str, list[int]] = {}
-        self.certain = False
         self.ready: list[int] = []
         self.started = False
 
@@ -437,17 +513,11 @@ class _EarlyEncoding:
             for key in keys:
                 self.sections_of.setdefault(key, []).append(index)
         self.ready = [index for index, keys in enumerate(self.waiting) if not keys]
-        self.certain = any(self._loud_enough(key) for keys in self.keys for key in keys if key in self.facts)
         self._submit()
-
-    def _loud_enough(self, key: str) -> bool:
-        return gain_for_peak(self.facts[key][1], self.ceiling) == self.lowest_gain
 
     def spoken(self, key: str) -> None:
         if not self.started:
             return
-        if not self.certain and key in self.sections_of and self._loud_enough(key):
-            self.certain = True
         for index in self.sections_of.pop(key, []):
             self.waiting[index].discard(key)
             if not self.waiting[index]:
@@ -455,7 +525,7 @@ class _EarlyEncoding:
         self._submit()
 
     def _submit(self) -> None:
-        if not self.certain or not self.ready:
+        if not self.ready:
             return
         from . import sections
 
@@ -469,7 +539,7 @@ class _EarlyEncoding:
         for index in self.ready:
             narrated = _timed(self.body[index], self.lexicon, self.silent, self.settings, self.version_text,
                               self.facts, rate)
-            job = sections.section_job(narrated, rate, self.lowest_gain, self.bitrate)
+            job = sections.section_job(narrated, rate, self.loudness, self.bitrate)
             if not store.path(job.key).exists():
                 jobs.append(job)
         self.ready = []

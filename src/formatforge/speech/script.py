@@ -566,8 +566,19 @@ def body_sections(document: Document) -> list[ScriptSection]:
     return result
 
 
-def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None) -> ScriptSection:
-    """What the listener hears first (A1): title, who made it, what it holds, how long."""
+def _section_list(document: Document, sections: list[ScriptSection], labels: Labels = ENGLISH) -> str:
+    """The sections by name; a first section named as the book is "the introduction", so
+    that the title is said once in the opening, not twice."""
+    titles = [s.title for s in sections]
+    if titles and titles[0].strip().casefold() == document.metadata.title.strip().casefold():
+        titles[0] = labels("the introduction")
+    return "; ".join(titles)
+
+
+def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None,
+                    voice: str = "") -> ScriptSection:
+    """What the listener hears first (A1): title, who made it, that the voice is synthetic
+    (``voice`` names it in words), what the recording holds and how long it lasts."""
     meta = document.metadata
     labels = labels_for(meta.language)
     builder = _SectionBuilder(-1, labels=labels)
@@ -588,6 +599,8 @@ def opening_section(document: Document, sections: list[ScriptSection], total_sec
                  else labels("Published by {publisher}", publisher=meta.publisher))
     elif meta.author and meta.author == meta.publisher:
         announce(labels("By {author}", author=meta.author))
+    announce(labels("It is read by a synthetic voice: {voice}", voice=voice) if voice
+             else labels("It is read by a synthetic voice"))
     count = labels.plural("{count} section", "{count} sections", len(sections))
     if total_seconds is not None:
         announce(labels("This recording has {sections} and lasts {length}.", sections=count,
@@ -595,13 +608,27 @@ def opening_section(document: Document, sections: list[ScriptSection], total_sec
     else:
         announce(labels("This recording has {sections}.", sections=count))
     if sections:
-        announce(labels("The sections are: {titles}", titles="; ".join(s.title for s in sections)),
+        announce(labels("The sections are: {titles}", titles=_section_list(document, sections, labels)),
                  pause_after=HEADING_PAUSE_BEFORE)
     return ScriptSection(0, labels(OPENING_TITLE), OPENING_SLUG, OPENING_SLUG, _with_ids(OPENING_SLUG, builder.sentences))
 
 
-def build_script(document: Document, total_seconds: float | None = None) -> Script:
+def with_ending(document: Document, sections: list[ScriptSection]) -> list[ScriptSection]:
+    """The body with "End of <title>." closing its last section, so that a listener knows
+    the book is over (and not that the player stopped). It reads no block of the text."""
+    title = document.metadata.title.strip() or (sections[0].title if sections else "")
+    if not sections or not title:
+        return sections
+    last = sections[-1]
+    text = labels_for(document.metadata.language)("End of {title}", title=title)
+    text = text if text[-1:] in ".!?" else text + "."
+    ending = Sentence("", text, "announcement", SourceRef(last.sentences[0].source.section if last.sentences else 0),
+                      HEADING_PAUSE_BEFORE, HEADING_PAUSE_AFTER, kind=ANNOUNCEMENT)
+    return [*sections[:-1], replace(last, sentences=_with_ids(last.heading_id, [*last.sentences, ending]))]
+
+
+def build_script(document: Document, total_seconds: float | None = None, voice: str = "") -> Script:
     """The whole narration script. ``total_seconds`` is the recording's length for the
     opening announcement; without it the announcement leaves the length out."""
-    body = body_sections(document)
-    return Script((opening_section(document, body, total_seconds), *body))
+    body = with_ending(document, body_sections(document))
+    return Script((opening_section(document, body, total_seconds, voice), *body))

@@ -8,7 +8,7 @@ join without re-encoding.
 
 A section's key is everything its frames are made of: the cache key of every sentence and
 the sample it starts at, the section's length (its closing pause), the sample rate, the
-gain, the bit rate and the encoder. Sections that miss the cache are encoded in parallel:
+loudness it is brought to and how (``loudness``), the bit rate and the encoder. Sections that miss the cache are encoded in parallel:
 this process takes one share, ``python -m formatforge.speech.worker`` processes the
 others; each streams PCM from the sentence cache into the entry, so memory stays flat.
 """
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from ..progress import Progress, no_progress
 from .cache import FORMAT_VERSION, EntryStore, SpeechCache, read_small_file
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_duration
+from .loudness import METHOD as LEVEL_METHOD, processed, section_gain
 from .processes import Pool, Task, WorkerFailed, Workers, default_workers, share_out
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class SectionJob:
     pieces: tuple[tuple[int, str], ...]  # (sample the sentence starts at, sentence cache key)
     samples: int
     sample_rate: int
-    gain: float
+    loudness: float  # the integrated loudness (LUFS) the section is brought to
     bitrate: int
 
 
@@ -79,13 +80,14 @@ def section_store(cache: SpeechCache) -> EntryStore:
     return EntryStore(cache.folder / "sections", ".mp3")
 
 
-def section_job(section: NarratedSection, sample_rate: int, gain: float, bitrate: int) -> SectionJob:
+def section_job(section: NarratedSection, sample_rate: int, loudness: float, bitrate: int) -> SectionJob:
     pieces = tuple((timed.start_sample, timed.key) for timed in section.sentences)
     material = json.dumps({"format": FORMAT_VERSION, "encoder": ENCODER_VERSION, "pieces": pieces,
-                           "samples": section.samples, "sample_rate": sample_rate, "gain": repr(gain),
+                           "samples": section.samples, "sample_rate": sample_rate, "loudness": repr(loudness),
+                           "level": LEVEL_METHOD,
                            "bitrate": bitrate})
     key = hashlib.sha256(material.encode()).hexdigest()
-    return SectionJob(key, section.section.title, pieces, section.samples, sample_rate, gain, bitrate)
+    return SectionJob(key, section.section.title, pieces, section.samples, sample_rate, loudness, bitrate)
 
 
 def section_pcm(cache: SpeechCache, pieces, samples: int) -> Iterator[bytes]:
@@ -103,9 +105,16 @@ def section_pcm(cache: SpeechCache, pieces, samples: int) -> Iterator[bytes]:
 
 
 def encode_job(job: SectionJob, cache: SpeechCache, store: EntryStore) -> None:
+    def pieces() -> Iterator[bytes]:
+        return section_pcm(cache, job.pieces, job.samples)
+
+    # Each section to the same loudness (A3), measured on its own audio: a section is
+    # encoded as soon as its sentences are spoken, with no wait for the rest of the book.
+    envelopes: dict = {}  # each sentence's true-peak envelope, worked out once for every pass
+    gain = section_gain(pieces, job.sample_rate, job.loudness, envelopes=envelopes)
     with store.writing(job.key) as stream:
-        mp3 = Mp3Writer(stream, job.sample_rate, job.bitrate, job.gain)
-        for pcm in section_pcm(cache, job.pieces, job.samples):
+        mp3 = Mp3Writer(stream, job.sample_rate, job.bitrate)
+        for pcm in processed(pieces(), job.sample_rate, gain, envelopes=envelopes):
             mp3.write(pcm)
         mp3.close()
 
@@ -121,7 +130,7 @@ def encoded_sections(narration: Narration, bitrate: int, progress: Progress = no
             pool.run(pool.idle)
         except WorkerFailed as failure:
             raise RuntimeError(f"MP3 encoding failed: {failure}") from failure
-    jobs = [section_job(section, narration.sample_rate, narration.gain, bitrate) for section in narration.sections]
+    jobs = [section_job(section, narration.sample_rate, narration.loudness, bitrate) for section in narration.sections]
 
     def seconds(job: SectionJob) -> float | None:
         payload = store.read(job.key)  # a corrupt entry is dropped here, and encoded again

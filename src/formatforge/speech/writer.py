@@ -10,13 +10,15 @@ runs first synthesises and encodes, and the others only copy.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import WriterError
 from ..formats import BuildContext, Requirement, Writer
 from .encode import BITRATES, DEFAULT_BITRATE
+from .engines import neural_voice_file, voice_label
 from .lexicon import lexicon_path
-from .narration import OPTION_NAMES, Narration, narrate
+from .narration import OPTION_NAMES, Narration, narrate, voice_choice
 from .sections import EncodedSection, encoded_sections
 
 
@@ -32,7 +34,32 @@ class SpeechWriter(Writer):
         ]
 
     def input_files(self, document, options: dict[str, Any]):
-        return [lexicon_path(document.source_dir, options.get("audio.lexicon"))]
+        files = [lexicon_path(document.source_dir, options.get("audio.lexicon"))]
+        # The neural voice's model: installing the British voice (or replacing a voice file)
+        # changes the voice a build uses, so the editions are built again.
+        try:
+            settings = voice_choice(document, options)[0]
+        except ValueError:
+            return files
+        if settings.engine == "neural":
+            model = Path(settings.voice) if Path(settings.voice).is_file() else neural_voice_file(settings.voice)
+            if model is not None:
+                files.append(model)
+        return files
+
+    def manifest_fields(self, document, options: dict[str, Any]) -> dict[str, str]:
+        """What the build manifest records beside the files: the voice that read them."""
+        try:
+            return {"narrator": voice_label(voice_choice(document, options)[0])}
+        except ValueError:
+            return {}
+
+    def notice(self, document, options: dict[str, Any]) -> str:
+        """A line for the build summary when the voice is not the one the language asks for."""
+        try:
+            return voice_choice(document, options)[1]
+        except ValueError:
+            return ""
 
     @staticmethod
     def bitrate(context: BuildContext) -> int:

@@ -33,14 +33,17 @@ def brf_to_cells(text: str) -> str:
 
 def render(pages: list[list[str]], line_ending: str = "\r\n", page_break: str = "\f") -> bytes:
     """Pages of rows (Unicode braille) as BRF bytes: each row ends with ``line_ending``,
-    ``page_break`` comes between pages; trailing blank cells are never written."""
-    text = page_break.join("".join(cells_to_brf(row).rstrip(" ") + line_ending for row in page) for page in pages)
+    each page with ``page_break`` (the last too: an embosser then ejects the last sheet,
+    B3); trailing blank cells are never written."""
+    text = "".join("".join(cells_to_brf(row).rstrip(" ") + line_ending for row in page) + page_break for page in pages)
     return text.encode("ascii")
 
 
 def parse(data: bytes, line_ending: str = "\r\n", page_break: str = "\f") -> list[list[str]]:
     """BRF bytes back to pages of rows in Unicode braille: the inverse of ``render``."""
     text = data.decode("ascii")
+    if page_break and text.endswith(page_break):
+        text = text[: -len(page_break)]
     pages = []
     for page in text.split(page_break):
         rows = page.split(line_ending)

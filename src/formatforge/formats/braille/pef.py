@@ -1,7 +1,8 @@
 """Portable Embosser Format 2008-1 (B4), built with lxml.
 
-One volume, single-sided; the preliminary pages (title, contents) and the body are two
-sections so that an embosser or reader can tell them apart. Rows are the very rows of
+A book in several volumes is several ``<volume>`` elements; in each, the preliminary
+pages (title, contents) and the body are two sections so that an embosser or reader can
+tell them apart. Rows are the very rows of
 the BRF, in Unicode braille, blank cells as U+2800.
 """
 
@@ -17,7 +18,19 @@ PEF_MIME = "application/x-pef+xml"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def build(sections: list[list[list[str]]], cols: int, rows: int, metadata) -> bytes:
+def fallback_identifier(title: str) -> str:
+    """An identifier for a master that gives none: the title as a slug, since an
+    identifier with spaces in it is read as several by some catalogues."""
+    slug = re.sub(r"[^\w]+", "-", title.casefold(), flags=re.UNICODE).strip("-")
+    return f"formatforge:{slug or 'untitled'}"
+
+
+def build(sections: list[list[list[str]]], cols: int, rows: int, metadata, duplex: bool = False) -> bytes:
+    """One volume of ``sections`` (each a list of pages of rows)."""
+    return build_volumes([sections], cols, rows, metadata, duplex)
+
+
+def build_volumes(volumes: list[list[list[list[str]]]], cols: int, rows: int, metadata, duplex: bool = False) -> bytes:
     pef = etree.Element(f"{{{PEF_NS}}}pef", nsmap={None: PEF_NS, "dc": DC_NS}, version="2008-1")
     head = etree.SubElement(pef, f"{{{PEF_NS}}}head")
     meta = etree.SubElement(head, f"{{{PEF_NS}}}meta")
@@ -27,7 +40,7 @@ def build(sections: list[list[list[str]]], cols: int, rows: int, metadata) -> by
             etree.SubElement(meta, f"{{{DC_NS}}}{name}").text = value
 
     dc("format", PEF_MIME)
-    dc("identifier", metadata.identifier or f"formatforge:{metadata.title}")
+    dc("identifier", metadata.identifier or fallback_identifier(metadata.title))
     dc("title", metadata.title)
     dc("creator", metadata.author)
     dc("description", metadata.description)
@@ -37,15 +50,17 @@ def build(sections: list[list[list[str]]], cols: int, rows: int, metadata) -> by
     dc("language", metadata.language)
 
     body = etree.SubElement(pef, f"{{{PEF_NS}}}body")
-    volume = etree.SubElement(body, f"{{{PEF_NS}}}volume", cols=str(cols), rows=str(rows), rowgap="0", duplex="false")
-    for pages in sections:
-        if not pages:
-            continue
-        section = etree.SubElement(volume, f"{{{PEF_NS}}}section")
-        for page_rows in pages:
-            page = etree.SubElement(section, f"{{{PEF_NS}}}page")
-            for row_cells in page_rows:
-                etree.SubElement(page, f"{{{PEF_NS}}}row").text = row_cells.rstrip("\u2800")
+    for sections in volumes:
+        volume = etree.SubElement(body, f"{{{PEF_NS}}}volume", cols=str(cols), rows=str(rows), rowgap="0",
+                                  duplex="true" if duplex else "false")
+        for pages in sections:
+            if not pages:
+                continue
+            section = etree.SubElement(volume, f"{{{PEF_NS}}}section")
+            for page_rows in pages:
+                page = etree.SubElement(section, f"{{{PEF_NS}}}page")
+                for row_cells in page_rows:
+                    etree.SubElement(page, f"{{{PEF_NS}}}row").text = row_cells.rstrip("\u2800")
     return etree.tostring(pef, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

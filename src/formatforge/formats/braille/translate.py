@@ -31,6 +31,13 @@ TN_CLOSE = "\u2808\u2828\u281c"
 # every liblouis typeform and taken off before liblouis sees the text, marks them in a Run.
 DELETED = 0x8000
 DELETED_LABEL = "deleted:"
+# A footnote reference's number, marked the same way, to be set after the superscript indicator.
+NOTE_REF = 0x4000
+# UEB superscript indicator (dots 35) after the grade 1 indicator (dots 56), which grade 2
+# needs so that the cell is not read as the "in" contraction (Rules of UEB §3.24).
+SUPERSCRIPT = "\u2830\u2814"
+# Typeform bits that are emphasis (italic, underline, bold).
+EMPHASIS = louis.italic | louis.underline | louis.bold
 # A passage in another language (model.Span) is carried in a Run as the language's number
 # (in LANGUAGES) from bit LANGUAGE_SHIFT up, above DELETED, and taken off before liblouis.
 # It is brailled with its language's table between transcriber's note indicators, after
@@ -43,6 +50,8 @@ def language_bits(lang: str) -> int:
     if lang not in LANGUAGES:
         LANGUAGES.append(lang)
     return (LANGUAGES.index(lang) + 1) << LANGUAGE_SHIFT
+
+
 UEB_TABLES = {1: "en-ueb-g1.ctb", 2: "en-ueb-g2.ctb"}
 # Tables the liblouis metadata search may not rank well; checked before the search.
 KNOWN_TABLES = {
@@ -168,11 +177,40 @@ class Run:
         return Run(self.text + other.text, self.typeform + other.typeform)
 
 
-def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -> list[Run]:
+def link_address(link: Link) -> str:
+    """The address a paper reader needs to follow a link, or "" when there is none to give:
+    a link inside the document, or one whose text already is its address."""
+    url = link.url.strip()
+    if not url or url.startswith("#"):
+        return ""
+    shown = url.removeprefix("mailto:")
+    text = "".join(inline_plain(link.children)).strip()
+
+    def bare(address: str) -> str:
+        for prefix in ("https://", "http://", "mailto:", "www."):
+            address = address.removeprefix(prefix)
+        return address.rstrip("/").casefold()
+
+    return "" if bare(text) == bare(shown) else shown
+
+
+def inline_plain(inlines) -> list[str]:
+    out: list[str] = []
+    for node in inlines:
+        if isinstance(node, (Text, Code)):
+            out.append(node.text)
+        elif hasattr(node, "children"):
+            out += inline_plain(node.children)
+    return out
+
+
+def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0, addresses: bool = False) -> list[Run]:
     """Inlines as runs of print split at hard line breaks, emphasis kept as typeform.
 
-    Links are read as their text (the URL is for print and screens). A footnote reference
-    becomes an asterisk and the note's number, pointing at the notes after the section.
+    Links are read as their text and, with ``addresses``, the address after it in
+    parentheses when it differs from the text (BF §10.7 style): a paper reader cannot
+    follow "our finance page". A footnote reference becomes the UEB superscript
+    indicator and the note's number, pointing at the notes after the section.
     """
     runs = [Run.plain("")]
 
@@ -191,6 +229,9 @@ def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -
                 walk(node.children, form | louis.bold)
             elif isinstance(node, Link):
                 walk(node.children, form)
+                address = link_address(node) if addresses else ""
+                if address:
+                    add(f" ({address})", form & ~EMPHASIS)
             elif isinstance(node, Strikethrough):
                 walk(node.children, form | DELETED)
             elif isinstance(node, Span):
@@ -198,7 +239,7 @@ def inline_runs(inlines: tuple[Inline, ...] | list[Inline], typeform: int = 0) -
             elif isinstance(node, LineBreak):
                 runs.append(Run.plain(""))
             elif isinstance(node, FootnoteRef):
-                add(f"*{node.number}", 0)
+                add(str(node.number), NOTE_REF)
 
     walk(inlines, typeform)
     return runs
@@ -236,6 +277,21 @@ def _is_regional_indicator(char: str) -> bool:
     return "\U0001F1E6" <= char <= "\U0001F1FF"
 
 
+# A script liblouis cannot write, named by the language a reader knows it as where the
+# script is (nearly) one language's; Han is Japanese when kana are beside it.
+SCRIPT_LANGUAGES = {
+    "cjk": "Chinese", "hiragana": "Japanese", "katakana": "Japanese", "hangul": "Korean", "thai": "Thai",
+    "hebrew": "Hebrew", "greek": "Greek", "arabic": "Arabic", "georgian": "Georgian", "armenian": "Armenian",
+    "khmer": "Khmer", "lao": "Lao", "tibetan": "Tibetan", "sinhala": "Sinhala", "ethiopic": "Amharic",
+}
+
+
+def script_label(script: str, text: str) -> str:
+    if script == "cjk" and any(_script(c) in ("hiragana", "katakana") for c in text):
+        return "Japanese"
+    return SCRIPT_LANGUAGES.get(script, script.capitalize())
+
+
 def describe(text: str) -> str:
     """Print for characters liblouis cannot write: letters of other scripts transliterated
     (anyascii) after the script's name, every other character by its Unicode name, as a
@@ -263,7 +319,7 @@ def describe(text: str) -> str:
         run = "".join(chars[index:end])
         # a Latin letter liblouis cannot write carries an accent that transliteration would drop
         spelled = "" if script == "latin" else " ".join(anyascii(run).lower().split())
-        parts.append(f"{script}: {spelled}" if spelled else ", ".join(character_name(c) for c in run if not c.isspace()))
+        parts.append(f"{script_label(script, text)}: {spelled}" if spelled else ", ".join(character_name(c) for c in run if not c.isspace()))
         index = end
     return ", ".join(parts)
 
@@ -289,6 +345,42 @@ def _pieces(text: str, tables: tuple[str, ...]) -> list[tuple[int, int, bool]]:
     return merged
 
 
+def emphasis_over_punctuation(text: str, typeform: tuple[int, ...]) -> tuple[int, ...]:
+    """Emphasis carried over the punctuation next to it, up to the space on either side.
+
+    liblouis 3.24 closes an emphasised passage a word early when unemphasised punctuation
+    follows it ("**these four words now**." gives the passage indicator, three words, the
+    terminator, then "now" with a word indicator of its own). With the punctuation inside
+    the emphasis liblouis writes one passage and one terminator after the punctuation,
+    which UEB allows (Rules of UEB §9.7: punctuation next to emphasised text may be taken
+    into it)."""
+    forms = list(typeform)
+    for index in range(1, len(text)):
+        carried = forms[index - 1] & EMPHASIS
+        if carried and not forms[index] & EMPHASIS and not text[index].isspace() and not text[index].isalnum():
+            forms[index] |= carried
+    # Opening punctuation before a passage likewise ("(**see these words**)").
+    for index in range(len(text) - 2, -1, -1):
+        carried = forms[index + 1] & EMPHASIS
+        if carried and not forms[index] & EMPHASIS and not text[index].isspace() and not text[index].isalnum():
+            forms[index] |= carried
+    return tuple(forms)
+
+
+_LOOSE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")  # one not between two letters
+_QUOTED = re.compile(r"(?<![\w'])'(?=\S)([^\n]*?\S)'(?![\w'])")
+
+
+def single_quotes(text: str) -> str:
+    """Straight single quotes that print uses as quotation marks ('like this') as the
+    single quotation marks they are: liblouis writes a straight quote as an apostrophe.
+    An apostrophe inside or at the end of a word (it's, the students') is left alone.
+    The length is kept, so typeform stays aligned."""
+    if "'" not in text:
+        return text
+    return _QUOTED.sub(lambda m: m.group(0) if _LOOSE_APOSTROPHE.search(m.group(1)) else "\u2018" + m.group(1) + "\u2019", text)
+
+
 class Translator:
     def __init__(self, tables: list[str]):
         if not tables:
@@ -299,6 +391,8 @@ class Translator:
             raise WriterError(f"braille: liblouis cannot load the table list {','.join(tables)}: {error}") from error
         self.tables = tables
         self.deleted_label = DELETED_LABEL  # the document language's word (labels.py) replaces it
+        # Grade 1 has no "in" contraction for the superscript indicator to be mistaken for.
+        self.superscript = SUPERSCRIPT[1:] if any("-g1" in table for table in tables) else SUPERSCRIPT
         self.grade = 1 if any("g1" in t or "comp6" in t or "g0" in t for t in tables) else 2
         self.language_name = lambda lang: lang  # the document language's name for a language: make_book sets it
         self._foreign: dict[str, Translator] = {}
@@ -324,8 +418,9 @@ class Translator:
         rule for are never passed to it (it would write an escape or nothing): they become
         a transcriber's note that names or transliterates them."""
         text, typeform = run.text.replace("\n", " "), run.typeform
-        # DELETED and the language bits are the highest: the largest value shows whether any is set.
-        if typeform and max(typeform) >= DELETED:
+        text = single_quotes(text)
+        # NOTE_REF, DELETED and the language bits are the highest: the largest value shows whether any is set.
+        if typeform and max(typeform) >= NOTE_REF:
             if max(typeform) >> LANGUAGE_SHIFT:
                 return self._with_languages(text, typeform, uncontracted)
             return self._with_deleted(text, typeform, uncontracted)
@@ -400,13 +495,19 @@ class Translator:
         cells = ""
         start = 0
         while start < len(text):
-            deleted = bool(typeform[start] & DELETED)
+            mark = typeform[start] & (DELETED | NOTE_REF)
+            deleted = bool(mark & DELETED)
             end = start
-            while end < len(text) and bool(typeform[end] & DELETED) == deleted:
+            while end < len(text) and typeform[end] & (DELETED | NOTE_REF) == mark:
                 end += 1
             piece = text[start:end]
-            forms = tuple(form & ~DELETED for form in typeform[start:end])
-            core = self.translate(Run(piece, forms), uncontracted)
+            forms = tuple(form & ~(DELETED | NOTE_REF) for form in typeform[start:end])
+            if mark & NOTE_REF:
+                # A note reference: the superscript indicator and the number, with no
+                # space before it, as print sets it raised (Rules of UEB §3.24).
+                core = self.superscript + self.text(piece.strip())
+            else:
+                core = self.translate(Run(piece, forms), uncontracted)
             if deleted and core:
                 core = TN_OPEN + self.text(self.deleted_label) + BLANK + core + TN_CLOSE
             # Spaces at a stretch's edges are dropped by translation: put them back as blank cells.
@@ -429,6 +530,8 @@ class Translator:
 
     def _liblouis(self, key: tuple[str, tuple[int, ...] | None, bool]) -> str:
         text, forms, uncontracted = key
+        if forms:
+            forms = emphasis_over_punctuation(text, forms)
         mode = louis.dotsIO | louis.ucBrl | (louis.noContractions if uncontracted else 0)
         # translateString, not translate: the same cells without the position arrays we never read.
         cells = louis.translateString(self.tables, text, typeform=list(forms) if forms else None, mode=mode)
