@@ -50,6 +50,9 @@ dd { margin: 0; }
 # in one place. Each is a msgid of labels.py's catalogue: a document's page shows it in
 # the document's language (issue 20), the library's catalogue in English.
 ENGLISH = labels_for("en")
+# The narrator's opening section: the audio file says it in English (speech.script's
+# OPENING_SLUG), the page in the document's language.
+OPENING_TITLE = "About this recording"
 
 # Which app opens each format.
 OPENS_WITH: dict[str, str] = {
@@ -141,11 +144,14 @@ def human_date(iso: str, labels: Labels = ENGLISH) -> str:
         return iso
 
 
-def section_label(relative: str) -> str:
-    """``audio/03-our-aims.mp3`` → ``Our aims``."""
+def section_label(relative: str, labels: Labels = ENGLISH) -> str:
+    """``audio/03-our-aims.mp3`` → ``Our aims``; the narrator's opening by its title in
+    the document's language (its file name is always English)."""
     words = Path(relative).stem.split("-")
     if words and words[0].isdigit():
         words = words[1:]
+    if words == OPENING_TITLE.casefold().split():
+        return labels(OPENING_TITLE)
     text = " ".join(words) or Path(relative).stem
     return text[:1].upper() + text[1:]
 
@@ -230,7 +236,7 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict], options:
                 parts = [f for f in files if f.endswith(".mp3") and "/" in f]
                 if parts:
                     item.append(H.p(labels(WORDS["sections"])))
-                    item.append(H.ul(*(H.li(H.a(section_label(f), href=f), f" (MP3, {human_size(entry['files'][f]['size'])})") for f in parts)))
+                    item.append(H.ul(*(H.li(H.a(section_label(f, labels), href=f), f" (MP3, {human_size(entry['files'][f]['size'])})") for f in parts)))
             items.append(item)
         details = [H.dt(labels(WORDS["language"])), H.dd(language_names(document, labels))]
         if meta.date:

@@ -104,7 +104,7 @@ class AudioWriter(SpeechWriter):
 
     def write(self, context: BuildContext) -> list[str]:
         with self.narrated(context, 0.85, 0.97) as (narration, encoded):
-            return self._write_files(context, encoded, voice_label(narration.settings))
+            return self._write_files(context, encoded, voice_label(narration.settings, labels_for(context.document.metadata.language)))
 
     def _write_files(self, context: BuildContext, encoded: list[EncodedSection], narrator: str = "") -> list[str]:
         document = context.document
