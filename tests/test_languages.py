@@ -398,7 +398,7 @@ def test_marked_passages_carry_their_language_in_xhtml_word_and_the_download_pag
     assert re.search(r'<w:r><w:rPr><w:lang w:val="cy"/></w:rPr><w:t>Croeso</w:t></w:r>', body)
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "English (en-GB), Welsh (cy)" in page
-    assert page.count(">Web page<") == 1  # each format once, both languages named
+    assert page.count(">Web page</h2>") == 1  # each format once, both languages named
 
 
 def test_an_unmarked_english_master_is_unchanged_by_passages(strategy):

@@ -39,7 +39,7 @@ a:focus-visible { outline: 3px solid currentColor; outline-offset: 2px; }
 .skip { position: absolute; left: -999rem; }
 .skip:focus { position: static; }
 section { border-top: 1px solid var(--rule); padding: 0.5rem 0; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; }
+dl { display: grid; grid-template-columns: fit-content(50%) 1fr; gap: 0.25rem 1rem; }
 dt { font-weight: bold; }
 dd { margin: 0; }
 """
