@@ -35,8 +35,11 @@ document = new_constructs_documents  # the hand-built one and, once the reader m
 
 
 def section_texts(document: Document, title: str) -> list[str]:
+    """The section's sentences, less the book's closing "End of <title>." (the last
+    section's, tested in test_speech_opening.py): these tests read the blocks."""
     section = next(s for s in build_script(document).sections if s.title == title)
-    return [s.text for s in section.sentences]
+    ending = f"End of {document.metadata.title}"
+    return [s.text for s in section.sentences if not s.text.startswith(ending)]
 
 
 def run_from(spoken: list[str], first: str, length: int) -> list[str]:
