@@ -454,3 +454,21 @@ def test_the_engine_is_given_each_passage_in_its_own_voice():
     switched = engine.synthesise(spoken).pcm
     unswitched = engine.synthesise(spoken.replace('<voice xml:lang="cy">', "").replace("</voice>", "")).pcm
     assert switched != unswitched and abs(len(switched) - len(unswitched)) < len(unswitched) // 4
+
+
+def test_a_sentence_with_a_passage_is_normalised_like_any_other():
+    """spoken_sentence goes through main's spoken form (lexicon, then normalise): the
+    document's words are normalised in its language, a passage's in its own (Welsh has no
+    rules, so its figures stay as written for espeak-ng's Welsh voice to read)."""
+    from formatforge.speech.lexicon import Lexicon
+    from formatforge.speech.narration import SpokenForm, spoken_sentence, spoken_text
+    from formatforge.speech.script import Sentence, SourceRef
+
+    form = SpokenForm(Lexicon.load(None), "en-GB")
+    text = "It cost £5 in 2023, or £5 yn 2023 in Welsh."
+    start = text.index("£5 yn")
+    mixed = Sentence("s1", text, "paragraph", SourceRef(1), 0.0, 0.0, passages=((start, start + len("£5 yn 2023"), "cy"),))
+    assert spoken_sentence(mixed, form) == ('<speak>It cost 5 pounds in twenty twenty-three, or '
+                                            '<voice xml:lang="cy">£5 yn 2023</voice> in Welsh.</speak>')
+    plain = Sentence("s2", "It cost £5.", "paragraph", SourceRef(1), 0.0, 0.0)
+    assert spoken_sentence(plain, form) == spoken_text(plain.text, form) == "It cost 5 pounds."
