@@ -129,8 +129,8 @@ def compile_po(text: str) -> bytes:
         offsets_strs += [len(messages[i]), strs_start + position]
         position += len(messages[i]) + 1
     return (struct.pack("<7I", 0x950412DE, 0, len(ids), header, header + table, 0, 0)
-            + struct.pack(f"<{len(offsets_ids)}I", *offsets_ids)
-            + struct.pack(f"<{len(offsets_strs)}I", *offsets_strs) + ids_blob + strs_blob)
+            + struct.pack("<%dI" % len(offsets_ids), *offsets_ids)
+            + struct.pack("<%dI" % len(offsets_strs), *offsets_strs) + ids_blob + strs_blob)
 
 
 def catalogue_path(language: str) -> Path:

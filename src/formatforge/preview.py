@@ -8,7 +8,6 @@ server. Hidden files (the lock, staging folders) are never served.
 
 from __future__ import annotations
 
-import html
 import threading
 from functools import partial
 from http import HTTPStatus
@@ -16,6 +15,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
+
+import lxml.html
+from lxml.html.builder import E
 
 from .build import CheckFailed, build
 from .errors import FormatforgeError
@@ -76,19 +78,21 @@ def rebuild(source: Path, output: Path, formats: list[str] | None, cache: Path) 
 
 
 def banner(lines: list[str]) -> bytes:
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return (
-        f'<section role="alert" aria-labelledby="formatforge-problems" style="{BANNER_STYLE}">'
-        '<h2 id="formatforge-problems">The master has errors: these pages are from the last good build</h2>'
-        f"<ul>{items}</ul><p>Fix them and save; this page shows the new build when you reload it.</p></section>"
-    ).encode("utf-8")
+    """The problems as a section for the top of every page; built with lxml, so a message
+    quoting the master (a heading's words, a path) is always text, never markup."""
+    section = E.section({"role": "alert", "aria-labelledby": "formatforge-problems", "style": BANNER_STYLE},
+                        E.h2({"id": "formatforge-problems"},
+                             "The master has errors: these pages are from the last good build"),
+                        E.ul(*(E.li(line) for line in lines)),
+                        E.p("Fix them and save; this page shows the new build when you reload it."))
+    return lxml.html.tostring(section, encoding="utf-8")
 
 
 def problems_page(lines: list[str]) -> bytes:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>formatforge preview: errors</title></head>'
-        "<body><main><h1>formatforge preview</h1>" + banner(lines).decode("utf-8") + "</main></body></html>\n"
-    ).encode("utf-8")
+    page = E.html({"lang": "en"},
+                  E.head(E.meta({"charset": "utf-8"}), E.title("formatforge preview: errors")),
+                  E.body(E.main(E.h1("formatforge preview"), lxml.html.fromstring(banner(lines)))))
+    return lxml.html.tostring(page, doctype="<!DOCTYPE html>", encoding="utf-8") + b"\n"
 
 
 class Handler(SimpleHTTPRequestHandler):

@@ -387,7 +387,7 @@ def spoken_sentence(sentence: Sentence, lexicon: Lexicon | SpokenForm, silent: f
     normalised for its own language."""
     if not sentence.language and not sentence.passages:
         return spoken_text(sentence.text, lexicon, silent)
-    from xml.sax.saxutils import escape
+    from lxml import etree
 
     stretches: list[tuple[str, str]] = []  # (text, language; "" for the document's voice)
     if sentence.language:
@@ -398,14 +398,24 @@ def spoken_sentence(sentence: Sentence, lexicon: Lexicon | SpokenForm, silent: f
             stretches += [(sentence.text[position:start], ""), (sentence.text[start:end], language)]
             position = end
         stretches.append((sentence.text[position:], ""))
-    parts = []
+    # Built with lxml: the words and the language tag come from the master, so they are
+    # escaped as text and as an attribute value, never spliced into markup.
+    speak = etree.Element("speak")
     for text, language in stretches:
         if not text:
             continue
         form = replace(lexicon, language=language) if language and isinstance(lexicon, SpokenForm) else lexicon
-        said = escape(spoken_text(text, form, silent))
-        parts.append(f'<voice xml:lang="{voice_for_language(language)}">{said}</voice>' if language else said)
-    return SSML_START + "".join(parts) + "</speak>"
+        said = spoken_text(text, form, silent)
+        if language:
+            etree.SubElement(speak, "voice", {XML_LANG: voice_for_language(language)}).text = said
+        elif len(speak):
+            speak[-1].tail = (speak[-1].tail or "") + said
+        else:
+            speak.text = (speak.text or "") + said
+    return etree.tostring(speak, encoding="unicode")
+
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 SSML_START = "<speak>"  # engines.EspeakEngine reads text that starts so as SSML
