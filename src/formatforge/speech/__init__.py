@@ -25,6 +25,18 @@ _EXPORTS = {
 }
 
 
+def publishing_engine() -> str:
+    """The engine ``formatforge build`` uses when none is named: the neural voice, which
+    listeners bear for hours, when hibari-tts is installed (see the README's "Choices");
+    espeak-ng otherwise. The library's own default (``narration.DEFAULT_ENGINE``) stays
+    espeak-ng: ten times faster, for drafts and for the tests. Here, not in ``engines``,
+    and by find_spec, not an import: a build of any format asks, and importing hibari
+    (onnxruntime, scipy) or even the engines module would cost it start-up time."""
+    import importlib.util
+
+    return "neural" if importlib.util.find_spec("hibari") is not None else "espeak"
+
+
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -36,6 +48,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "publishing_engine",
     "OPTION_NAMES",
     "lexicon_path",
     "Narration",

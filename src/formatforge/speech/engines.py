@@ -110,18 +110,6 @@ def neural_voices() -> dict[str, dict]:
     return VOICES
 
 
-def publishing_engine() -> str:
-    """The engine ``formatforge build`` uses when none is named: the neural voice, which
-    listeners bear for hours, when hibari-tts is installed (see the README's "Choices");
-    espeak-ng otherwise. The library's own default (``narration.DEFAULT_ENGINE``) stays
-    espeak-ng: ten times faster, for drafts and for the tests."""
-    # find_spec, not an import: importing hibari (onnxruntime, scipy) costs about 0.3 s,
-    # which every build would pay, speech or not.
-    import importlib.util
-
-    return "neural" if importlib.util.find_spec("hibari") is not None else "espeak"
-
-
 def neural_voice_file(name: str) -> Path | None:
     """Where a hibari voice's model is on this machine, or None if it would need a download."""
     try:
