@@ -218,6 +218,21 @@ def language_names(document: Document, labels: Labels) -> str:
     return ", ".join(f"{language_name(code.replace('_', '-').split('-')[0], labels)} ({code})" for code in used)
 
 
+def html_page(title: str, language: str, skip: str, *body) -> bytes:
+    """A reader's page: the head every page shares, a skip link, then ``body``."""
+    page = H.html(
+        H.head(
+            H.meta(charset="utf-8"),
+            H.meta(name="viewport", content="width=device-width, initial-scale=1"),
+            H.title(title),
+            H.style(STYLE),
+        ),
+        H.body(H.a(skip, href="#main", **{"class": "skip"}), *body),
+        lang=language,
+    )
+    return b"<!DOCTYPE html>\n" + etree.tostring(page, method="html", encoding="utf-8") + b"\n"
+
+
 def render(document: Document, out_dir: Path, entries: dict[str, dict], options: dict | None = None) -> bytes:
     meta = document.metadata
     labels = labels_for(meta.language)
@@ -261,29 +276,18 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict], options:
             )
         )
     contact = H.p(labels(WORDS["contact"], contact=meta.contact)) if meta.contact else H.p(labels(WORDS["no_contact"]))
-    page = H.html(
-        H.head(
-            H.meta(charset="utf-8"),
-            H.meta(name="viewport", content="width=device-width, initial-scale=1"),
-            H.title(title),
-            H.style(STYLE),
+    return html_page(title, meta.language or "en", labels(WORDS["skip"]),
+        H.header(H.p(meta.publisher) if meta.publisher else H.p(meta.author or "")),
+        H.main(
+            H.h1(title),
+            H.p(meta.description) if meta.description else H.p(labels(WORDS["choose"], title=meta.title)),
+            H.p(labels(WORDS["same_content"])),
+            *sections,
+            contact,
+            id="main",
+            tabindex="-1",
         ),
-        H.body(
-            H.a(labels(WORDS["skip"]), href="#main", **{"class": "skip"}),
-            H.header(H.p(meta.publisher) if meta.publisher else H.p(meta.author or "")),
-            H.main(
-                H.h1(title),
-                H.p(meta.description) if meta.description else H.p(labels(WORDS["choose"], title=meta.title)),
-                H.p(labels(WORDS["same_content"])),
-                *sections,
-                contact,
-                id="main",
-                tabindex="-1",
-            ),
-        ),
-        lang=meta.language or "en",
     )
-    return b"<!DOCTYPE html>\n" + etree.tostring(page, method="html", encoding="utf-8") + b"\n"
 
 
 def render_catalogue(documents: list[tuple[str, dict]]) -> bytes:
@@ -333,29 +337,18 @@ def render_catalogue(documents: list[tuple[str, dict]]) -> bytes:
                   **{"aria-labelledby": f"by-{name}"})
         for name in FORMAT_GUIDE if name in by_format
     ]
-    page = H.html(
-        H.head(
-            H.meta(charset="utf-8"),
-            H.meta(name="viewport", content="width=device-width, initial-scale=1"),
-            H.title(title),
-            H.style(STYLE),
+    return html_page(title, "en", WORDS["catalogue_skip"],
+        H.main(
+            H.h1(title),
+            H.p(labels(WORDS["catalogue_intro"])),
+            H.nav(H.h2(WORDS["by_format"], id="find"), H.ul(*index), **{"aria-labelledby": "find"}) if index else H.p(labels(WORDS["no_documents"])),
+            H.h2(WORDS["documents"], id="documents"),
+            *cards,
+            *([H.h2(WORDS["by_format_section"], id="by-format"), H.p(labels(WORDS["by_format_intro"])), *groups] if groups else []),
+            id="main",
+            tabindex="-1",
         ),
-        H.body(
-            H.a(WORDS["catalogue_skip"], href="#main", **{"class": "skip"}),
-            H.main(
-                H.h1(title),
-                H.p(labels(WORDS["catalogue_intro"])),
-                H.nav(H.h2(WORDS["by_format"], id="find"), H.ul(*index), **{"aria-labelledby": "find"}) if index else H.p(labels(WORDS["no_documents"])),
-                H.h2(WORDS["documents"], id="documents"),
-                *cards,
-                *([H.h2(WORDS["by_format_section"], id="by-format"), H.p(labels(WORDS["by_format_intro"])), *groups] if groups else []),
-                id="main",
-                tabindex="-1",
-            ),
-        ),
-        lang="en",
     )
-    return b"<!DOCTYPE html>\n" + etree.tostring(page, method="html", encoding="utf-8") + b"\n"
 
 
 DOWNLOAD_PAGE = "index.html"

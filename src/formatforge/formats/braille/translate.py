@@ -381,6 +381,17 @@ def single_quotes(text: str) -> str:
     return _QUOTED.sub(lambda m: m.group(0) if _LOOSE_APOSTROPHE.search(m.group(1)) else "\u2018" + m.group(1) + "\u2019", text)
 
 
+
+def joined(cells: str, piece: str, core: str) -> str:
+    """``cells`` then ``core``, the braille of the print stretch ``piece``. Translation drops
+    the spaces at a stretch's edges: they are put back as blank cells, never doubled."""
+    if piece[:1].isspace() and cells and not cells.endswith(BLANK):
+        cells += BLANK
+    cells += core
+    if piece[-1:].isspace() and cells and not cells.endswith(BLANK):
+        cells += BLANK
+    return cells
+
 class Translator:
     def __init__(self, tables: list[str]):
         if not tables:
@@ -470,11 +481,7 @@ class Translator:
                 core = foreign.translate(Run(piece, forms), uncontracted)
                 if core:
                     core = TN_OPEN + self.text(self.language_name(LANGUAGES[number - 1])) + BLANK + core + TN_CLOSE
-            if piece[:1].isspace() and cells and not cells.endswith(BLANK):
-                cells += BLANK
-            cells += core
-            if piece[-1:].isspace() and cells and not cells.endswith(BLANK):
-                cells += BLANK
+            cells = joined(cells, piece, core)
             start = end
         return cells.strip(BLANK)
 
@@ -510,12 +517,7 @@ class Translator:
                 core = self.translate(Run(piece, forms), uncontracted)
             if deleted and core:
                 core = TN_OPEN + self.text(self.deleted_label) + BLANK + core + TN_CLOSE
-            # Spaces at a stretch's edges are dropped by translation: put them back as blank cells.
-            if piece[:1].isspace() and cells and not cells.endswith(BLANK):
-                cells += BLANK
-            cells += core
-            if piece[-1:].isspace() and cells and not cells.endswith(BLANK):
-                cells += BLANK
+            cells = joined(cells, piece, core)
             start = end
         return cells.strip(BLANK)
 
