@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,42 @@ def test_issue_18_point_6_any_front_matter_value_reads_or_is_one_source_error(ke
         assert exc.line is not None and exc.line >= 1
         return
     check(result)
+
+
+def nested(kind: str, depth: int) -> str:
+    """``depth`` levels of one kind of nesting around the word "core"."""
+    if kind == "list":
+        return "".join("  " * level + "- item\n" for level in range(depth)) + "  " * depth + "- core\n"
+    if kind == "quote":
+        return "> " * depth + "core\n"
+    if kind == "emphasis":
+        return "*" * depth + "core" + "*" * depth + "\n"
+    return "".join("  " * level + "1. item\n" for level in range(depth)) + "  " * depth + "1. core\n"
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["list", "quote", "emphasis", "numbered"]), st.integers(1, 3000)),
+                min_size=1, max_size=3))
+def test_issue_18_point_6_any_nesting_reads_or_is_one_clear_error_quickly(parts):
+    """Issue 18 points 6 and 7: nesting of any kind and depth, mixed, never raises
+    (RecursionError was the fault), takes bounded time, and past the limit gives one M11
+    error with a line inside the file; within it, no M11."""
+    import time
+
+    from formatforge.reader import MAX_NESTING
+
+    body = "\n".join(nested(kind, depth) for kind, depth in parts)
+    text = "---\ntitle: T\nlanguage: en-GB\n---\n\n# Title\n\n" + body + "\nAfter.\n"
+    started = time.perf_counter()
+    result = read_text(text, Path("deep.md"))
+    assert time.perf_counter() - started < 10
+    deep = [d for d in result.diagnostics if d.rule == "M11"]
+    too_deep = any(depth >= MAX_NESTING - 1 for _, depth in parts)
+    if not too_deep:
+        # within the limit every word is read
+        assert deep == [] and "After" in document_text(result.document)
+    if any(depth > MAX_NESTING + 1 for _, depth in parts):
+        # past it the build stops on this error, so what follows need not be read
+        assert [d.severity for d in deep] == ["error"]
+        assert 1 <= deep[0].line <= text.count("\n") + 1
