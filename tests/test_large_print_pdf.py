@@ -8,6 +8,7 @@ import subprocess
 import pikepdf
 import pytest
 
+from formatforge.checks.pdf import structure_elements
 from formatforge import model
 
 pytestmark = pytest.mark.slow
@@ -21,19 +22,6 @@ def built_pdf(build_format, document):
 def pdfinfo(path) -> dict[str, str]:
     out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines() if ":" in line)}
-
-
-def structure_elements(pdf: pikepdf.Pdf):
-    """Every structure element, depth first."""
-    stack = [pdf.Root.StructTreeRoot]
-    while stack:
-        node = stack.pop()
-        kids = node.get("/K")
-        children = list(kids) if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []
-        for child in reversed(children):
-            if isinstance(child, pikepdf.Dictionary) and "/S" in child:
-                yield child
-                stack.append(child)
 
 
 def test_tagged_with_title_and_language(built_pdf, document):
@@ -50,7 +38,7 @@ def test_tagged_with_title_and_language(built_pdf, document):
 
 def test_every_image_has_alt_text(built_pdf, document):
     with pikepdf.open(built_pdf) as pdf:
-        figures = [e for e in structure_elements(pdf) if e.S == "/Figure"]
+        figures = [e for e in structure_elements(pdf.Root.StructTreeRoot) if e.S == "/Figure"]
         alts = [str(f.get("/Alt", "")) for f in figures]
     expected = [image.alt for image in document.images() if not image.decorative]
     assert alts == expected
@@ -59,7 +47,7 @@ def test_every_image_has_alt_text(built_pdf, document):
 
 def test_headings_are_tagged(built_pdf, document):
     with pikepdf.open(built_pdf) as pdf:
-        tags = [str(e.S) for e in structure_elements(pdf)]
+        tags = [str(e.S) for e in structure_elements(pdf.Root.StructTreeRoot)]
     headings = [b for b in model.walk_blocks(document.blocks) if isinstance(b, model.Heading)]
     assert len([t for t in tags if re.fullmatch(r"/H[1-6]", t)]) == len(headings)
 
