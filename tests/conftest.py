@@ -62,7 +62,7 @@ class SpeechWork:
 
 @pytest.fixture
 def speech_work(monkeypatch) -> SpeechWork:
-    from formatforge.speech import sections, synthesis
+    from formatforge.shared.speech import sections, synthesis
 
     work = SpeechWork()
     synthesise, encode_jobs = synthesis.synthesise, sections.encode_jobs

@@ -73,3 +73,78 @@ def test_the_import_scan_sees_a_sibling_writer_and_markdown(tmp_path):
     modules = imported_modules(probe, "formatforge.formats")
     assert {writer_of(m) for m in modules} >= {"docx"}
     assert "formatforge.model" in modules and "markdown.extensions" in modules
+
+
+# The layers, lowest first: a module may import its own layer and the ones before it, never a
+# later one (a shared renderer that imported a writer, or a writer that imported the build,
+# would turn the one-way flow model → shared → formats → build → cli into a knot).
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundation", ("formatforge", "formatforge.errors", "formatforge.model", "formatforge.characters",
+                    "formatforge.hashing", "formatforge.labels", "formatforge.progress",
+                    "formatforge.reproducible_zip")),
+    ("reading", ("formatforge.front_matter", "formatforge.reader", "formatforge.lint")),
+    ("shared", ("formatforge.shared",)),
+    ("formats", ("formatforge.formats",)),
+    ("checks", ("formatforge.checks",)),
+    ("pipeline", ("formatforge.build", "formatforge.library", "formatforge.download_page",
+                  "formatforge.publish", "formatforge.validate", "formatforge.watch", "formatforge.preview")),
+    ("cli", ("formatforge.cli", "formatforge.__main__")),
+]
+
+
+def layer_of(module: str) -> int | None:
+    """The index in LAYERS of the longest prefix naming ``module`` (or the module it is an
+    attribute of, for ``from . import __version__``)."""
+    while module:
+        for index, (_, modules) in enumerate(LAYERS):
+            if module in modules or any(module.startswith(m + ".") for m in modules if m != "formatforge"):
+                return index
+        module = module.rpartition(".")[0]
+    return None
+
+
+def module_name(path: Path) -> tuple[str, str]:
+    """(the module's dotted name, the package it sits in) for a file under src/."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+        return ".".join(parts), ".".join(parts)
+    return ".".join(parts), ".".join(parts[:-1])
+
+
+def layer_violations(modules) -> list[str]:
+    """``modules``: (file, dotted name, package) for each module to check."""
+    found = []
+    for path, name, package in modules:
+        own = layer_of(name)
+        assert own is not None, f"{name} is in no layer: add it to LAYERS in tests/test_architecture.py"
+        for module in imported_modules(path, package):
+            if not module.startswith("formatforge"):
+                continue
+            theirs = layer_of(module)
+            assert theirs is not None, f"{name} imports {module}, which is in no layer"
+            if theirs > own:
+                found.append(f"{name} ({LAYERS[own][0]}) imports {module} ({LAYERS[theirs][0]})")
+    return found
+
+
+def test_every_module_imports_only_its_own_layer_or_lower():
+    assert layer_violations((p, *module_name(p)) for p in sorted(PACKAGE.rglob("*.py"))) == []
+
+
+def test_the_layer_check_sees_a_shared_module_importing_a_writer(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from ..formats.docx import DocxWriter\nfrom ..model import Document\nimport formatforge.cli\n")
+    found = layer_violations([(probe, "formatforge.shared.probe", "formatforge.shared")])
+    assert sorted(found) == [
+        "formatforge.shared.probe (shared) imports formatforge.cli (cli)",
+        "formatforge.shared.probe (shared) imports formatforge.formats.docx (formats)",
+        "formatforge.shared.probe (shared) imports formatforge.formats.docx.DocxWriter (formats)",
+    ]
+
+
+def test_speech_writers_share_a_base_in_formats_not_in_shared():
+    # The shared speech package must not know the Writer class: that was the inverted layer.
+    assert not (PACKAGE / "shared" / "speech" / "writer.py").exists()
+    assert all(writer_of(m) is None or not m.startswith("formatforge.formats")
+               for p in (PACKAGE / "shared").rglob("*.py") for m in imported_modules(p, module_name(p)[1]))

@@ -21,9 +21,9 @@ from mutagen.mp3 import MP3
 
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Heading, Paragraph, Text, inline_text, words
-from formatforge.speech import narrate, sections
-from formatforge.speech.encode import mp3_frames
-from formatforge.speech.script import OPENING_TITLE
+from formatforge.shared.speech import narrate, sections
+from formatforge.shared.speech.encode import mp3_frames
+from formatforge.shared.speech.script import OPENING_TITLE
 
 pytestmark = pytest.mark.slow
 RATE = 320  # words a minute: quick to synthesise, still real speech
@@ -355,7 +355,7 @@ def test_an_entry_is_checked_once_a_process_and_again_after_an_edit(tmp_path, mo
     """The three speech writers of a build read the same sentences: an entry whose digest
     was checked is not hashed again, but an entry edited in place since is checked again
     and, being corrupt, dropped."""
-    from formatforge.speech import cache as cache_module
+    from formatforge.shared.speech import cache as cache_module
 
     store = cache_module.EntryStore(tmp_path, ".pcm")
     key, payload = "ab" * 32, b"speech" * 1000
@@ -377,7 +377,7 @@ def test_an_entry_is_checked_once_a_process_and_again_after_an_edit(tmp_path, mo
 def test_a_second_narration_in_one_process_measures_from_memory(every_construct, narration, cache_dir, monkeypatch):
     """DAISY and read-aloud narrate after the audio edition in the same build: the sentences
     are measured once, not read back from the cache again, and the timings are the same."""
-    from formatforge.speech.cache import SpeechCache
+    from formatforge.shared.speech.cache import SpeechCache
 
     reads = []
     real_get = SpeechCache.get

@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from conftest import EVERY_CONSTRUCT, STRATEGY
-from formatforge import speech
+from formatforge.shared import speech
 from formatforge.checks import failing
 from formatforge.checks import parse_xml as parse
 from formatforge.checks.daisy import XHTML, check_daisy
@@ -25,7 +25,7 @@ from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Document, document_text, words
 from formatforge.reader import read_source
 
-from formatforge.speech.encode import mp3_duration, mp3_frames
+from formatforge.shared.speech.encode import mp3_duration, mp3_frames
 
 SOURCES = {"every-construct": EVERY_CONSTRUCT, "strategy": STRATEGY}
 

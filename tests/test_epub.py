@@ -16,11 +16,11 @@ from lxml import etree
 from conftest import EVERY_CONSTRUCT, STRATEGY, write_format
 from formatforge import model
 from formatforge.formats import get_writer
-from formatforge.epub_package import CONFORMANCE
+from formatforge.shared.epub_package import CONFORMANCE
 from formatforge.model import Document, Image, Paragraph, Text
 from formatforge.reader import read_source
 from formatforge.validate import run_ace, run_epubcheck
-from formatforge.xhtml import EPUB_TYPE, XML_LANG, reading_text
+from formatforge.shared.xhtml import EPUB_TYPE, XML_LANG, reading_text
 
 OPF = "{http://www.idpf.org/2007/opf}"
 DC = "{http://purl.org/dc/elements/1.1/}"

@@ -23,7 +23,7 @@ from formatforge.build import BuildReport, build
 from formatforge.formats import available_formats
 from formatforge.model import words
 from formatforge.reader import read_source
-from formatforge.speech.script import build_script
+from formatforge.shared.speech.script import build_script
 from new_constructs import FIXTURE
 
 # The editor's comment in the fixture: none of its words may be published.

@@ -20,7 +20,7 @@ from formatforge.formats import get_writer
 from formatforge.model import Document, Image, Paragraph, Text
 from formatforge.reader import read_source
 from formatforge.validate import run_axe_and_layout
-from formatforge.xhtml import reading_text
+from formatforge.shared.xhtml import reading_text
 
 SOURCES = {"every-construct": EVERY_CONSTRUCT, "strategy": STRATEGY}
 

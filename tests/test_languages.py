@@ -25,7 +25,7 @@ from formatforge.labels import (MissingLabelWarning, available_languages, catalo
                                 parse_po, reset_warnings)
 from formatforge.model import words
 from formatforge.reader import read_source
-from formatforge.speech.script import ANNOUNCEMENT, INTRO, OUTRO, TEXT, build_script
+from formatforge.shared.speech.script import ANNOUNCEMENT, INTRO, OUTRO, TEXT, build_script
 
 WELSH = FIXTURES / "welsh.md"
 FRENCH = FIXTURES / "french.md"
@@ -351,7 +351,7 @@ def test_a_marked_passage_is_read_into_the_model():
 
 
 def test_the_mixed_paragraph_switches_voice_in_the_narration_script():
-    from formatforge.speech.script import voice_runs
+    from formatforge.shared.speech.script import voice_runs
 
     document = read_source(BILINGUAL).document
     sentences = [s for section in build_script(document).sections for s in section.sentences]
@@ -436,9 +436,9 @@ def test_the_bilingual_master_passes_every_check(tmp_path):
 def test_the_engine_is_given_each_passage_in_its_own_voice():
     """The narration gives espeak-ng SSML for a sentence with a passage, a voice element
     with the passage's language round it; espeak-ng switches voice for it."""
-    from formatforge.speech.engines import EspeakEngine, VoiceSettings
-    from formatforge.speech.lexicon import Lexicon
-    from formatforge.speech.narration import spoken_sentence
+    from formatforge.shared.speech.engines import EspeakEngine, VoiceSettings
+    from formatforge.shared.speech.lexicon import Lexicon
+    from formatforge.shared.speech.narration import spoken_sentence
 
     document = read_source(BILINGUAL).document
     sentences = [s for section in build_script(document).sections for s in section.sentences]
@@ -460,9 +460,9 @@ def test_a_sentence_with_a_passage_is_normalised_like_any_other():
     """spoken_sentence goes through main's spoken form (lexicon, then normalise): the
     document's words are normalised in its language, a passage's in its own (Welsh has no
     rules, so its figures stay as written for espeak-ng's Welsh voice to read)."""
-    from formatforge.speech.lexicon import Lexicon
-    from formatforge.speech.narration import SpokenForm, spoken_sentence, spoken_text
-    from formatforge.speech.script import Sentence, SourceRef
+    from formatforge.shared.speech.lexicon import Lexicon
+    from formatforge.shared.speech.narration import SpokenForm, spoken_sentence, spoken_text
+    from formatforge.shared.speech.script import Sentence, SourceRef
 
     form = SpokenForm(Lexicon.load(None), "en-GB")
     text = "It cost £5 in 2023, or £5 yn 2023 in Welsh."

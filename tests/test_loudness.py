@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formatforge.speech.loudness import ENCODING_LOSS_LU, LoudnessMeter, limited, processed, section_gain, true_peak
+from formatforge.shared.speech.loudness import ENCODING_LOSS_LU, LoudnessMeter, limited, processed, section_gain, true_peak
 
 
 def sine(rate: int, seconds: float, amplitude: float, frequency: float = 997.0) -> np.ndarray:

@@ -26,7 +26,7 @@ from formatforge.model import (
     document_text,
     words,
 )
-from formatforge.speech.script import INTRO, OUTRO, TEXT, build_script, spoken_inline
+from formatforge.shared.speech.script import INTRO, OUTRO, TEXT, build_script, spoken_inline
 from test_new_constructs_braille import document as new_constructs_documents
 from test_speech_script import para, small_document
 
@@ -138,7 +138,7 @@ def test_every_word_is_read_once_in_order(document):
 
 
 def test_the_once_in_order_check_catches_a_lost_and_a_repeated_note(document, monkeypatch):
-    from formatforge.speech import script
+    from formatforge.shared.speech import script
 
     expected = words(document_text(document))
     reading = script._SectionBuilder.admonition

@@ -38,10 +38,10 @@ from formatforge.model import (
     Strong,
     Text,
 )
-from formatforge.sentences import _follow, split_inlines
-from formatforge.speech import script as speech_script
+from formatforge.shared.xhtml_sentences import _follow, split_inlines
+from formatforge.shared.speech import script as speech_script
 from test_html import without_page_furniture
-from formatforge.xhtml import XhtmlRenderer, constructs_in, footnote_numbers_in, footnotes_by_section, page, reading_text, tag
+from formatforge.shared.xhtml import XhtmlRenderer, constructs_in, footnote_numbers_in, footnotes_by_section, page, reading_text, tag
 from formatforge.reader import read_source
 from new_constructs import FIXTURE, new_constructs_document, p
 from test_read_aloud import overlay_problems, read_entries

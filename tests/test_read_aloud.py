@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from conftest import EVERY_CONSTRUCT, STRATEGY
-from formatforge import speech
+from formatforge.shared import speech
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Document
 from formatforge.reader import read_source

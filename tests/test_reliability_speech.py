@@ -4,7 +4,7 @@ still build. Characters the voice would pass over in silence are spoken by name.
 
 How the faulty engine is faked: the parent starts every worker through
 ``processes.worker_command``; the tests monkeypatch it to run ``FAKE_WORKER`` below (written
-to a temporary folder) instead of ``python -m formatforge.speech.worker``. The fake speaks
+to a temporary folder) instead of ``python -m formatforge.shared.speech.worker``. The fake speaks
 each sentence as a short tone, but hangs on a sentence containing HANG, kills itself with
 SIGKILL on CRASH and raises on FAIL. Nothing in the shipped worker reads a test switch, so
 no hidden behaviour ships: the parent's timeout and crash handling, which is what is under
@@ -23,16 +23,16 @@ from formatforge.build import build
 from formatforge.errors import WriterError
 from formatforge.formats import get_writer
 from formatforge.reader import read_source
-from formatforge.speech import OPTION_NAMES, narrate, processes, synthesis
-from formatforge.speech.cache import SpeechCache
-from formatforge.speech.engines import VoiceSettings
-from formatforge.speech.script import may_be_silent, name_silent_characters
+from formatforge.shared.speech import OPTION_NAMES, narrate, processes, synthesis
+from formatforge.shared.speech.cache import SpeechCache
+from formatforge.shared.speech.engines import VoiceSettings
+from formatforge.shared.speech.script import may_be_silent, name_silent_characters
 
 FAKE_WORKER = '''
 import json, os, signal, sys, time
 from pathlib import Path
-from formatforge.speech.cache import SpeechCache
-from formatforge.speech.engines import Speech
+from formatforge.shared.speech.cache import SpeechCache
+from formatforge.shared.speech.engines import Speech
 
 job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 cache = SpeechCache(Path(job["cache"]))
@@ -53,7 +53,7 @@ if job["task"] == "serve":  # a pool worker: one task a line on stdin
         if message[0] == "speak":
             speak(message[1], message[2])
         else:
-            from formatforge.speech.sections import encode_message
+            from formatforge.shared.speech.sections import encode_message
             encode_message(message[1], cache)
             print("encoded", flush=True)
 else:

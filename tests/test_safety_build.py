@@ -228,7 +228,7 @@ def fake_office(folder: Path, script: str, monkeypatch) -> None:
 
 def test_issue_18_point_9_a_timed_out_export_stops_all_of_libreoffice_and_the_next_is_not_blocked(tmp_path, monkeypatch):
     from formatforge.errors import WriterError
-    from formatforge.wordprocessing import convert_with_libreoffice
+    from formatforge.shared.wordprocessing import convert_with_libreoffice
 
     pids = tmp_path / "pids"
     monkeypatch.setenv("FAKE_OFFICE_PIDS", str(pids))
@@ -255,7 +255,7 @@ def test_issue_18_point_9_a_timed_out_export_stops_all_of_libreoffice_and_the_ne
 
 
 def test_issue_18_point_9_a_libreoffice_left_by_a_killed_build_is_stopped(tmp_path, monkeypatch):
-    from formatforge.wordprocessing import convert_with_libreoffice
+    from formatforge.shared.wordprocessing import convert_with_libreoffice
 
     pids = tmp_path / "pids"
     monkeypatch.setenv("FAKE_OFFICE_PIDS", str(pids))
@@ -280,8 +280,8 @@ def test_issue_18_point_10_forged_and_foreign_speech_cache_entries_are_skipped(t
     import os
     import threading
 
-    from formatforge.speech.cache import SpeechCache, open_regular
-    from formatforge.speech.engines import Speech
+    from formatforge.shared.speech.cache import SpeechCache, open_regular
+    from formatforge.shared.speech.engines import Speech
 
     cache = SpeechCache(tmp_path / "cache")
     keys = {name: hashlib.sha256(name.encode()).hexdigest() for name in ("empty", "garbage", "rate0", "odd", "fifo", "link", "good")}

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formatforge.speech import synthesis
-from formatforge.speech.cache import SpeechCache, sentence_key
-from formatforge.speech.engines import Speech, VoiceSettings, pyttsx3_voice, voice_for_language
-from formatforge.speech.lexicon import Lexicon
-from formatforge.speech.script import split_sentences
+from formatforge.shared.speech import synthesis
+from formatforge.shared.speech.cache import SpeechCache, sentence_key
+from formatforge.shared.speech.engines import Speech, VoiceSettings, pyttsx3_voice, voice_for_language
+from formatforge.shared.speech.lexicon import Lexicon
+from formatforge.shared.speech.script import split_sentences
 
 PARAGRAPH = (
     "Co-Production Collective brings together people with lived experience, researchers and "
@@ -92,7 +92,7 @@ def test_pyttsx3_long_text_is_complete(tmp_path):
 def test_engine_speed_is_measured_and_the_default_is_the_faster(capsys):
     """The default engine is chosen by measurement: espeak (direct libespeak-ng) against
     pyttsx3, both on the same paragraph, one sentence at a time as a build uses them."""
-    from formatforge.speech.narration import DEFAULT_ENGINE
+    from formatforge.shared.speech.narration import DEFAULT_ENGINE
 
     results = {}
     for engine in ("espeak", "pyttsx3"):

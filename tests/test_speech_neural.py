@@ -14,10 +14,10 @@ from mutagen.id3 import ID3
 
 from formatforge.build import build
 from formatforge.model import Document, Metadata
-from formatforge.speech import synthesis
-from formatforge.speech.cache import SpeechCache, sentence_key
-from formatforge.speech.engines import VoiceSettings, neural_voice_file, neural_voices, voice_label
-from formatforge.speech.narration import voice_choice
+from formatforge.shared.speech import synthesis
+from formatforge.shared.speech.cache import SpeechCache, sentence_key
+from formatforge.shared.speech.engines import VoiceSettings, neural_voice_file, neural_voices, voice_label
+from formatforge.shared.speech.narration import voice_choice
 
 pytest.importorskip("hibari")
 
@@ -105,8 +105,8 @@ def test_the_voice_used_is_named_in_id3_daisy_epub_and_the_manifest(tmp_path):
 
 
 def test_a6_lexicon_phonemes_reach_only_the_engine_that_reads_them():
-    from formatforge.speech.lexicon import Lexicon
-    from formatforge.speech.narration import SpokenForm
+    from formatforge.shared.speech.lexicon import Lexicon
+    from formatforge.shared.speech.narration import SpokenForm
 
     lexicon = Lexicon((("Cuppa", "/kˈʌpɐ/"), ("COVID", "[[k'oUvId]]"), ("NHS", "N H S")))
     text = "A Cuppa, COVID and the NHS and/or us."

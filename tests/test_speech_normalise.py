@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from formatforge.model import Document, Heading, Metadata, Paragraph, Table, TableCell, Text
-from formatforge.speech.lexicon import Lexicon, lexicon_for
-from formatforge.speech.narration import SpokenForm, spoken_text
-from formatforge.speech.normalise import normalise, year_words
-from formatforge.speech.script import build_script
+from formatforge.shared.speech.lexicon import Lexicon, lexicon_for
+from formatforge.shared.speech.narration import SpokenForm, spoken_text
+from formatforge.shared.speech.normalise import normalise, year_words
+from formatforge.shared.speech.script import build_script
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from formatforge.speech.engines import VoiceSettings, voice_in_words
-from formatforge.speech.script import build_script
+from formatforge.shared.speech.engines import VoiceSettings, voice_in_words
+from formatforge.shared.speech.script import build_script
 
 
 def opening_texts(document, voice: str = "") -> list[str]:

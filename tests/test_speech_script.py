@@ -26,9 +26,9 @@ from formatforge.model import (
     document_text,
     words,
 )
-from formatforge.speech.lexicon import Lexicon, lexicon_for, lexicon_path
+from formatforge.shared.speech.lexicon import Lexicon, lexicon_for, lexicon_path
 from conftest import STRATEGY
-from formatforge.speech.script import OPENING_TITLE, body_sections, build_script, split_sentences
+from formatforge.shared.speech.script import OPENING_TITLE, body_sections, build_script, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ from lxml import etree
 
 from formatforge import model
 from formatforge.model import Document, FootnoteRef, Heading, Image, Metadata, Paragraph, Text
-from formatforge.xhtml import (
+from formatforge.shared.xhtml import (
     EPUB_TYPE,
     XhtmlRenderer,
     as_html5,

@@ -164,7 +164,7 @@ def build_command(
     point_size: Optional[int] = typer.Option(None, "--point-size", min=16, max=48, help="Large print body size in points [default: 18]."),
 ) -> None:
     """Build every format (or those given with -f) of each master into the output folder."""
-    from .speech import publishing_engine
+    from .shared.speech import publishing_engine
 
     options: dict[str, Any] = {
         "braille.grade": grade,

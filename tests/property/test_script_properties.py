@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import given
 
 from formatforge import model
-from formatforge.speech.script import build_script, name_silent_characters
+from formatforge.shared.speech.script import build_script, name_silent_characters
 
 from .documents import markdown_document
 # the same masters, read the same way, and the same number of them (FORMATFORGE_EXAMPLES)

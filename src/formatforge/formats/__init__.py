@@ -2,7 +2,7 @@
 
 A writer reads the document model and writes files into the build's staging folder; the
 build moves them into place. Writers never import one another: what two of them share
-lives in a module above this package (``formatforge.xhtml``, ``formatforge.speech``).
+lives in ``formatforge.shared`` below this package (``shared.xhtml``, ``shared.speech``).
 """
 
 from __future__ import annotations

@@ -38,10 +38,10 @@ from ..labels import labels_for
 from ..errors import WriterError
 from ..front_matter import locate_image
 from ..model import Document, Metadata
-from ..speech.engines import voice_label
-from ..speech.script import OPENING_SLUG, body_sections
-from ..speech.sections import EncodedSection
-from ..speech.writer import SpeechWriter
+from ..shared.speech.engines import voice_label
+from ..shared.speech.script import OPENING_SLUG, body_sections
+from ..shared.speech.sections import EncodedSection
+from .speech_edition import SpeechWriter
 from . import BuildContext, Requirement, register
 
 # ISO 639-2 codes for ID3's TLAN, which does not take BCP 47 tags.

@@ -19,18 +19,18 @@ from typing import Any
 
 from lxml import etree
 
-from ..epub_package import book_identifier
+from ..shared.epub_package import book_identifier
 from ..errors import WriterError
 from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
-from ..sentences import SentenceRenderer, clip_seconds, clock
-from ..speech import Narration
-from ..speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
-from ..speech.engines import voice_label
-from ..speech.sections import EncodedSection
-from ..speech.writer import SpeechWriter
+from ..shared.xhtml_sentences import SentenceRenderer, clip_seconds, clock
+from ..shared.speech import Narration
+from ..shared.speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
+from ..shared.speech.engines import voice_label
+from ..shared.speech.sections import EncodedSection
+from .speech_edition import SpeechWriter
 from ..labels import Labels, labels_for
-from ..xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
+from ..shared.xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
 from . import BuildContext, register
 
 FOLDER = "daisy"

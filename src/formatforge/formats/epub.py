@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..epub_package import EpubPackage
+from ..shared.epub_package import EpubPackage
 from ..model import Document, Section, split_sections
 from . import BuildContext, Writer, register
 

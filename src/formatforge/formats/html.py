@@ -17,7 +17,7 @@ from lxml import etree
 from ..errors import WriterError
 from ..model import Document, Heading, Image, Section, walk_blocks
 from ..labels import Labels, labels_for
-from ..xhtml import (
+from ..shared.xhtml import (
     IMAGE_TYPES,
     XhtmlRenderer,
     as_html5,

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import WriterError
 from ..model import Document
-from ..wordprocessing import convert_with_libreoffice, document_date, large_print_profile, write_docx
+from ..shared.wordprocessing import convert_with_libreoffice, document_date, large_print_profile, write_docx
 from . import BuildContext, Requirement, Writer, register
 
 DEFAULT_SIZE = 18

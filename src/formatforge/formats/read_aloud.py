@@ -19,16 +19,16 @@ from typing import Any, Iterator
 from lxml import etree
 
 from ..labels import labels_for
-from ..epub_package import NAVIGATION_SUMMARY, STYLESHEET, EpubPackage, ManifestItem
+from ..shared.epub_package import NAVIGATION_SUMMARY, STYLESHEET, EpubPackage, ManifestItem
 from ..errors import WriterError
 from ..model import Document
-from ..sentences import SentenceRenderer, clip_seconds, clock
-from ..speech import Narration
-from ..speech.engines import voice_label
-from ..speech.script import ANNOUNCEMENT
-from ..speech.sections import EncodedSection
-from ..speech.writer import SpeechWriter
-from ..xhtml import EPUB_NS
+from ..shared.xhtml_sentences import SentenceRenderer, clip_seconds, clock
+from ..shared.speech import Narration
+from ..shared.speech.engines import voice_label
+from ..shared.speech.script import ANNOUNCEMENT
+from ..shared.speech.sections import EncodedSection
+from .speech_edition import SpeechWriter
+from ..shared.xhtml import EPUB_NS
 from . import BuildContext, register
 
 SMIL_NS = "http://www.w3.org/ns/SMIL"

@@ -22,9 +22,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from lxml import etree
 
-from .labels import Labels, labels_for
-from .labels import admonition_title as localised_title
-from .model import (
+from ..labels import Labels, labels_for
+from ..labels import admonition_title as localised_title
+from ..model import (
     ADMONITION_LABELS,
     Admonition,
     Block,

@@ -34,7 +34,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceError
+from ...errors import SourceError
 
 LEXICON_FILE = "pronunciation.toml"
 _WORD_EDGE_BEFORE = r"(?<![\w'’-])"

@@ -37,9 +37,9 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from ..characters import character_name
-from ..labels import ADMONITION_KINDS, Labels, labels_for
-from ..model import (
+from ...characters import character_name
+from ...labels import ADMONITION_KINDS, Labels, labels_for
+from ...model import (
     Admonition,
     BlockQuote,
     Code,

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from lxml import etree
 
-from .model import (
+from ..model import (
     WORD_RE,
     Admonition,
     Block,

@@ -1,4 +1,4 @@
-"""Worker processes for synthesis and encoding: ``python -m formatforge.speech.worker JOB``.
+"""Worker processes for synthesis and encoding: ``python -m formatforge.shared.speech.worker JOB``.
 
 Not multiprocessing: spawn re-imports the caller's main script, and fork copies the
 parent's threads (libespeak-ng must never be loaded in the parent). Each worker gets its
@@ -68,7 +68,7 @@ def share_out(items: list[T], workers: int, cost: Callable[[T], float]) -> list[
 
 
 def worker_command(job: Path) -> list[str]:
-    return [sys.executable, "-m", "formatforge.speech.worker", str(job)]
+    return [sys.executable, "-m", "formatforge.shared.speech.worker", str(job)]
 
 
 def environment() -> dict[str, str]:

@@ -21,7 +21,7 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..labels import Labels, labels_for
+from ...labels import Labels, labels_for
 
 ENGINE_NAMES = ("espeak", "pyttsx3", "neural")
 DEFAULT_RATE = 175  # words a minute: espeak's own default, comfortable for most listeners

@@ -40,10 +40,10 @@ from docx.styles.style import ParagraphStyle, StyleFactory
 from lxml import etree
 from lxml.etree import SubElement
 
-from .labels import admonition_title, labels_for
-from . import model
-from .reproducible_zip import zip_info
-from .errors import WriterError
+from ..labels import admonition_title, labels_for
+from .. import model
+from ..reproducible_zip import zip_info
+from ..errors import WriterError
 
 FOOTNOTES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
 DECORATIVE_EXTENSION_URI = "{C183D7F6-B498-43B3-948B-1728B52AA6E4}"

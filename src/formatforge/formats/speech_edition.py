@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import WriterError
-from ..formats import BuildContext, Requirement, Writer
-from .encode import BITRATES, DEFAULT_BITRATE
-from .engines import neural_voice_file, voice_label
-from .lexicon import lexicon_path
-from .narration import OPTION_NAMES, Narration, narrate, voice_choice
-from .sections import EncodedSection, encoded_sections
+from . import BuildContext, Requirement, Writer
+from ..shared.speech.encode import BITRATES, DEFAULT_BITRATE
+from ..shared.speech.engines import neural_voice_file, voice_label
+from ..shared.speech.lexicon import lexicon_path
+from ..shared.speech.narration import OPTION_NAMES, Narration, narrate, voice_choice
+from ..shared.speech.sections import EncodedSection, encoded_sections
 
 
 class SpeechWriter(Writer):

@@ -9,7 +9,7 @@ join without re-encoding.
 A section's key is everything its frames are made of: the cache key of every sentence and
 the sample it starts at, the section's length (its closing pause), the sample rate, the
 loudness it is brought to and how (``loudness``), the bit rate and the encoder. Sections that miss the cache are encoded in parallel:
-this process takes one share, ``python -m formatforge.speech.worker`` processes the
+this process takes one share, ``python -m formatforge.shared.speech.worker`` processes the
 others; each streams PCM from the sentence cache into the entry, so memory stays flat.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from ..progress import Progress, no_progress
+from ...progress import Progress, no_progress
 from .cache import FORMAT_VERSION, EntryStore, SpeechCache, read_small_file
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_duration
 from .loudness import METHOD as LEVEL_METHOD, processed, section_gain

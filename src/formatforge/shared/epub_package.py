@@ -30,10 +30,10 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from .errors import WriterError
-from .model import Document, Heading, Section, Table, inline_text, walk_blocks
-from .reproducible_zip import zip_info
-from .labels import labels_for
+from ..errors import WriterError
+from ..model import Document, Heading, Section, Table, inline_text, walk_blocks
+from ..reproducible_zip import zip_info
+from ..labels import labels_for
 from .xhtml import (
     EPUB_TYPE,
     IMAGE_TYPES,

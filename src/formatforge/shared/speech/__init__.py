@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the type checker sees the real names; at run time __getattr
     from .narration import OPTION_NAMES, NarratedSection, Narration, TimedSentence, narrate, voice_settings
     from .script import Script, ScriptSection, Sentence, SourceRef, build_script
 
-# Imported on first use, so that a worker process (``python -m formatforge.speech.worker``)
+# Imported on first use, so that a worker process (``python -m formatforge.shared.speech.worker``)
 # starts without the narration, the script and the document model it never needs.
 _EXPORTS = {
     "OPTION_NAMES": "narration", "Narration": "narration", "NarratedSection": "narration",

@@ -1,4 +1,4 @@
-"""A speech worker process: ``python -m formatforge.speech.worker JOB.json``.
+"""A speech worker process: ``python -m formatforge.shared.speech.worker JOB.json``.
 
 Task "serve": a pool worker that speaks sentences into the speech cache and encodes
 sections into the encoded-section store as the parent sends them, one line each, and

@@ -20,11 +20,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ..errors import WriterError
-from ..labels import labels_for
-from ..hashing import sha256_file
-from ..progress import Progress, no_progress
-from ..model import Document
+from ...errors import WriterError
+from ...labels import labels_for
+from ...hashing import sha256_file
+from ...progress import Progress, no_progress
+from ...model import Document
 from .cache import SpeechCache, read_small_file, sentence_key
 from .encode import peak
 from .engines import (DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, neural_voice_file,
