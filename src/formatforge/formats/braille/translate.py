@@ -98,9 +98,10 @@ def own_table(name: str) -> str:
 
 
 def with_overlay(table: str) -> str:
-    """The table the build uses for a stock table: formatforge's overlay where it has one."""
-    overlay = OVERLAYS.get(table)
-    return own_table(overlay) if overlay else table
+    """The table the build uses for a stock table: formatforge's overlay where it has one
+    (an install without it still writes the same braille through the stock table)."""
+    overlay = OVERLAY_DIR / OVERLAYS.get(table, "-")
+    return str(overlay) if overlay.is_file() else table
 
 
 def table_name(table: str) -> str:
