@@ -413,6 +413,11 @@ def back_translated_body(pages: list[list[str]], preliminary: int, tables: list[
     # A note reference's superscript indicator (dots 56 35) reads back as "in": it is a
     # raised number, not a word, so it parts the number from the word before it.
     text = text.replace(SUPERSCRIPT, BLANK)
+    # Uncontracted braille writes the indicator without the grade 1 indicator (dots 35
+    # alone), always before the number sign of the note's number.
+    superscript = Translator(tables).superscript
+    if superscript != SUPERSCRIPT:
+        text = text.replace(superscript + "\u283c", BLANK + "\u283c")
     # Likewise the transcriber's note indicators: a wordsign next to one ("it's" as x's,
     # then the closing indicator) is right in braille but is not expanded by the back-translator.
     text = text.replace(TN_OPEN, " ").replace(TN_CLOSE, " ")

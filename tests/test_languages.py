@@ -19,8 +19,10 @@ from lxml import etree
 
 from conftest import FIXTURES, write_format
 from formatforge.errors import WriterError
-from formatforge.formats.braille import make_book
-from formatforge.formats.braille.translate import Translator, default_tables
+import louis
+
+from formatforge.formats.braille import make_book, tables_for
+from formatforge.formats.braille.translate import OVERLAY_DIR, OVERLAYS, Run, Translator, default_tables, parse_table_list
 from formatforge.labels import (MissingLabelWarning, available_languages, catalogue_path, english_labels, labels_for,
                                 parse_po, reset_warnings)
 from formatforge.model import words
@@ -29,6 +31,8 @@ from formatforge.shared.speech.script import ANNOUNCEMENT, INTRO, OUTRO, TEXT, b
 
 WELSH = FIXTURES / "welsh.md"
 FRENCH = FIXTURES / "french.md"
+BILINGUAL_SOURCE = FIXTURES / "bilingual.md"
+STRATEGY = FIXTURES.parent.parent / "source" / "strategy.md"
 LANGUAGES = {"cy": (WELSH, "cy-cy-g2.ctb"), "fr": (FRENCH, "fr-bfu-g2.ctb")}
 FAST_FORMATS = ["html", "epub", "docx", "large-print", "large-print-pdf", "braille"]
 SPEECH_FORMATS = ["audio", "daisy", "read-aloud"]
@@ -192,7 +196,7 @@ def test_no_english_label_appears_in_any_output(built, language):
     document = read_source(LANGUAGES[language][0]).document
     texts += [s.text for section in build_script(document, 100.0).sections for s in section.sentences]
     braille = next(out.glob("*-braille.txt")).read_text(encoding="utf-8").replace("\f", "\n")
-    texts.append(Translator([LANGUAGES[language][1]]).back_translate(braille))
+    texts.append(Translator(default_tables(language, 2)).back_translate(braille))  # the build's table
     assert len(texts) > 50
     assert english_found(texts, language) == []
 
@@ -248,7 +252,7 @@ def test_the_narration_announcements_are_welsh():
 
 BRAILLE_TABLES = [
     ("en-GB", 1, "en-ueb-g1.ctb"), ("en-GB", 2, "en-ueb-g2.ctb"), ("en-US", 2, "en-ueb-g2.ctb"),
-    ("cy", 1, "cy-cy-g1.utb"), ("cy-GB", 2, "cy-cy-g2.ctb"),
+    ("cy", 1, "cy-cy-g1.formatforge.utb"), ("cy-GB", 2, "cy-cy-g2.formatforge.ctb"),
     ("fr", 1, "fr-bfu-comp6.utb"), ("fr-FR", 2, "fr-bfu-g2.ctb"),
     ("de", 1, "de-g1.ctb"), ("de-DE", 2, "de-g2.ctb"),
     ("es", 1, "es-g1.ctb"), ("es", 2, "es-g2.ctb"),
@@ -260,8 +264,13 @@ BRAILLE_TABLES = [
 
 @pytest.mark.parametrize("language,grade,table", BRAILLE_TABLES)
 def test_b1_the_braille_table_follows_the_language(language, grade, table):
-    assert default_tables(language, grade) == [table]
-    assert Translator([table]).text("abc").strip("\u2800")
+    """Welsh gets formatforge's overlay of the stock table (by path, so that liblouis finds
+    it and, through it, the stock table); every other language the stock table by name."""
+    tables = default_tables(language, grade)
+    stock = next((name for name, overlay in OVERLAYS.items() if overlay == table), table)
+    assert [Path(t).name for t in tables] == [table]
+    assert tables == ([str(OVERLAY_DIR / table)] if stock != table else [table])
+    assert Translator(tables).text("abc").strip("\u2800")
 
 
 def test_a_language_liblouis_has_no_table_for_is_a_clear_error():
@@ -278,12 +287,43 @@ def test_braille_table_option_overrides_the_language():
     book = make_book(document, {"braille.table": "en-ueb-g1.ctb"})
     welsh = make_book(document, {})
     assert [r.cells for p in book.pages for r in p.rows] != [r.cells for p in welsh.pages for r in p.rows]
+    # A stock table named is used as named; an overlay can be named by its file name.
+    assert tables_for("cy", {"braille.table": "cy-cy-g2.ctb"}) == ["cy-cy-g2.ctb"]
+    assert tables_for("en", {"braille.table": "cy-cy-g2.formatforge.ctb"}) == [str(OVERLAY_DIR / "cy-cy-g2.formatforge.ctb")]
 
 
-# liblouis's backward rules for Welsh are weaker than its forward ones (the braille is right;
-# its reading back is not): the "ae" sign comes back as "Æ", and punctuation after a word as
-# a digit glued to it ("dydd." as "dydd4"). Both are undone before words are compared.
-BACKWARD_DEFECTS = [(re.compile("Æ"), "Ae"), (re.compile("æ"), "ae"), (re.compile(r"(?<=[^\W\d])\d+"), "")]
+def book_cells(document, options) -> list[str]:
+    book = make_book(document, options)
+    return [row.cells for page in book.pages for row in page.rows]
+
+
+@pytest.mark.parametrize("source", [WELSH, BILINGUAL_SOURCE, STRATEGY], ids=["welsh", "bilingual", "strategy"])
+@pytest.mark.parametrize("grade", [1, 2])
+def test_b1_the_overlays_write_the_stock_tables_braille(monkeypatch, source, grade):
+    """formatforge's Welsh overlays change only how braille is read back: every page of the
+    Welsh fixture, of the bilingual one (its Welsh passages and half) and of the strategy
+    (English, no overlay) is cell for cell what liblouis's stock tables write."""
+    from formatforge.formats.braille import translate
+
+    document = read_source(source).document
+    with_overlays = book_cells(document, {"braille.grade": grade})
+    monkeypatch.setattr(translate, "OVERLAYS", {})  # default_tables gives the stock tables
+    assert book_cells(document, {"braille.grade": grade}) == with_overlays
+
+
+@pytest.mark.parametrize("grade,stock", [(1, "cy-cy-g1.utb"), (2, "cy-cy-g2.ctb")])
+def test_the_overlays_translate_welsh_forward_as_the_stock_tables(grade, stock):
+    """The same check line by line over the Welsh fixture's text, with and without
+    emphasis, and over the signs the overlays' rules are about."""
+    overlay, plain = Translator(default_tables("cy", grade)), Translator([stock])
+    lines = [line for line in WELSH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines += ["dydd. Gymraeg, 2016; nodau: Pam? Croeso! £25 $5 3.5 ar-lein lein", "Mae'r, gyda'r, mae'n, wedi'i",
+              "strategaeth stori darparu byddwn diwedd diweddaru bobl blwyddyn", "â ffôn tŷ ŵyr Âl ÔL"]
+    for line in lines:
+        assert overlay.text(line) == plain.text(line), line
+        for form in (louis.italic, louis.bold):
+            run = Run(line, (form,) * len(line))
+            assert overlay.translate(run) == plain.translate(run), line
 
 
 def b12_accuracy(tmp_path, source: Path, grade: int, table: str) -> tuple[float, list]:
@@ -294,9 +334,7 @@ def b12_accuracy(tmp_path, source: Path, grade: int, table: str) -> tuple[float,
     outputs = write_format("braille", document, tmp_path, **{"braille.grade": grade})
     book = make_book(document, {"braille.grade": grade})
     brf_path = next(p for p in outputs.values() if p.suffix == ".brf")
-    text = back_translated_body(brf.parse(brf_path.read_bytes()), len(book.preliminary), [table])
-    for pattern, replacement in BACKWARD_DEFECTS:
-        text = pattern.sub(replacement, text)
+    text = back_translated_body(brf.parse(brf_path.read_bytes()), len(book.preliminary), parse_table_list(table))
     # The note's label is the reader's English default in the model, the language's in braille.
     labels = {"note", labels_for(document.metadata.language)("Note").casefold()}
     braille_words = [w.casefold() for w in words(text) if w.casefold() not in labels]
@@ -308,22 +346,28 @@ def b12_accuracy(tmp_path, source: Path, grade: int, table: str) -> tuple[float,
     return matched / len(source_words), differing
 
 
-# Floors, not 99 %: in these short fixtures one word is 1.3 %, and the words that differ are
-# liblouis's backward-translation defects, the braille itself being right: Welsh "2016." comes
-# back "20164" and "ar-lein" as "ar 59n"; in contracted Welsh "st" comes back as the wordsign
-# "stori" and "wn" as "iweddn"; in contracted French "accessibles" as "accessiblûieu ination"
-# and "année" as "née". Each failure prints the words that differ.
+# B12 at 99 % of words, read back with the table the build uses: for Welsh, formatforge's
+# overlays of liblouis's tables (formats/braille/tables), whose backward rules correct the
+# stock tables' reading (it gave "dydd4" for "dydd.", "ar‐£59n" for "ar-lein", "MÆ'r" for
+# "Mae'r"; in contracted Welsh "storirategaeth", "byddiweddn", "dar¶u", "M'r"). Nothing is
+# undone before the words are compared. French keeps liblouis's stock tables and, for
+# contracted French, a lower floor: read back as one text its body gives "née" for "année",
+# "supprimé voir" for the deleted "Revoir" and drops a "la", though each of those lines
+# reads back right alone; the cause (state fr-bfu-g2.ctb's backward passes carry along the
+# text) is not traced yet. Each failure prints the words that differ.
 @pytest.mark.parametrize("source,grade,table,minimum", [
-    (WELSH, 1, "cy-cy-g1.utb", 0.97),
-    (WELSH, 2, "cy-cy-g2.ctb", 0.89),
+    (WELSH, 1, "cy-cy-g1.formatforge.utb", 0.99),
+    (WELSH, 2, "cy-cy-g2.formatforge.ctb", 0.99),
     (FRENCH, 1, "fr-bfu-comp6.utb", 0.99),
     (FRENCH, 2, "fr-bfu-g2.ctb", 0.93),
 ])
 def test_b12_braille_back_translates_with_the_language_table(tmp_path, capsys, source, grade, table, minimum):
-    accuracy, differing = b12_accuracy(tmp_path, source, grade, table)
+    tables = default_tables(read_source(source).document.metadata.language, grade)  # the build's
+    accuracy, differing = b12_accuracy(tmp_path, source, grade, ",".join(tables))
     with capsys.disabled():
-        print(f"\nB12 {source.stem} grade {grade} ({table}): word accuracy {accuracy:.4f}", differing[:8])
+        print(f"\nB12 {source.stem} grade {grade} ({Path(tables[0]).name}): word accuracy {accuracy:.4f}", differing[:8])
     assert accuracy >= minimum, differing
+    assert [Path(t).name for t in tables] == [table]
 
 
 def test_welsh_braille_contents_page_is_headed_in_welsh():

@@ -63,17 +63,50 @@ KNOWN_TABLES = {
     ("es", 2): "es-g2.ctb",
     ("it", 1): "it-it-comp6.utb",
     ("nl", 1): "nl-NL-g0.utb",
+    ("cy", 1): "cy-cy-g1.utb",
     ("cy", 2): "cy-cy-g2.ctb",
 }
 TABLES_DIR = Path("/usr/share/liblouis/tables")
+# formatforge's own tables (tables/): each includes a stock liblouis table and adds
+# backward-only (`nofor`) rules that correct how liblouis reads that language's braille
+# back to print. The braille they write is the stock table's, cell for cell; the build
+# uses them in place of the stock table for the language, and a table named with
+# --braille-table is used as named. They are passed to liblouis by absolute path, so its
+# own table search path (and every stock table on it) stays as it is; an `include` in an
+# overlay finds the stock table there.
+OVERLAY_DIR = Path(__file__).with_name("tables")
+OVERLAYS = {
+    "cy-cy-g1.utb": "cy-cy-g1.formatforge.utb",
+    "cy-cy-g2.ctb": "cy-cy-g2.formatforge.ctb",
+}
 # Dots 1–6 only: BRF cannot carry dots 7 and 8, and the three outputs must agree cell for cell.
 SIX_DOT_MASK = 0x3F
 
 
 def parse_table_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
-    """A table list as a user writes it: "a.ctb,b.ctb" or a list of names."""
+    """A table list as a user writes it: "a.ctb,b.ctb" or a list of names. A stock name is
+    liblouis's table; the name of one of formatforge's overlays is that overlay."""
     names = value.split(",") if isinstance(value, str) else list(value)
-    return [name.strip() for name in names if name.strip()]
+    return [own_table(name.strip()) for name in names if name.strip()]
+
+
+def own_table(name: str) -> str:
+    """An overlay's file name as the absolute path liblouis loads it by; any other name as it is."""
+    if name in OVERLAYS.values() and (OVERLAY_DIR / name).is_file():
+        return str(OVERLAY_DIR / name)
+    return name
+
+
+def with_overlay(table: str) -> str:
+    """The table the build uses for a stock table: formatforge's overlay where it has one
+    (an install without it still writes the same braille through the stock table)."""
+    overlay = OVERLAY_DIR / OVERLAYS.get(table, "-")
+    return str(overlay) if overlay.is_file() else table
+
+
+def table_name(table: str) -> str:
+    """A table's file name, whether liblouis is given a name or a path."""
+    return Path(table).name
 
 
 def default_tables(language: str, grade: int) -> list[str]:
@@ -84,20 +117,25 @@ def default_tables(language: str, grade: int) -> list[str]:
     list and then in the ``#+language``/``#+grade`` metadata liblouis tables carry. A
     language with no table is an error naming the nearest tables: English braille for a
     Welsh or Basque text would be unreadable, and ``--braille-table`` can name one.
+    Where formatforge has an overlay for the table (Welsh), the overlay's path is returned.
     """
+    return [with_overlay(_stock_table(language, grade))]
+
+
+def _stock_table(language: str, grade: int) -> str:
     primary = (language or "en").replace("_", "-").split("-")[0].casefold()
     if primary == "en":
-        return [UEB_TABLES[grade]]
+        return UEB_TABLES[grade]
     known = KNOWN_TABLES.get((primary, grade))
     if known and (TABLES_DIR / known).exists():
-        return [known]
+        return known
     found = _table_by_metadata(primary, grade)
     if found:
-        return [found]
+        return found
     # A language with only uncontracted braille (Italian, Dutch) gets it at grade 2 too.
     other = KNOWN_TABLES.get((primary, 3 - grade))
     if other and (TABLES_DIR / other).exists():
-        return [other]
+        return other
     raise WriterError(f"braille: liblouis has no table for the language {language!r}; the nearest tables are "
                       f"{', '.join(nearest_tables(primary))}. Name one with --braille-table (braille.table).")
 
@@ -403,8 +441,9 @@ class Translator:
         self.tables = tables
         self.deleted_label = DELETED_LABEL  # the document language's word (labels.py) replaces it
         # Grade 1 has no "in" contraction for the superscript indicator to be mistaken for.
-        self.superscript = SUPERSCRIPT[1:] if any("-g1" in table for table in tables) else SUPERSCRIPT
-        self.grade = 1 if any("g1" in t or "comp6" in t or "g0" in t for t in tables) else 2
+        names = [table_name(table) for table in tables]  # an overlay is given by its path
+        self.superscript = SUPERSCRIPT[1:] if any("-g1" in name for name in names) else SUPERSCRIPT
+        self.grade = 1 if any("g1" in n or "comp6" in n or "g0" in n for n in names) else 2
         self.language_name = lambda lang: lang  # the document language's name for a language: make_book sets it
         self._foreign: dict[str, Translator] = {}
         # Characters already seen whose every occurrence liblouis can take as it is: a
