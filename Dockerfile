@@ -8,7 +8,7 @@
 #       formatforge publish outputs --to "drive:Accessible versions"
 #
 # `-u "$(id -u):$(id -g)"` runs as you, so outputs/ and the speech cache are yours, not
-# root's; without it the image runs as its own unprivileged user (uid 10001), never root.
+# root's; without it the image runs as its own unprivileged user (uid and gid 10001), never root.
 # To run the validators and the tests, use scripts/test on a Debian machine or in CI.
 #
 # The base is pinned by an exact dated tag, one particular build of Debian 12 slim, so that
@@ -56,7 +56,8 @@ COPY --from=build /opt/formatforge /opt/formatforge
 RUN site=$(/opt/formatforge/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
     && ln -s "$(find /usr/lib/python3/dist-packages -maxdepth 1 -name louis -type d | head -n 1)" "$site/louis" \
     && /opt/formatforge/bin/python -c 'import louis' \
-    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /tmp formatforge
+    && groupadd --gid 10001 formatforge \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin formatforge
 # HOME is /tmp so that any user -u gives (with no home of its own) can still write the
 # settings LibreOffice and rclone keep there.
 ENV PATH="/opt/formatforge/bin:$PATH" HOME=/tmp PYTHONDONTWRITEBYTECODE=1
