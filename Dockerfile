@@ -8,7 +8,8 @@
 #       formatforge publish outputs --to "drive:Accessible versions"
 #
 # `-u "$(id -u):$(id -g)"` runs as you, so outputs/ and the speech cache are yours, not
-# root's; without it the image runs as its own unprivileged user (uid and gid 10001), never root.
+# root's; without it the image runs as its own unprivileged user (uid and gid 10001), never
+# root. scripts/docker-smoke builds the image and checks all of this.
 # To run the validators and the tests, use scripts/test on a Debian machine or in CI.
 #
 # The base is pinned by an exact dated tag, one particular build of Debian 12 slim, so that
