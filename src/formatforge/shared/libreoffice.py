@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ..errors import WriterError
 
@@ -44,7 +45,8 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
     another, or that fails with it, uses a new private profile instead.
 
     ``update_indexes``: the table of contents is brought up to date (page numbers) before
-    the export, which ``--convert-to`` never does; see ``_export_updating_indexes``.
+    the export, which ``--convert-to`` never does; see ``_export_updating_indexes``. Such an
+    export goes through the ``ResidentLibreOffice`` being held, if any.
     """
     # Imported here: building a .docx never runs a program, so it need not load these.
     import fcntl
@@ -52,6 +54,11 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
 
     _require_soffice()
     out_dir.mkdir(parents=True, exist_ok=True)
+    resident = _RESIDENT[-1] if _RESIDENT else None
+    if resident is not None and update_indexes and convert_to == resident.convert_to:
+        exported = resident.export(source, out_dir, timeout, profile_dir)
+        if exported is not None:
+            return exported
     run = _export_updating_indexes if update_indexes else _run_libreoffice
     if profile_dir is not None:
         profile_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -198,6 +205,34 @@ Failed:
     REM no output file: the caller reports the failure
 End Sub
 """
+# The resident LibreOffice's loop (ResidentLibreOffice): it runs as the command line's macro, so
+# LibreOffice stays up until it ends. A request is a file "request" in the queue folder (written
+# whole, then renamed into place): the source and target URLs, a line each. The answer is the
+# file "done", renamed into place after the export (the target is there if it succeeded).
+# LibreOffice's own listener (--accept) needs a UNO client, and a second soffice hands its
+# command line to a running one but runs no macro from it; a folder needs neither.
+_BASIC_SERVE = """
+Sub Serve(queueUrl As String)
+    Do While Not FileExists(queueUrl & "/stop")
+        If FileExists(queueUrl & "/request") Then
+            n = FreeFile()
+            Open queueUrl & "/request" For Input As #n
+            Line Input #n, sourceUrl
+            Line Input #n, targetUrl
+            Close #n
+            Kill queueUrl & "/request"
+            ExportUpdatingIndexes(sourceUrl, targetUrl)
+            n = FreeFile()
+            Open queueUrl & "/answer" For Output As #n
+            Print #n, "done"
+            Close #n
+            Name queueUrl & "/answer" As queueUrl & "/done"
+        Else
+            Wait 20
+        End If
+    Loop
+End Sub
+"""
 
 
 def _basic_filter_data(options: dict) -> str:
@@ -218,19 +253,32 @@ def _basic_filter_data(options: dict) -> str:
 
 def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeout: float, profile: Path,
                              group_file: Path | None = None):
-    """What ``--convert-to`` does, with every index (the table of contents) updated first.
+    """What ``--convert-to`` does, with every index (the table of contents) updated first."""
+    made = _install_macro(source, profile, convert_to, timeout, group_file)
+    if made is not None:
+        return made
+    target = _converted(source, out_dir, convert_to)
+    # file URLs: percent-encoded, so no quote or comma in a path can break the macro call
+    call = (f'macro:///Standard.{MACRO_MODULE}.ExportUpdatingIndexes('
+            f'"{source.resolve().as_uri()}","{target.resolve().as_uri()}")')
+    return _run_libreoffice(source, out_dir, convert_to, timeout, profile, [call], group_file)
 
-    The macro goes into the profile's Standard library. LibreOffice rewrites that library
-    when it makes a new profile, so a new profile is made first (``--terminate_after_init``)
-    and the macro written after."""
+
+def _install_macro(source: Path, profile: Path, convert_to: str, timeout: float, group_file: Path | None = None):
+    """Puts the macros (with ``convert_to``'s filter) into the profile's Standard library;
+    returns LibreOffice's result if making a new profile failed, else None.
+
+    LibreOffice rewrites that library when it makes a new profile, so a new profile is made
+    first (``--terminate_after_init``) and the macros written after."""
     import json
 
     import lxml.etree
 
-    extension, filter_name, options = (convert_to.split(":", 2) + ["{}"])[:3]
+    _, filter_name, options = (convert_to.split(":", 2) + ["{}"])[:3]
     user = profile / "user"
     if not (user / "registrymodifications.xcu").is_file():
-        first = _run_libreoffice(source, out_dir, convert_to, timeout, profile, ["--terminate_after_init"], group_file)
+        first = _run_libreoffice(source, source.parent, convert_to, timeout, profile, ["--terminate_after_init"],
+                                group_file)
         if first.returncode != 0:
             return first
     library = user / "basic" / "Standard"
@@ -240,13 +288,158 @@ def _export_updating_indexes(source: Path, out_dir: Path, convert_to: str, timeo
     module = lxml.etree.Element(f"{{{script}}}module", {f"{{{script}}}name": MACRO_MODULE,
                                                         f"{{{script}}}language": "StarBasic"},
                                 nsmap={"script": script})
-    module.text = code
+    module.text = code + _BASIC_SERVE
     (library / f"{MACRO_MODULE}.xba").write_bytes(lxml.etree.tostring(
         module, xml_declaration=True, encoding="UTF-8",
         doctype='<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">'))
     (library / "script.xlb").write_text(_BASIC_LIBRARY.format(module=MACRO_MODULE), encoding="utf-8")
-    target = out_dir / f"{source.stem}.{extension}"
-    # file URLs: percent-encoded, so no quote or comma in a path can break the macro call
-    call = (f'macro:///Standard.{MACRO_MODULE}.ExportUpdatingIndexes('
-            f'"{source.resolve().as_uri()}","{target.resolve().as_uri()}")')
-    return _run_libreoffice(source, out_dir, convert_to, timeout, profile, [call], group_file)
+    return None
+
+
+# ---------------------------------------------------------------- a resident LibreOffice
+
+
+class ResidentLibreOffice:
+    """One LibreOffice kept running between exports, for a process that builds again and again
+    (``watch``, the preview): each export then skips LibreOffice's start-up.
+
+    Hold it round the loop; while it is held, every ``convert_with_libreoffice`` call that
+    updates indexes with its filter (the large-print PDF's) goes through it::
+
+        with ResidentLibreOffice():
+            while watching:
+                build(...)
+
+    LibreOffice starts at the first such export (a loop that never exports a PDF never starts
+    it), with the profile that export names, or a private one if that profile is in use, and
+    stops when the block ends. An export it cannot do (LibreOffice ended, a different filter,
+    another thread already using it) is done the one-shot way instead, so the output is the
+    same either way; one that takes longer than its limit stops LibreOffice, as a one-shot
+    export does, and the next export starts a new one.
+    """
+
+    def __init__(self, profile_dir: Path | None = None, convert_to: str = TAGGED_PDF_FILTER):
+        import threading
+
+        self.profile_dir = profile_dir
+        self.convert_to = convert_to
+        self._busy = threading.Lock()
+        self._process: Any = None  # subprocess.Popen while LibreOffice runs
+        self._queue: Path | None = None
+        self._profile: Path | None = None
+        self._private_profile: Path | None = None
+        self._lock_file: Any = None
+        self._group_file: Path | None = None
+
+    def __enter__(self) -> ResidentLibreOffice:
+        _RESIDENT.append(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _RESIDENT.remove(self)
+        with self._busy:
+            self._stop()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def export(self, source: Path, out_dir: Path, timeout: float = 180, profile_dir: Path | None = None) -> Path | None:
+        """``source`` exported into ``out_dir`` with indexes updated; None when it could not be
+        done here (the caller converts the one-shot way)."""
+        import time
+
+        if not self._busy.acquire(blocking=False):
+            return None  # another thread's export: this one need not wait for it
+        try:
+            began = time.monotonic()
+            if not self.running and not self._start(source, timeout, profile_dir):
+                return None
+            assert self._queue is not None and self._process is not None
+            target = _converted(source, out_dir, self.convert_to)
+            target.unlink(missing_ok=True)
+            request = self._queue / "request.tmp"
+            request.write_text(f"{source.resolve().as_uri()}\n{target.resolve().as_uri()}\n", encoding="ascii")
+            request.rename(self._queue / "request")
+            done = self._queue / "done"
+            while not done.exists():
+                if self._process.poll() is not None:
+                    self._stop()
+                    return None
+                if time.monotonic() - began > timeout:
+                    self._stop(broken=True)
+                    raise WriterError(f"the PDF export took longer than {timeout:g} s; LibreOffice was stopped")
+                time.sleep(0.01)
+            done.unlink()
+            return target if target.is_file() else None
+        finally:
+            self._busy.release()
+
+    def _start(self, source: Path, timeout: float, profile_dir: Path | None) -> bool:
+        import fcntl
+        import subprocess
+        import tempfile
+
+        profile = self.profile_dir or profile_dir
+        if profile is not None:
+            profile.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(profile.with_name(profile.name + ".lock"), "a+b")  # held while LibreOffice runs
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                profile = None  # in use by a one-shot export: a private profile instead
+            else:
+                self._lock_file = lock
+                self._group_file = profile.with_name(profile.name + ".pgid")
+                _stop_leftover_office(self._group_file)
+        if profile is None:
+            profile = self._private_profile = Path(tempfile.mkdtemp(prefix="formatforge-lo-"))
+        self._profile = profile
+        if _install_macro(source, profile, self.convert_to, timeout, self._group_file) is not None:
+            self._stop(broken=True)
+            return False
+        self._queue = Path(tempfile.mkdtemp(prefix="formatforge-lo-queue-"))
+        serve = f'macro:///Standard.{MACRO_MODULE}.Serve("{self._queue.resolve().as_uri()}")'
+        self._process = subprocess.Popen(
+            [_require_soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
+             "--nolockcheck", serve],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"}, start_new_session=True)
+        if self._group_file is not None:
+            self._group_file.write_text(str(self._process.pid), encoding="ascii")
+        return True
+
+    def _stop(self, broken: bool = False) -> None:
+        """Ends LibreOffice (asked first, then its whole session), and lets the profile go;
+        ``broken``: after a timeout the kept profile may be half written, so it goes too."""
+        import signal
+        import subprocess
+
+        process, self._process = self._process, None
+        if process is not None:
+            if not broken and self._queue is not None and process.poll() is None:
+                (self._queue / "stop").touch()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+            # soffice.bin can outlive the wrapper script that started it
+            _kill_group(process.pid, signal.SIGKILL)
+            process.wait()
+        if self._group_file is not None:
+            self._group_file.unlink(missing_ok=True)
+            self._group_file = None
+        if broken and self._profile is not None and self._profile != self._private_profile:
+            shutil.rmtree(self._profile, ignore_errors=True)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+        for folder in (self._queue, self._private_profile):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._queue = self._private_profile = self._profile = None
+
+
+# The resident LibreOffice being held, innermost last (ResidentLibreOffice.__enter__).
+_RESIDENT: list[ResidentLibreOffice] = []
