@@ -353,9 +353,12 @@ class ResidentLibreOffice:
             return None  # another thread's export: this one need not wait for it
         try:
             began = time.monotonic()
-            if not self.running and not self._start(source, timeout, profile_dir):
-                return None
+            if not self.running:
+                self._stop()  # LibreOffice ended (or never started): let its profile go first
+                if not self._start(source, timeout, profile_dir):
+                    return None
             assert self._queue is not None and self._process is not None
+            out_dir.mkdir(parents=True, exist_ok=True)
             target = _converted(source, out_dir, self.convert_to)
             target.unlink(missing_ok=True)
             request = self._queue / "request.tmp"
@@ -367,11 +370,16 @@ class ResidentLibreOffice:
                     self._stop()
                     return None
                 if time.monotonic() - began > timeout:
-                    self._stop(broken=True)
                     raise WriterError(f"the PDF export took longer than {timeout:g} s; LibreOffice was stopped")
                 time.sleep(0.01)
             done.unlink()
             return target if target.is_file() else None
+        except WriterError:
+            self._stop(broken=True)  # a timed-out LibreOffice may leave the profile half written
+            raise
+        except BaseException:
+            self._stop()  # interrupted: nothing is left running
+            raise
         finally:
             self._busy.release()
 
