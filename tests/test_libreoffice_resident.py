@@ -109,3 +109,15 @@ def test_only_index_updating_exports_with_its_filter_go_through_it(tmp_path, mon
         assert len(served) == 1 and len(one_shot) == 3
     convert_with_libreoffice(source, tmp_path / "out", update_indexes=True)
     assert len(served) == 1, "a resident LibreOffice no longer held serves nothing"
+
+
+@pytest.mark.slow
+def test_a_broken_kept_profile_is_replaced_and_the_export_still_made(tmp_path, every_construct):
+    """As for a one-shot export: a profile LibreOffice cannot start with does not fail the export."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "libreoffice-profile").write_text("not a LibreOffice profile")
+    with ResidentLibreOffice():
+        pdf = build_pdf(every_construct, tmp_path / "out", cache)
+        assert pdf.read_bytes().startswith(b"%PDF")
+        assert (cache / "libreoffice-profile").is_dir(), "the broken profile was not replaced"

@@ -439,7 +439,10 @@ class ResidentLibreOffice:
             self._group_file.unlink(missing_ok=True)
             self._group_file = None
         if broken and self._profile is not None and self._profile != self._private_profile:
-            shutil.rmtree(self._profile, ignore_errors=True)
+            if self._profile.is_dir():
+                shutil.rmtree(self._profile, ignore_errors=True)
+            else:
+                self._profile.unlink(missing_ok=True)  # not a profile at all: the next start makes one
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
