@@ -12,7 +12,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from formatforge import model
-from formatforge.shared.wordprocessing import convert_with_libreoffice
+from formatforge.shared.libreoffice import convert_with_libreoffice
 
 DOC_PR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
 

@@ -339,9 +339,9 @@ def test_thematic_break_draws_one_rule_and_whitespace_is_layout_D9(build_format,
 def test_fast_plain_text_matches_the_whitespace_rule_D9(text):
     import re
 
-    from formatforge.shared.wordprocessing import _plain
+    from formatforge.shared.word.oxml import plain
 
-    assert _plain(text) == re.sub(r"\s+", " ", text)
+    assert plain(text) == re.sub(r"\s+", " ", text)
 
 
 def test_no_parts_left_from_the_template(built_docx):

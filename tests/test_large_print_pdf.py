@@ -293,7 +293,7 @@ def test_readme_says_which_fonts_the_pdf_embeds_L3(built_pdf):
 def test_index_updating_export_that_writes_nothing_is_a_clear_error(tmp_path):
     """The Basic macro ends quietly when LibreOffice cannot open the file: no PDF, a plain error."""
     from formatforge.errors import WriterError
-    from formatforge.shared.wordprocessing import convert_with_libreoffice
+    from formatforge.shared.libreoffice import convert_with_libreoffice
 
     with pytest.raises(WriterError, match="LibreOffice could not convert missing.docx"):
         convert_with_libreoffice(tmp_path / "missing.docx", tmp_path / "out", profile_dir=tmp_path / "profile",

@@ -228,7 +228,7 @@ def fake_office(folder: Path, script: str, monkeypatch) -> None:
 
 def test_issue_18_point_9_a_timed_out_export_stops_all_of_libreoffice_and_the_next_is_not_blocked(tmp_path, monkeypatch):
     from formatforge.errors import WriterError
-    from formatforge.shared.wordprocessing import convert_with_libreoffice
+    from formatforge.shared.libreoffice import convert_with_libreoffice
 
     pids = tmp_path / "pids"
     monkeypatch.setenv("FAKE_OFFICE_PIDS", str(pids))
@@ -255,7 +255,7 @@ def test_issue_18_point_9_a_timed_out_export_stops_all_of_libreoffice_and_the_ne
 
 
 def test_issue_18_point_9_a_libreoffice_left_by_a_killed_build_is_stopped(tmp_path, monkeypatch):
-    from formatforge.shared.wordprocessing import convert_with_libreoffice
+    from formatforge.shared.libreoffice import convert_with_libreoffice
 
     pids = tmp_path / "pids"
     monkeypatch.setenv("FAKE_OFFICE_PIDS", str(pids))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Document
-from ..shared.wordprocessing import STANDARD, write_docx
+from ..shared.word import STANDARD, write_docx
 from . import BuildContext, Requirement, Writer, register
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Document
-from ..shared.wordprocessing import large_print_profile, write_docx
+from ..shared.word import large_print_profile, write_docx
 from . import BuildContext, Requirement, Writer, register
 
 DEFAULT_SIZE = 18

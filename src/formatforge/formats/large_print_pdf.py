@@ -15,7 +15,8 @@ from typing import Any
 
 from ..errors import WriterError
 from ..model import Document
-from ..shared.wordprocessing import convert_with_libreoffice, document_date, large_print_profile, write_docx
+from ..shared.libreoffice import convert_with_libreoffice
+from ..shared.word import document_date, large_print_profile, write_docx
 from . import BuildContext, Requirement, Writer, register
 
 DEFAULT_SIZE = 18
