@@ -96,7 +96,8 @@ def input_fingerprint(document: Document) -> str:
 
 
 def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document) -> str:
-    chosen = {key: options.get(key) for key in writer.option_names}
+    """``options``: the writer's own (``Writer.options_for``), every one it may read."""
+    chosen = dict(options)
     extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document, options) if p.is_file()]
     material = json.dumps([__version__, name, inputs, chosen, extra], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
@@ -251,11 +252,16 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
         observer.started(name)
         began = time.perf_counter()
         writer = writers[name]
-        key = format_key(name, writer, inputs, options, document)
-        if not force and up_to_date(previous.get(name), key, out_dir):
-            outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
+        try:
+            own = writer.options_for(options)
+        except FormatforgeError as exc:  # a value the option does not take
+            outcome = FormatResult(name, "failed", message=str(exc))
         else:
-            outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer, ledger, key)
+            key = format_key(name, writer, inputs, own, document)
+            if not force and up_to_date(previous.get(name), key, out_dir):
+                outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
+            else:
+                outcome = run_writer(name, writer, document, out_dir, own, cache_dir, observer, ledger, key)
         outcome.seconds = time.perf_counter() - began
         observer.finished(outcome)
         return outcome

@@ -147,7 +147,6 @@ del::after { content: "] "; }
 class HtmlWriter(Writer):
     name = "html"
     summary = "a single accessible web page for any browser, screen reader or magnifier"
-    option_names = ()
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
         return [f"{document.stem}.html"]

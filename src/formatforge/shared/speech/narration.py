@@ -36,21 +36,9 @@ from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body
                      name_silent_characters, opening_section, spoken_length, with_ending)
 from . import synthesis
 
-# The engine used when none is named by the library (and so by the tests, which time
-# espeak): the direct libespeak-ng engine synthesised a paragraph about twice as fast as
-# pyttsx3 over the same library, and ten times as fast as the neural voice.
-DEFAULT_ENGINE = "espeak"
+from .options import DEFAULT_ENGINE, SPEECH_OPTIONS
 
-OPTION_NAMES = (
-    "audio.engine",
-    "audio.voice",
-    "audio.voice_file",  # a neural voice model (.onnx) of one's own
-    "audio.rate",
-    "audio.volume",
-    "audio.lexicon",
-    "audio.workers",
-    "audio.timeout",  # seconds one sentence may take before the engine is taken for hung
-)
+OPTION_NAMES = tuple(option.name for option in SPEECH_OPTIONS)  # declared once, in .options
 
 
 
