@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .build import BuildReport, CheckFailed, FormatResult, build
+from .cache_folder import default_cache_dir
 from .errors import FormatforgeError, SourceProblems
 from .formats import available_formats, get_writer
 from .formats.option_specs import BUILTIN_OPTIONS
@@ -205,7 +206,7 @@ def build_command(
     ),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output", help="Folder to write the outputs into."),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable); all by default."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech is cached (default: .formatforge-cache beside the source folder)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech and LibreOffice's profile are kept (default: $XDG_CACHE_HOME/formatforge or ~/.cache/formatforge)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even what is up to date."),
     jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Writers to run side by side (default: one per core)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors (for CI)."),
@@ -218,7 +219,7 @@ def build_command(
             err.print(f"error: unknown format {name!r}; the formats are: {', '.join(available_formats())}")
             raise typer.Exit(2)
     sources = list(sources or [DEFAULT_SOURCE])
-    cache = cache_dir or default_cache(sources[0])
+    cache = cache_dir or default_cache_dir()
     from .library import LibraryReport, build_library, is_library
 
     library = is_library(sources)
@@ -258,12 +259,6 @@ def build_command(
             out.print(f"Catalogue: {output / 'index.html'}", highlight=False)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def default_cache(source: Path) -> Path:
-    """.formatforge-cache beside the folder that holds the masters."""
-    folder = source.resolve() if source.is_dir() else source.resolve().parent
-    return folder.parent / ".formatforge-cache"
 
 
 @app.command("check")
@@ -404,29 +399,36 @@ def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An ou
 
 
 @app.command("preview")
+@with_writer_options
 def preview_command(
     source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build, repeatable (default: html)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="As for build."),
+    options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build, serve the outputs on 127.0.0.1, and rebuild on every save (Ctrl+C to stop).
     While the master has errors, every page shows them at the top."""
     from .preview import serve
 
     try:
-        serve(source, output, formats or ["html"], default_cache(source), port, interval, say=lambda line: print(line, flush=True))
+        serve(source, output, formats or ["html"], cache_dir or default_cache_dir(), port, interval,
+              say=lambda line: print(line, flush=True), options=options)
     except OSError as exc:
         fail(FormatforgeError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; try another --port"))
 
 
 @app.command("watch")
+@with_writer_options
 def watch_command(
     source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format"),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="As for build."),
+    options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
     import time
@@ -435,6 +437,7 @@ def watch_command(
 
     from .library import build_library, is_library
 
+    cache = cache_dir or default_cache_dir()
     last = None
     while True:
         state = watched_state(source)
@@ -442,7 +445,7 @@ def watch_command(
             last = state
             try:
                 if is_library([source]):
-                    library = build_library([source], output, formats, {}, default_cache(source))
+                    library = build_library([source], output, formats, options, cache)
                     for report in library.documents.values():
                         print_report(report, quiet=False)
                     for folder, problem in library.failed.items():
@@ -450,7 +453,7 @@ def watch_command(
                             print_diagnostics(problem.diagnostics)
                         err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
                 else:
-                    report = build(source, output, formats, {}, default_cache(source))
+                    report = build(source, output, formats, options, cache)
                     print_report(report, quiet=False)
             except CheckFailed as exc:
                 print_diagnostics(exc.diagnostics)

@@ -69,6 +69,7 @@ class LargePrintPdfWriter(Writer):
     summary = ("Tagged (PDF/UA) large-print PDF, 18 pt by default in Arial (Liberation Sans where Arial is not"
                " installed), with a numbered contents, for reading on screen or printing")
     options = LARGE_PRINT_OPTIONS
+    uses_cache = True  # LibreOffice's profile
 
     def requirements(self) -> list[Requirement]:
         return [
