@@ -155,8 +155,6 @@ def typer_option(option: Option) -> Any:
     flags = option.cli_flags
     if option.type is bool and option.off_flags:
         flags = ("/".join((flags[0], option.off_flags[0])), *flags[1:])
-    elif option.type is bool:
-        extra["is_flag"] = True
     if option.metavar:
         extra["metavar"] = option.metavar
     return typer.Option(None, *flags, help=help_text, show_default=False, **extra)
