@@ -82,7 +82,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("formatforge", "formatforge.errors", "formatforge.model", "formatforge.characters",
                     "formatforge.hashing", "formatforge.labels", "formatforge.progress",
                     "formatforge.reproducible_zip", "formatforge.options")),
-    ("reading", ("formatforge.front_matter", "formatforge.reader", "formatforge.lint")),
+    ("reading", ("formatforge.front_matter", "formatforge.reader", "formatforge.source_rules")),
     ("shared", ("formatforge.shared",)),
     ("formats", ("formatforge.formats",)),
     ("checks", ("formatforge.checks",)),

@@ -186,7 +186,7 @@ SILENT_IN_ESPEAK = {"\x01", "\ue000", "█", "Ꮳ", "Ꮃ", "Ꭹ", "١", "٢"}
 
 def test_espeak_is_asked_which_characters_it_would_pass_over():
     chars = sorted({char for text in SPEECH_CLASSES.values() for char in text if may_be_silent(char)})
-    assert set(synthesis.silent_characters(VoiceSettings(), chars)) == SILENT_IN_ESPEAK
+    assert set(synthesis.engine_silent_characters(VoiceSettings(), chars)) == SILENT_IN_ESPEAK
 
 
 @pytest.mark.parametrize("name", SPEECH_CLASSES)

@@ -28,7 +28,7 @@ from .errors import FormatforgeError, SourceProblems
 from .cache_folder import inside_cache, usable_cache_dir
 from .hashing import sha256_file
 from .formats import BuildContext, available_formats, get_writer
-from .lint import check, errors
+from .source_rules import check, errors
 from .model import Document
 from .reader import Diagnostic, read_source
 

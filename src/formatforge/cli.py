@@ -25,7 +25,7 @@ from .cache_folder import default_cache_dir
 from .errors import FormatforgeError, SourceProblems
 from .formats import available_formats, get_writer
 from .formats.option_specs import BUILTIN_OPTIONS
-from .lint import RULES, check, errors, explain
+from .source_rules import RULES, check, errors, explain
 from .model import Document, Metadata
 from .options import Option
 from .reader import Diagnostic, read_source

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..shared.epub_package import EpubPackage
-from ..model import Document, Section, split_sections
+from ..model import Document, DocumentSection, split_sections
 from . import BuildContext, Writer, register
 from .option_specs import EPUB_OPTIONS
 
@@ -28,7 +28,7 @@ class EpubWriter(Writer):
         split_level = context.option("epub.split_level")
         sections = (
             split_sections(document.blocks, int(split_level)) if split_level else document.sections()
-        ) or [Section(None, ())]
+        ) or [DocumentSection(None, ())]
         book = EpubPackage(document, sections)
         name = self.output_names(document, context.options)[0]
         book.write(context.path(name))

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import WriterError
-from ..model import Document, Heading, Image, Section, walk_blocks
+from ..model import Document, Heading, Image, DocumentSection, walk_blocks
 from ..labels import Labels, labels_for
 from ..shared.xhtml import (
     IMAGE_TYPES,
@@ -184,7 +184,7 @@ def render_page(document: Document) -> bytes:
     renderer = XhtmlRenderer(
         document, epub=False, image_src=image_src, resolve=lambda fragment: f"#{fragment}" if fragment in known else None
     )
-    sections: list[Section] = document.sections()
+    sections: list[DocumentSection] = document.sections()
     notes = footnotes_by_section(document, sections)
 
     head = [

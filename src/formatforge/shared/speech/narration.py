@@ -257,7 +257,7 @@ def narrate(
     timeout = synthesis_timeout(options)
 
     body = with_ending(document, body_sections(document))
-    silent = silent_characters(document, body, settings, folder, version_text)
+    silent = narration_silent_characters(document, body, settings, folder, version_text)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
     synthesised = 0
     pool = synthesis.speech_pool(settings, cache, workers, timeout)
@@ -415,8 +415,8 @@ def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str]
     return lexicon.apply(escape_phoneme_brackets(name_silent_characters(text, silent)))
 
 
-def silent_characters(document: Document, body: list[ScriptSection], settings: VoiceSettings, folder: Path,
-                      version_text: str) -> frozenset[str]:
+def narration_silent_characters(document: Document, body: list[ScriptSection], settings: VoiceSettings,
+                                folder: Path, version_text: str) -> frozenset[str]:
     """The characters of the narration that the voice would say nothing for, asked of
     espeak (which also speaks for pyttsx3 on Linux) in a worker; the answers are kept
     beside the speech cache, per engine version and voice. Without espeak only the
@@ -439,7 +439,7 @@ def silent_characters(document: Document, body: list[ScriptSection], settings: V
         answers = {}
     unknown = [char for char in candidates if char not in answers]
     if unknown:
-        found = set(synthesis.silent_characters(replace(settings, engine="espeak"), unknown))
+        found = set(synthesis.engine_silent_characters(replace(settings, engine="espeak"), unknown))
         answers.update({char: char in found for char in unknown})
         folder.mkdir(parents=True, exist_ok=True)
         staging = answers_file.with_suffix(f".{os.getpid()}.tmp")

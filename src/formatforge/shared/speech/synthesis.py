@@ -95,7 +95,7 @@ def time_engine(settings: VoiceSettings, text: str, repeat: int = 5) -> tuple[fl
     return result["seconds"], result["audio_seconds"]
 
 
-def silent_characters(settings: VoiceSettings, characters: list[str]) -> list[str]:
+def engine_silent_characters(settings: VoiceSettings, characters: list[str]) -> list[str]:
     """Those of ``characters`` that espeak, with this voice, says nothing for."""
     if not characters:
         return []
