@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
+from .errors import WriterError
+
 # ---------------------------------------------------------------- inlines
 
 
@@ -256,6 +258,15 @@ class Document:
     def stem(self) -> str:
         """The base name of every output file: the source file's stem."""
         return self.source_path.stem
+
+    def image_file(self, image: Image) -> Path:
+        """The file ``image`` shows, beside the master. The reader has checked it at the
+        start of the build (S1); one deleted while the build runs is this error, at the
+        image's line, whichever writer meets it."""
+        path = self.source_dir / image.src
+        if not path.is_file():
+            raise WriterError(f"image {image.src!r} not found", self.source_path, image.line)
+        return path
 
     def images(self) -> list[Image]:
         return [b for b in walk_blocks(self.all_blocks()) if isinstance(b, Image)]

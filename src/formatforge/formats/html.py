@@ -159,9 +159,7 @@ class HtmlWriter(Writer):
 
 
 def data_uri(document: Document, image: Image) -> str:
-    path = (document.source_dir / image.src).resolve()
-    if not path.is_file():
-        raise WriterError(f"image {image.src!r} not found", document.source_path, image.line)
+    path = document.image_file(image).resolve()
     media_type = IMAGE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
     if not media_type or not media_type.startswith("image/"):
         raise WriterError(f"image {image.src!r} is not an image type a browser shows", document.source_path, image.line)

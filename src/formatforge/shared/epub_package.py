@@ -209,9 +209,7 @@ class EpubPackage:
         for image in self.document.images():
             if image.src in found:
                 continue
-            path = (base / image.src).resolve()
-            if not path.is_file():
-                raise WriterError(f"image {image.src!r} not found", self.document.source_path, image.line)
+            path = self.document.image_file(image).resolve()
             media_type = IMAGE_TYPES.get(path.suffix.lower())
             if media_type is None:
                 raise WriterError(
