@@ -7,6 +7,7 @@ writer that reads an option it did not declare fails instead of reusing stale ou
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -223,3 +224,12 @@ def test_a_cache_folder_that_cannot_be_made_is_said_and_formats_without_a_cache_
     report = build(master(tmp_path), tmp_path / "out", ["html"], cache_dir=beneath_a_file)
     assert report.ok  # HTML keeps nothing in the cache, so it is not asked for
     assert usable_cache_dir(tmp_path / "new" / "cache").is_dir()
+
+
+def test_the_command_line_reads_the_declarations_without_loading_a_writer():
+    """The flags come from light declaration modules: importing the speech writers alone
+    took seconds (numpy, scipy, onnxruntime), which a Word build must never pay."""
+    probe = ("import sys, formatforge.cli; print(sorted(m for m in sys.modules if m.startswith("
+             "('formatforge.formats.', 'formatforge.shared.', 'numpy', 'louis', 'docx'))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert ast.literal_eval(loaded) == ["formatforge.formats.option_specs", "formatforge.shared.speech", "formatforge.shared.speech.options"]
