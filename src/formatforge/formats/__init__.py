@@ -64,8 +64,9 @@ class BuildContext:
     """What a writer gets: the model, where to write, its options, and a progress callback.
 
     The build hands a writer ``WriterOptions``: only the options it declared, each with its
-    value or default, and reading any other raises ``UndeclaredOption``. (A plain dict,
-    as tests that call a writer directly may give, is read as it is.)"""
+    value or default, and reading any other raises ``UndeclaredOption``. A test that calls
+    a writer directly may give a plain dict: a writer with options narrows it through its
+    declaration (``Writer.options_for``), so its defaults and checks apply either way."""
 
     document: Document
     staging: Path  # write here only; the build moves finished files into the output folder

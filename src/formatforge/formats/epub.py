@@ -25,7 +25,7 @@ class EpubWriter(Writer):
 
     def write(self, context: BuildContext) -> list[str]:
         document = context.document
-        split_level = context.option("epub.split_level")
+        split_level = self.options_for(context.options)["epub.split_level"]
         sections = (
             split_sections(document.blocks, int(split_level)) if split_level else document.sections()
         ) or [DocumentSection(None, ())]

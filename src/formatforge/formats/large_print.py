@@ -24,7 +24,7 @@ class LargePrintWriter(Writer):
 
     def write(self, context: BuildContext) -> list[str]:
         (name,) = self.output_names(context.document, context.options)
-        size = float(context.option("large_print.size"))
+        size = float(self.options_for(context.options)["large_print.size"])  # checked, with its default
         context.progress(0.0, f"building the {size:g} pt large-print document")
         write_docx(context.document, large_print_profile(size), context.path(name))
         context.progress(1.0, "large-print document written")

@@ -83,7 +83,7 @@ class LargePrintPdfWriter(Writer):
 
     def write(self, context: BuildContext) -> list[str]:
         (name,) = self.output_names(context.document, context.options)
-        size = float(context.option("large_print.size"))
+        size = float(self.options_for(context.options)["large_print.size"])  # checked, with its default
         with tempfile.TemporaryDirectory(prefix="formatforge-large-print-pdf-") as work:
             work_dir = Path(work)
             source = work_dir / f"{context.document.stem}-large-print.docx"
