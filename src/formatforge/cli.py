@@ -69,6 +69,8 @@ err = LazyConsole(stderr=True, soft_wrap=True)
 # catalogue at outputs/index.html. One file given on its own builds straight into outputs/.
 DEFAULT_SOURCE = Path("source")
 DEFAULT_OUTPUTS = Path("outputs")
+CACHE_HELP = ("Where synthesised speech and LibreOffice's profile are kept "
+              "(default: $XDG_CACHE_HOME/formatforge or ~/.cache/formatforge).")
 
 
 class State:
@@ -204,7 +206,7 @@ def build_command(
     ),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output", help="Folder to write the outputs into."),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable); all by default."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech and LibreOffice's profile are kept (default: $XDG_CACHE_HOME/formatforge or ~/.cache/formatforge)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     force: bool = typer.Option(False, "--force", help="Rebuild even what is up to date."),
     jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Writers to run side by side (default: one per core)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors (for CI)."),
@@ -404,7 +406,7 @@ def preview_command(
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build, repeatable (default: html)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="As for build."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build, serve the outputs on 127.0.0.1, and rebuild on every save (Ctrl+C to stop).
@@ -425,7 +427,7 @@ def watch_command(
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format"),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="As for build."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
