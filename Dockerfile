@@ -60,8 +60,9 @@ RUN site=$(/opt/formatforge/bin/python -c 'import sysconfig; print(sysconfig.get
     && groupadd --gid 10001 formatforge \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin formatforge
 # HOME is /tmp so that any user -u gives (with no home of its own) can still write the
-# settings LibreOffice and rclone keep there.
-ENV PATH="/opt/formatforge/bin:$PATH" HOME=/tmp PYTHONDONTWRITEBYTECODE=1
+# settings LibreOffice and rclone keep there. The build's cache (synthesised speech) goes in
+# the mounted folder, /work/.cache/formatforge, so that it outlives the container.
+ENV PATH="/opt/formatforge/bin:$PATH" HOME=/tmp PYTHONDONTWRITEBYTECODE=1 XDG_CACHE_HOME=/work/.cache
 USER formatforge
 WORKDIR /work
 ENTRYPOINT ["formatforge"]

@@ -36,7 +36,8 @@ def document(request) -> Document:
 def write_format(name: str, document: Document, staging: Path, **options) -> dict[str, Path]:
     """Runs one writer into ``staging``; returns its outputs by relative name."""
     writer = get_writer(name)
-    context = BuildContext(document=document, staging=staging, options=options)
+    # As the build does: only the options the writer declared, so reading another fails.
+    context = BuildContext(document=document, staging=staging, options=writer.options_for(options))
     return {relative: staging / relative for relative in writer.write(context)}
 
 

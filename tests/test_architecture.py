@@ -81,12 +81,12 @@ def test_the_import_scan_sees_a_sibling_writer_and_markdown(tmp_path):
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("formatforge", "formatforge.errors", "formatforge.model", "formatforge.characters",
                     "formatforge.hashing", "formatforge.labels", "formatforge.progress",
-                    "formatforge.reproducible_zip")),
-    ("reading", ("formatforge.front_matter", "formatforge.reader", "formatforge.lint")),
+                    "formatforge.reproducible_zip", "formatforge.options")),
+    ("reading", ("formatforge.front_matter", "formatforge.reader", "formatforge.source_rules")),
     ("shared", ("formatforge.shared",)),
     ("formats", ("formatforge.formats",)),
     ("checks", ("formatforge.checks",)),
-    ("pipeline", ("formatforge.build", "formatforge.library", "formatforge.download_page",
+    ("pipeline", ("formatforge.cache_folder", "formatforge.build", "formatforge.library", "formatforge.download_page",
                   "formatforge.publish", "formatforge.validate", "formatforge.watch", "formatforge.preview")),
     ("cli", ("formatforge.cli", "formatforge.__main__")),
 ]

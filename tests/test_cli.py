@@ -79,6 +79,19 @@ def test_version():
     assert result.returncode == 0 and result.stdout.startswith("formatforge ")
 
 
+def test_the_version_is_written_once_and_shown_from_a_source_checkout():
+    """Issue 19 point 9: pyproject.toml reads formatforge.__version__ rather than repeating it;
+    this run imports the package from src/ (PYTHONPATH), installed or not."""
+    import tomllib
+
+    import formatforge
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "formatforge.__version__"}
+    assert run("--version").stdout.split() == ["formatforge", formatforge.__version__]
+
+
 def test_publish_before_building_is_a_clear_error(tmp_path):
     result = run("publish", str(tmp_path / "empty"), "--to", str(tmp_path / "drive"))
     assert result.returncode == 1 and "build before publishing" in result.stderr

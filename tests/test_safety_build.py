@@ -16,7 +16,7 @@ import pytest
 
 from formatforge.build import CheckFailed, build
 from formatforge.errors import SourceError
-from formatforge.lint import check
+from formatforge.source_rules import check
 from formatforge.reader import read_source
 
 FIXTURES = Path(__file__).parent / "fixtures"

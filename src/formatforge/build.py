@@ -25,9 +25,10 @@ from typing import Any, Iterator, Protocol
 from .labels import reset_warnings as reset_label_warnings
 from . import __version__, download_page
 from .errors import FormatforgeError, SourceProblems
+from .cache_folder import inside_cache, usable_cache_dir
 from .hashing import sha256_file
 from .formats import BuildContext, available_formats, get_writer
-from .lint import check, errors
+from .source_rules import check, errors
 from .model import Document
 from .reader import Diagnostic, read_source
 
@@ -96,10 +97,18 @@ def input_fingerprint(document: Document) -> str:
 
 
 def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document) -> str:
-    chosen = {key: options.get(key) for key in writer.option_names}
+    """``options``: the writer's own (``Writer.options_for``), every one it may read."""
+    chosen = dict(options)
     extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document, options) if p.is_file()]
     material = json.dumps([__version__, name, inputs, chosen, extra], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _uses_cache(name: str) -> bool:
+    try:
+        return get_writer(name).uses_cache
+    except FormatforgeError:
+        return False  # reported as that format's failure when the writers run
 
 
 def load_manifest(out_dir: Path) -> dict:
@@ -206,8 +215,8 @@ def build(
 
     if cache_dir is not None:
         cache_dir = Path(cache_dir)
-        if cache_dir.exists() and not cache_dir.is_dir():
-            raise FormatforgeError(f"the cache folder {cache_dir} is a file; give --cache-dir a folder (or a new name)")
+        if any(_uses_cache(name) for name in names):
+            usable_cache_dir(cache_dir)  # before anything is built: a cache problem said as one
     try:
         result = read_source(source)
     except SourceProblems as exc:
@@ -251,11 +260,16 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
         observer.started(name)
         began = time.perf_counter()
         writer = writers[name]
-        key = format_key(name, writer, inputs, options, document)
-        if not force and up_to_date(previous.get(name), key, out_dir):
-            outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
+        try:
+            own = writer.options_for(options)
+        except FormatforgeError as exc:  # a value the option does not take
+            outcome = FormatResult(name, "failed", message=str(exc))
         else:
-            outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer, ledger, key)
+            key = format_key(name, writer, inputs, own, document)
+            if not force and up_to_date(previous.get(name), key, out_dir):
+                outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
+            else:
+                outcome = run_writer(name, writer, document, out_dir, own, cache_dir, observer, ledger, key)
         outcome.seconds = time.perf_counter() - began
         observer.finished(outcome)
         return outcome
@@ -507,6 +521,9 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
         return FormatResult(name, "failed", message=str(exc), detail=traceback.format_exc())
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
+        if inside_cache(exc.filename, cache_dir):
+            return FormatResult(name, "failed", message=f"cannot use the cache folder {cache_dir}: {exc.strerror or exc}{where}; "
+                                "give --cache-dir a folder you can write; previous outputs kept", detail=traceback.format_exc())
         return FormatResult(name, "failed", message=f"{exc.strerror or exc}{where}; previous outputs kept", detail=traceback.format_exc())
     except Exception as exc:  # a writer bug must not lose the other formats
         return FormatResult(name, "failed", message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())

@@ -8,9 +8,11 @@ import gc
 # pass every 700 allocations spends about 5 % of a Word build finding nothing to free.
 gc.set_threshold(100_000, 50, 50)
 
+import functools
+import inspect
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Optional
 
 import typer
 
@@ -19,10 +21,13 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .build import BuildReport, CheckFailed, FormatResult, build
+from .cache_folder import default_cache_dir
 from .errors import FormatforgeError, SourceProblems
 from .formats import available_formats, get_writer
-from .lint import RULES, check, errors, explain
+from .formats.option_specs import BUILTIN_OPTIONS
+from .source_rules import RULES, check, errors, explain
 from .model import Document, Metadata
+from .options import Option
 from .reader import Diagnostic, read_source
 
 app = typer.Typer(
@@ -64,6 +69,8 @@ err = LazyConsole(stderr=True, soft_wrap=True)
 # catalogue at outputs/index.html. One file given on its own builds straight into outputs/.
 DEFAULT_SOURCE = Path("source")
 DEFAULT_OUTPUTS = Path("outputs")
+CACHE_HELP = ("Where synthesised speech and LibreOffice's profile are kept "
+              "(default: $XDG_CACHE_HOME/formatforge or ~/.cache/formatforge).")
 
 
 class State:
@@ -137,60 +144,82 @@ def main_options(
     State.debug = debug
 
 
+def typer_option(option: Option) -> Any:
+    """The command-line flag for a writer option, from its one declaration."""
+    help_text = option.help
+    if option.default is not None and option.default is not False and "default" not in help_text:
+        shown = f"{option.default:g}" if isinstance(option.default, float) else (
+            repr(option.default) if not str(option.default).isprintable() else str(option.default))
+        help_text = help_text.removesuffix(".") + f" (default: {shown})."
+    extra: dict[str, Any] = {}
+    if option.type in (int, float) and not option.choices:
+        extra.update(min=option.minimum, max=option.maximum)
+    flags = option.cli_flags
+    if option.type is bool and option.off_flags:
+        flags = ("/".join((flags[0], option.off_flags[0])), *flags[1:])
+    if option.metavar:
+        extra["metavar"] = option.metavar
+    return typer.Option(None, *flags, help=help_text, show_default=False, **extra)
+
+
+def writer_options() -> list[Option]:
+    """Every built-in writer's options, each once, in the order the formats are listed."""
+    unique: dict[str, Option] = {}
+    for declared in BUILTIN_OPTIONS.values():
+        for option in declared:
+            unique.setdefault(option.name, option)
+    return list(unique.values())
+
+
+def with_writer_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Gives ``command`` a flag for every writer option (made from its declaration) and
+    calls it with the ones given as ``options``, keyed by option name."""
+    declared = writer_options()
+    own = [p for name, p in inspect.signature(command).parameters.items() if name != "options"]
+    flags = [
+        inspect.Parameter(o.parameter, inspect.Parameter.KEYWORD_ONLY, default=typer_option(o),
+                          # a choice as typer offers one (the build turns "2" back into 2)
+                          annotation=Optional[Literal[tuple(str(c) for c in o.choices)] if o.choices else o.type])
+        for o in declared
+    ]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        given = {option.name: values.pop(option.parameter) for option in declared}
+        options = {name: value for name, value in given.items() if value is not None}
+        from .shared.speech import publishing_engine
+
+        options.setdefault("audio.engine", publishing_engine())
+        command(**values, options=options)
+
+    run.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in own + flags}
+    return run
+
+
 @app.command("build")
+@with_writer_options
 def build_command(
     sources: Optional[list[Path]] = typer.Argument(
-        None, help="Markdown masters, or folders of them [default: source/]. One file builds into the output folder itself; "
+        None, help="Markdown masters, or folders of them (default: source/). One file builds into the output folder itself; "
         "a folder or several files build a library: each into its own folder, with a catalogue.", show_default=False,
     ),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output", help="Folder to write the outputs into."),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable); all by default."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where synthesised speech is cached [default: .formatforge-cache beside the source folder]."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     force: bool = typer.Option(False, "--force", help="Rebuild even what is up to date."),
-    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Writers to run side by side [default: one per core]."),
+    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Writers to run side by side (default: one per core)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors (for CI)."),
-    grade: Optional[int] = typer.Option(None, "--grade", min=1, max=2, help="Braille grade: 1 uncontracted, 2 contracted."),
-    cells: Optional[int] = typer.Option(None, "--cells", min=10, max=100, help="Braille cells per line [default: 40]."),
-    lines: Optional[int] = typer.Option(None, "--lines", min=5, max=100, help="Braille lines per page [default: 25]."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Braille layout profile: ukaaf or bana."),
-    braille_table: Optional[str] = typer.Option(None, "--braille-table", help="liblouis table(s) for braille, comma-separated [default: from the document language and --grade]."),
-    interpoint: bool = typer.Option(False, "--interpoint", "--duplex", help="Braille on both sides of the paper (PEF duplex)."),
-    volume_pages: Optional[int] = typer.Option(None, "--volume-pages", min=0, help="Most braille pages in a volume; 0 for one volume [default: 100]."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Speech engine: neural (hibari-tts), espeak or pyttsx3 (default: neural when hibari-tts is installed; espeak-ng for languages other than English)."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Speech voice [default: from the document language]; neural: heart, emma, fable, fenrir, kore."),
-    voice_file: Optional[Path] = typer.Option(None, "--voice-file", help="A neural voice model (.onnx) of your own."),
-    rate: Optional[int] = typer.Option(None, "--rate", min=80, max=450, help="Speech rate in words per minute."),
-    bitrate: Optional[int] = typer.Option(None, "--bitrate", help="MP3 bit rate in kbps [default: 64]."),
-    point_size: Optional[int] = typer.Option(None, "--point-size", min=16, max=48, help="Large print body size in points [default: 18]."),
+    options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build every format (or those given with -f) of each master into the output folder."""
-    from .shared.speech import publishing_engine
-
-    options: dict[str, Any] = {
-        "braille.grade": grade,
-        "braille.cells": cells,
-        "braille.lines": lines,
-        "braille.profile": profile,
-        "braille.table": braille_table,
-        "braille.volume_pages": volume_pages,
-        "braille.interpoint": True if interpoint else None,
-        "audio.engine": engine or publishing_engine(),
-        "audio.voice": voice,
-        "audio.voice_file": str(voice_file) if voice_file else None,
-        "audio.rate": rate,
-        "audio.bitrate": bitrate,
-        "large_print.size": point_size,
-    }
-    options = {key: value for key, value in options.items() if value is not None}
-    if profile is not None and profile not in ("ukaaf", "bana"):
-        err.print("error: --profile must be ukaaf or bana")
-        raise typer.Exit(2)
+    options = options or {}
     for name in formats or []:
         if name not in available_formats():
             err.print(f"error: unknown format {name!r}; the formats are: {', '.join(available_formats())}")
             raise typer.Exit(2)
     sources = list(sources or [DEFAULT_SOURCE])
-    cache = cache_dir or default_cache(sources[0])
+    cache = cache_dir or default_cache_dir()
     from .library import LibraryReport, build_library, is_library
 
     library = is_library(sources)
@@ -230,12 +259,6 @@ def build_command(
             out.print(f"Catalogue: {output / 'index.html'}", highlight=False)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def default_cache(source: Path) -> Path:
-    """.formatforge-cache beside the folder that holds the masters."""
-    folder = source.resolve() if source.is_dir() else source.resolve().parent
-    return folder.parent / ".formatforge-cache"
 
 
 @app.command("check")
@@ -376,29 +399,36 @@ def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An ou
 
 
 @app.command("preview")
+@with_writer_options
 def preview_command(
     source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
-    formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build (repeatable) [default: html]."),
+    formats: Optional[list[str]] = typer.Option(None, "-f", "--format", help="A format to build, repeatable (default: html)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
+    options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build, serve the outputs on 127.0.0.1, and rebuild on every save (Ctrl+C to stop).
     While the master has errors, every page shows them at the top."""
     from .preview import serve
 
     try:
-        serve(source, output, formats or ["html"], default_cache(source), port, interval, say=lambda line: print(line, flush=True))
+        serve(source, output, formats or ["html"], cache_dir or default_cache_dir(), port, interval,
+              say=lambda line: print(line, flush=True), options=options)
     except OSError as exc:
         fail(FormatforgeError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; try another --port"))
 
 
 @app.command("watch")
+@with_writer_options
 def watch_command(
     source: Path = typer.Argument(DEFAULT_SOURCE, help="The Markdown master, or a folder of them."),
     output: Path = typer.Option(DEFAULT_OUTPUTS, "-o", "--output"),
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format"),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
+    options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
     import time
@@ -407,6 +437,7 @@ def watch_command(
 
     from .library import build_library, is_library
 
+    cache = cache_dir or default_cache_dir()
     last = None
     while True:
         state = watched_state(source)
@@ -414,7 +445,7 @@ def watch_command(
             last = state
             try:
                 if is_library([source]):
-                    library = build_library([source], output, formats, {}, default_cache(source))
+                    library = build_library([source], output, formats, options, cache)
                     for report in library.documents.values():
                         print_report(report, quiet=False)
                     for folder, problem in library.failed.items():
@@ -422,7 +453,7 @@ def watch_command(
                             print_diagnostics(problem.diagnostics)
                         err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
                 else:
-                    report = build(source, output, formats, {}, default_cache(source))
+                    report = build(source, output, formats, options, cache)
                     print_report(report, quiet=False)
             except CheckFailed as exc:
                 print_diagnostics(exc.diagnostics)

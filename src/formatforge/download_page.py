@@ -13,6 +13,7 @@ from lxml.builder import ElementMaker
 
 from .labels import Labels, labels_for
 from .model import Document, languages_used
+from .shared.speech.options import DEFAULT_ENGINE
 
 H = ElementMaker()
 
@@ -203,7 +204,7 @@ def file_label(name: str, label: str, relative: str, labels: Labels) -> str:
 
 def synthetic_voice(language: str, options: dict | None, labels: Labels) -> str:
     options = options or {}
-    engine = str(options.get("audio.engine") or "espeak")
+    engine = str(options.get("audio.engine") or DEFAULT_ENGINE)
     voice = str(options.get("audio.voice") or (language or "en").strip().lower().replace("_", "-") or "en")
     return labels(WORDS["synthetic"], engine=labels(ENGINE_NAMES[engine]) if engine in ENGINE_NAMES else engine,
                   voice=voice)

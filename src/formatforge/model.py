@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
+from .errors import WriterError
+
 # ---------------------------------------------------------------- inlines
 
 
@@ -135,7 +137,7 @@ class Image:
 
     ``src`` is relative to the source file's folder, as written in the master; the reader
     has already checked that it stays inside that folder. An empty ``alt`` means the
-    author gave none (lint rule M3); ``decorative`` marks an image meant to be skipped.
+    author gave none (source rule M3); ``decorative`` marks an image meant to be skipped.
     """
 
     src: str
@@ -257,6 +259,15 @@ class Document:
         """The base name of every output file: the source file's stem."""
         return self.source_path.stem
 
+    def image_file(self, image: Image) -> Path:
+        """The file ``image`` shows, beside the master. The reader has checked it at the
+        start of the build (S1); one deleted while the build runs is this error, at the
+        image's line, whichever writer meets it."""
+        path = self.source_dir / image.src
+        if not path.is_file():
+            raise WriterError(f"image {image.src!r} not found", self.source_path, image.line)
+        return path
+
     def images(self) -> list[Image]:
         return [b for b in walk_blocks(self.all_blocks()) if isinstance(b, Image)]
 
@@ -264,7 +275,7 @@ class Document:
         """Body blocks followed by the blocks of every footnote."""
         return self.blocks + tuple(b for fn in self.footnotes for b in fn.blocks)
 
-    def sections(self) -> list["Section"]:
+    def sections(self) -> list["DocumentSection"]:
         """Split the body at headings of ``level`` or above (by default the top level used).
 
         Content before the first such heading becomes a section with no heading.
@@ -284,24 +295,29 @@ class Document:
 
 
 @dataclass(frozen=True)
-class Section:
+class DocumentSection:
+    """The blocks from one dividing heading to the next: what an EPUB content document, an
+    HTML ``<section>`` and a narration's section file (``speech.script.ScriptSection``, then
+    ``NarratedSection`` with its timings and ``EncodedSection`` with its MP3 frames) are
+    made from."""
+
     heading: Heading | None
     blocks: tuple[Block, ...]  # the heading itself is blocks[0] when present
 
 
-def split_sections(blocks: tuple[Block, ...], level: int) -> list[Section]:
-    sections: list[Section] = []
+def split_sections(blocks: tuple[Block, ...], level: int) -> list[DocumentSection]:
+    sections: list[DocumentSection] = []
     current: list[Block] = []
     heading: Heading | None = None
     for block in blocks:
         if isinstance(block, Heading) and block.level <= level:
             if current:
-                sections.append(Section(heading, tuple(current)))
+                sections.append(DocumentSection(heading, tuple(current)))
             current, heading = [block], block
         else:
             current.append(block)
     if current:
-        sections.append(Section(heading, tuple(current)))
+        sections.append(DocumentSection(heading, tuple(current)))
     return sections
 
 

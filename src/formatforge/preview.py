@@ -53,19 +53,19 @@ def diagnostic_lines(diagnostics) -> list[str]:
     return [f"{d.path}:{d.line}: {d.severity} {d.rule} {d.message}" for d in diagnostics if d.severity == "error"]
 
 
-def rebuild(source: Path, output: Path, formats: list[str] | None, cache: Path) -> list[str]:
+def rebuild(source: Path, output: Path, formats: list[str] | None, cache: Path, options: dict | None = None) -> list[str]:
     """One build; returns the problems to show (empty when all went well). Never raises for
     a bad edit: the preview goes on."""
     lines: list[str] = []
     try:
         if is_library([source]):
-            library = build_library([source], output, formats, {}, cache)
+            library = build_library([source], output, formats, options, cache)
             for folder, problem in library.failed.items():
                 lines += diagnostic_lines(problem.diagnostics) if isinstance(problem, CheckFailed) else []
                 lines.append(f"{folder}: not built: {problem}")
             reports = list(library.documents.values())
         else:
-            reports = [build(source, output, formats, {}, cache)]
+            reports = [build(source, output, formats, options, cache)]
         for report in reports:
             lines += [f"{r.name} failed: {r.message}" for r in report.results if r.status == "failed"]
     except CheckFailed as exc:
@@ -138,8 +138,9 @@ def serve(
     interval: float = 1.0,
     say: Callable[[str], None] = print,
     stop: threading.Event | None = None,
+    options: dict | None = None,
 ) -> None:
-    """Builds, serves ``output`` on 127.0.0.1:``port`` (0: any free port), and rebuilds
+    """Builds (with the writer ``options``, as ``build`` takes them), serves ``output`` on 127.0.0.1:``port`` (0: any free port), and rebuilds
     whenever the master (or a file beside it) changes, until ``stop`` is set or Ctrl+C."""
     output.mkdir(parents=True, exist_ok=True)
     problems = Problems()
@@ -155,7 +156,7 @@ def serve(
             state = watched_state(source)
             if state != last:
                 last = state
-                lines = rebuild(source, output, formats, cache)
+                lines = rebuild(source, output, formats, cache, options)
                 problems.set(lines)
                 for line in lines:
                     say(f"error: {line}")

@@ -15,7 +15,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urlparse
 
@@ -30,7 +30,7 @@ from mdit_py_plugins.myst_blocks.index import target as myst_target_rule
 from mdit_py_plugins.myst_role import myst_role_plugin
 
 from .errors import SourceError
-from .front_matter import Diagnostic, build_metadata, decode_source, split_front_matter
+from .front_matter import Diagnostic, build_metadata, decode_source, locate_image, split_front_matter
 from .model import (
     ADMONITION_LABELS,
     Admonition,
@@ -748,21 +748,22 @@ class _Converter:
             )
 
     def check_image(self, image: Image) -> None:
-        src, line = image.src, image.line
-        parsed = urlparse(src)
-        if parsed.scheme in ("http", "https", "ftp", "data") or src.startswith("//"):
-            self.diagnose("S1", "error", f"image {src!r} is remote; images are never fetched: save it under the source folder and link to that file", line)
-        elif parsed.scheme and not re.match(r"^[A-Za-z]:[\\/]", src):
-            self.diagnose("S1", "error", f"image {src!r} is not a file path; save the image under the source folder and link to that file", line)
-        elif PurePosixPath(src).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", src):
-            self.diagnose("S1", "error", f"image path {src!r} is absolute; use a path inside the source folder, such as images/picture.png", line)
-        else:
-            base = self.path.parent.resolve()
-            target = (base / src).resolve()
-            if base != target and base not in target.parents:
-                self.diagnose("S1", "error", f"image path {src!r} leads outside the source folder; copy the image into it", line)
-            elif not target.is_file():
-                self.diagnose("S1", "error", f"image {src!r} not found; check the file name and that it is saved under the source folder", line)
+        """S1 for where a body image points (the rule the cover follows too: ``locate_image``)."""
+        target, problem = locate_image(image.src, self.path.parent)
+        if problem:
+            advice = IMAGE_ADVICE.get(problem.partition(";")[0], "")
+            self.diagnose("S1", "error", f"image {image.src!r} {problem}{advice}", image.line)
+
+
+# What to do, for the person writing the master, after each of ``locate_image``'s problems.
+IMAGE_ADVICE = {
+    "is remote": " and link to that file",
+    "is not a file path": "; save the image under the source folder and link to that file",
+    "is an absolute path": ", such as images/picture.png",
+    "leads outside the source folder": "; copy the image into it",
+    "not found": "; check the file name and that it is saved under the source folder",
+    "is not a file": "; check the file name and that it is saved under the source folder",
+}
 
 
 # Each handler reads the block that opens at tokens[index] and closes at tokens[close].

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from formatforge.errors import SourceError, SourceProblems
-from formatforge.lint import check
+from formatforge.source_rules import check
 from formatforge.model import document_text, words
 from formatforge.reader import read_source, read_text
 

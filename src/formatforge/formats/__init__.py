@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 
 from ..errors import FormatforgeError, MissingDependency
 from ..model import Document
+from ..options import Option, WriterOptions, options_for
 from ..progress import Progress, no_progress
 
 # name → module under formatforge.formats; imported only when the format is asked for.
@@ -60,7 +61,12 @@ class Requirement:
 
 @dataclass
 class BuildContext:
-    """What a writer gets: the model, where to write, its options, and a progress callback."""
+    """What a writer gets: the model, where to write, its options, and a progress callback.
+
+    The build hands a writer ``WriterOptions``: only the options it declared, each with its
+    value or default, and reading any other raises ``UndeclaredOption``. A test that calls
+    a writer directly may give a plain dict: a writer with options narrows it through its
+    declaration (``Writer.options_for``), so its defaults and checks apply either way."""
 
     document: Document
     staging: Path  # write here only; the build moves finished files into the output folder
@@ -68,8 +74,8 @@ class BuildContext:
     cache_dir: Path | None = None
     progress: Progress = no_progress
 
-    def option(self, name: str, default: Any) -> Any:
-        value = self.options.get(name)
+    def option(self, name: str, default: Any = None) -> Any:
+        value = self.options[name] if isinstance(self.options, WriterOptions) else self.options.get(name)
         return default if value is None else value
 
     def path(self, relative: str) -> Path:
@@ -81,11 +87,15 @@ class BuildContext:
 class Writer(ABC):
     name: ClassVar[str]
     summary: ClassVar[str]  # one line for readers: who this format is for
-    # Names of the options (``BuildContext.options`` keys) this writer reads, for the cache key.
-    option_names: ClassVar[tuple[str, ...]] = ()
+    # Every option this writer reads (``formats.option_specs`` for the built-in ones): the
+    # build passes it only these, checked and with their defaults, and keys its cache on them.
+    options: ClassVar[tuple[Option, ...]] = ()
     # Writers that name the same lane run one after another in a build, in format order
     # (the speech writers share a cache); other writers may run side by side.
     lane: ClassVar[str] = ""
+    # Whether it writes into ``BuildContext.cache_dir``: the build checks the folder is
+    # usable before any writer runs, so that a cache problem is reported as one.
+    uses_cache: ClassVar[bool] = False
 
     def requirements(self) -> list[Requirement]:
         return []
@@ -93,6 +103,10 @@ class Writer(ABC):
     def input_files(self, document: Document, options: dict[str, Any]) -> list[Path]:
         """Files besides the source and its images whose content changes this output."""
         return []
+
+    def options_for(self, given: dict[str, Any] | None) -> WriterOptions:
+        """``given`` (a build's options, for every format) narrowed to this writer's own."""
+        return options_for(self.options, given)
 
     def missing(self) -> list[MissingDependency]:
         return [MissingDependency(r.what, r.install_hint) for r in self.requirements() if not r.present()]

@@ -39,7 +39,7 @@ from ..errors import WriterError
 from ..front_matter import locate_image
 from ..model import Document, Metadata
 from ..shared.speech.engines import voice_label
-from ..shared.speech.script import OPENING_SLUG, body_sections
+from ..shared.speech.script import section_file_stems
 from ..shared.speech.sections import EncodedSection
 from .speech_edition import SpeechWriter
 from . import BuildContext, Requirement, register
@@ -99,8 +99,7 @@ class AudioWriter(SpeechWriter):
         return super().requirements() + [Requirement.module("mutagen", "pip install mutagen")]
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
-        stems = [f"00-{OPENING_SLUG}"] + [s.file_stem for s in body_sections(document)]
-        return [f"audio/{stem}.mp3" for stem in stems] + [f"audio/{document.stem}.m3u8", f"{document.stem}.mp3"]
+        return [f"audio/{stem}.mp3" for stem in section_file_stems(document)] + [f"audio/{document.stem}.m3u8", f"{document.stem}.mp3"]
 
     def write(self, context: BuildContext) -> list[str]:
         with self.narrated(context, 0.85, 0.97) as (narration, encoded):

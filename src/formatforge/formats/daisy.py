@@ -25,7 +25,7 @@ from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
 from ..shared.xhtml_sentences import SentenceRenderer, clip_seconds, clock
 from ..shared.speech import Narration
-from ..shared.speech.script import ANNOUNCEMENT, OPENING_SLUG, body_sections
+from ..shared.speech.script import ANNOUNCEMENT, OPENING_SLUG, opening_and_body, section_file_stems
 from ..shared.speech.engines import voice_label
 from ..shared.speech.sections import EncodedSection
 from .speech_edition import SpeechWriter
@@ -85,7 +85,7 @@ class DaisyWriter(SpeechWriter):
     summary = "DAISY 2.02 talking book, text and audio in sync sentence by sentence, for DAISY players"
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
-        stems = [f"00-{OPENING_SLUG}"] + [s.file_stem for s in body_sections(document)]
+        stems = section_file_stems(document)
         names = [f"{FOLDER}/ncc.html", f"{FOLDER}/{document.stem}.html"]
         names += [f"{FOLDER}/{stem}.smil" for stem in stems] + [f"{FOLDER}/{stem}.mp3" for stem in stems]
         names += [f"{FOLDER}/{inside}" for inside, _ in image_files(document)]
@@ -104,7 +104,7 @@ class DaisyBook:
         self.metadata = document.metadata
         self.language = document.metadata.language or "en"
         self.text_name = f"{document.stem}.html"
-        self.opening, *self.body = narration.sections
+        self.opening, self.body = opening_and_body(narration.sections)
         self.durations = [section.seconds for section in encoded]
 
     # ------------------------------------------------------------ text
@@ -277,9 +277,7 @@ def image_files(document: Document) -> list[tuple[str, Path]]:
     that they stay inside the source folder)."""
     found: dict[str, Path] = {}
     for image in document.images():
-        path = document.source_dir / image.src
-        if not path.is_file():
-            raise WriterError(f"image {image.src!r} not found", document.source_path, image.line)
+        path = document.image_file(image)
         found.setdefault(image_path(document, image), path)
     return sorted(found.items())
 

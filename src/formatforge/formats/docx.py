@@ -13,7 +13,6 @@ from . import BuildContext, Requirement, Writer, register
 class DocxWriter(Writer):
     name = "docx"
     summary = "Word document with real headings, lists, alt text and footnotes, for screen readers and editing"
-    option_names = ()
 
     def requirements(self) -> list[Requirement]:
         return [Requirement.module("docx", "python-docx (pip)")]

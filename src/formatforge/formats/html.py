@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import WriterError
-from ..model import Document, Heading, Image, Section, walk_blocks
+from ..model import Document, Heading, Image, DocumentSection, walk_blocks
 from ..labels import Labels, labels_for
 from ..shared.xhtml import (
     IMAGE_TYPES,
@@ -147,7 +147,6 @@ del::after { content: "] "; }
 class HtmlWriter(Writer):
     name = "html"
     summary = "a single accessible web page for any browser, screen reader or magnifier"
-    option_names = ()
 
     def output_names(self, document: Document, options: dict[str, Any]) -> list[str]:
         return [f"{document.stem}.html"]
@@ -160,9 +159,7 @@ class HtmlWriter(Writer):
 
 
 def data_uri(document: Document, image: Image) -> str:
-    path = (document.source_dir / image.src).resolve()
-    if not path.is_file():
-        raise WriterError(f"image {image.src!r} not found", document.source_path, image.line)
+    path = document.image_file(image).resolve()
     media_type = IMAGE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
     if not media_type or not media_type.startswith("image/"):
         raise WriterError(f"image {image.src!r} is not an image type a browser shows", document.source_path, image.line)
@@ -185,7 +182,7 @@ def render_page(document: Document) -> bytes:
     renderer = XhtmlRenderer(
         document, epub=False, image_src=image_src, resolve=lambda fragment: f"#{fragment}" if fragment in known else None
     )
-    sections: list[Section] = document.sections()
+    sections: list[DocumentSection] = document.sections()
     notes = footnotes_by_section(document, sections)
 
     head = [

@@ -18,8 +18,7 @@ from ..model import Document
 from ..shared.libreoffice import convert_with_libreoffice
 from ..shared.word import document_date, large_print_profile, write_docx
 from . import BuildContext, Requirement, Writer, register
-
-DEFAULT_SIZE = 18
+from .option_specs import LARGE_PRINT_OPTIONS
 
 
 def stamp_pdf(pdf_path: Path, target: Path, document: Document) -> None:
@@ -70,7 +69,8 @@ class LargePrintPdfWriter(Writer):
     name = "large-print-pdf"
     summary = ("Tagged (PDF/UA) large-print PDF, 18 pt by default in Arial (Liberation Sans where Arial is not"
                " installed), with a numbered contents, for reading on screen or printing")
-    option_names = ("large_print.size",)
+    options = LARGE_PRINT_OPTIONS
+    uses_cache = True  # LibreOffice's profile
 
     def requirements(self) -> list[Requirement]:
         return [
@@ -84,7 +84,7 @@ class LargePrintPdfWriter(Writer):
 
     def write(self, context: BuildContext) -> list[str]:
         (name,) = self.output_names(context.document, context.options)
-        size = float(context.option("large_print.size", DEFAULT_SIZE))
+        size = float(self.options_for(context.options)["large_print.size"])  # checked, with its default
         with tempfile.TemporaryDirectory(prefix="formatforge-large-print-pdf-") as work:
             work_dir = Path(work)
             source = work_dir / f"{context.document.stem}-large-print.docx"

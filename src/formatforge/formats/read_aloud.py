@@ -25,7 +25,7 @@ from ..model import Document
 from ..shared.xhtml_sentences import SentenceRenderer, clip_seconds, clock
 from ..shared.speech import Narration
 from ..shared.speech.engines import voice_label
-from ..shared.speech.script import ANNOUNCEMENT
+from ..shared.speech.script import ANNOUNCEMENT, opening_and_body
 from ..shared.speech.sections import EncodedSection
 from .speech_edition import SpeechWriter
 from ..shared.xhtml import EPUB_NS
@@ -69,8 +69,8 @@ class ReadAloudPackage(EpubPackage):
     def __init__(self, document: Document, narration: Narration, encoded: list[EncodedSection]):
         self.narration = narration
         # The narration's body sections are the model's sections, one for one.
-        self.narrated = narration.sections[1:]
-        self.encoded = encoded[1:]
+        self.narrated = opening_and_body(narration.sections)[1]
+        self.encoded = opening_and_body(encoded)[1]
         sections = document.sections()
         if len(sections) != len(self.narrated) or not sections:
             raise WriterError("the narration's sections do not match the document's")

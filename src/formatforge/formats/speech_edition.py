@@ -15,17 +15,18 @@ from typing import Any, Iterator
 
 from ..errors import WriterError
 from . import BuildContext, Requirement, Writer
-from ..shared.speech.encode import BITRATES, DEFAULT_BITRATE
 from ..shared.speech.engines import neural_voice_file, voice_label
 from ..shared.speech.lexicon import lexicon_path
-from ..shared.speech.narration import OPTION_NAMES, Narration, narrate, voice_choice
+from ..shared.speech.narration import Narration, narrate, voice_choice
+from ..shared.speech.options import SPEECH_OPTIONS
 from ..shared.speech.sections import EncodedSection, encoded_sections
 
 
 class SpeechWriter(Writer):
-    option_names = OPTION_NAMES + ("audio.bitrate",)
+    options = SPEECH_OPTIONS
     # One after another in a build: the first synthesises and encodes, the rest reuse it.
     lane = "speech"
+    uses_cache = True
 
     def requirements(self) -> list[Requirement]:
         return [
@@ -61,27 +62,21 @@ class SpeechWriter(Writer):
         except ValueError:
             return ""
 
-    @staticmethod
-    def bitrate(context: BuildContext) -> int:
-        bitrate = int(context.option("audio.bitrate", DEFAULT_BITRATE))
-        if bitrate not in BITRATES:
-            raise WriterError(f"audio.bitrate must be one of {', '.join(map(str, BITRATES))} kbit/s")
-        return bitrate
-
     @contextmanager
     def narrated(self, context: BuildContext, synthesis_share: float,
                  encoding_share: float) -> Iterator[tuple[Narration, list[EncodedSection]]]:
         """The narration and every section's MP3 frames; progress runs to ``synthesis_share``
         while synthesising, then to ``encoding_share`` while encoding. The frames are only
         there inside the block (without a cache folder they live in a temporary one)."""
-        bitrate = self.bitrate(context)
+        options = self.options_for(context.options)  # checked, with defaults, even when a test gives a dict
+        bitrate = int(options["audio.bitrate"])
         try:
-            narration = narrate(context.document, context.options, context.cache_dir, context.progress, synthesis_share,
+            narration = narrate(context.document, options, context.cache_dir, context.progress, synthesis_share,
                                 bitrate)
         except ValueError as error:
             raise WriterError(str(error)) from error
         try:
-            workers = int(context.options.get("audio.workers") or 0)
+            workers = int(options["audio.workers"] or 0)
             sections = encoded_sections(narration, bitrate, context.progress, (synthesis_share, encoding_share), workers,
                                         narration.pool)
             yield narration, sections

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from lxml import etree
 
 from ..errors import WriterError
-from ..model import Document, Heading, Section, Table, inline_text, walk_blocks
+from ..model import Document, Heading, DocumentSection, Table, inline_text, walk_blocks
 from ..reproducible_zip import zip_info
 from ..labels import labels_for
 from .xhtml import (
@@ -162,7 +162,7 @@ class EpubPackage:
     extra_sufficient_access_modes: tuple[str, ...] = ()
     extra_features: tuple[str, ...] = ()
 
-    def __init__(self, document: Document, sections: list[Section]):
+    def __init__(self, document: Document, sections: list[DocumentSection]):
         self.document = document
         self.metadata = document.metadata
         self.language = document.metadata.language or "en"
@@ -209,9 +209,7 @@ class EpubPackage:
         for image in self.document.images():
             if image.src in found:
                 continue
-            path = (base / image.src).resolve()
-            if not path.is_file():
-                raise WriterError(f"image {image.src!r} not found", self.document.source_path, image.line)
+            path = self.document.image_file(image).resolve()
             media_type = IMAGE_TYPES.get(path.suffix.lower())
             if media_type is None:
                 raise WriterError(

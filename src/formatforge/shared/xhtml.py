@@ -45,7 +45,7 @@ from ..model import (
     ListBlock,
     ListItem,
     Paragraph,
-    Section,
+    DocumentSection,
     Span,
     Strikethrough,
     Strong,
@@ -170,7 +170,7 @@ def footnote_numbers_in(blocks: Iterable[Block]) -> list[int]:
     return list(seen)
 
 
-def footnotes_by_section(document: Document, sections: list[Section]) -> list[list[Footnote]]:
+def footnotes_by_section(document: Document, sections: list[DocumentSection]) -> list[list[Footnote]]:
     """Which footnotes close which section: each after the section that first cites it,
     uncited ones after the last section, so the notes still come in number order."""
     by_number = {fn.number: fn for fn in document.footnotes}
@@ -526,7 +526,7 @@ class XhtmlRenderer:
 
     # ------------------------------------------------------------ sections and navigation
 
-    def section(self, section: Section, footnotes: Iterable[Footnote], chapter: bool) -> etree._Element:
+    def section(self, section: DocumentSection, footnotes: Iterable[Footnote], chapter: bool) -> etree._Element:
         el = element("section")
         if section.heading is not None:
             el.set("aria-labelledby", section.heading.id)

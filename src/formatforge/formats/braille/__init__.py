@@ -17,78 +17,44 @@ from typing import Any
 
 from ...errors import WriterError
 from ...labels import language_name, labels_for
+from ...options import WriterOptions, options_for
 from .. import BuildContext, Requirement, Writer, register
+from ..option_specs import BRAILLE_OPTIONS
 from . import brf, pef
-from .layout import PROFILES, Book, Layout
+from .layout import Book, Layout
 from .translate import Translator, default_tables, parse_table_list
 
-DEFAULTS = {
-    "braille.grade": 2,
-    "braille.cells": 40,
-    "braille.lines": 25,
-    "braille.profile": "ukaaf",
-    # The most braille pages in a volume, preliminary pages included (0: one volume).
-    "braille.volume_pages": 100,
-    # A link's address after its text when they differ; None: as the profile says.
-    "braille.link_addresses": None,
-    # Both sides of the paper (PEF duplex="true"); single-sided by default.
-    "braille.interpoint": False,
-    # For the title page: who transcribed the book, and when (ISO date; the master's date if unset).
-    "braille.producer": "formatforge",
-    "braille.transcription_date": None,
-    "braille.table": None,
-    "braille.line_ending": "\r\n",
-    "braille.page_break": "\f",
-}
 
-
-def option(options: dict[str, Any], name: str) -> Any:
-    value = options.get(name)
-    return DEFAULTS[name] if value is None else value
-
-
-def flag(value: Any) -> bool | None:
-    """A yes/no option as a config file or the command line gives it; None stays None."""
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().casefold()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise WriterError(f"a braille yes/no option must be true or false, not {value!r}")
+def resolved(options: dict[str, Any]) -> WriterOptions:
+    """The braille options, checked and with their defaults (``option_specs.BRAILLE_OPTIONS``)."""
+    return options_for(BRAILLE_OPTIONS, options)
 
 
 def tables_for(language: str, options: dict[str, Any]) -> list[str]:
-    explicit = option(options, "braille.table")
-    if explicit:
-        return parse_table_list(explicit)
-    grade = int(option(options, "braille.grade"))
-    if grade not in (1, 2):
-        raise WriterError(f"braille.grade must be 1 or 2, not {grade}")
-    return default_tables(language, grade)
+    options = resolved(options)
+    if options["braille.table"]:
+        return parse_table_list(options["braille.table"])
+    return default_tables(language, options["braille.grade"])
 
 
-def make_book(document, options: dict[str, Any]) -> Book:
-    profile = str(option(options, "braille.profile"))
-    if profile not in PROFILES:
-        raise WriterError(f"braille.profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+def make_book(document, given: dict[str, Any]) -> Book:
+    options = resolved(given)
     translator = Translator(tables_for(document.metadata.language, options))
     labels = labels_for(document.metadata.language)
     translator.deleted_label = labels("deleted:")
-    translator.grade = int(option(options, "braille.grade"))
+    translator.grade = options["braille.grade"]
     translator.language_name = lambda lang: language_name(lang, labels)
     try:
         layout = Layout(
             translator,
-            cells=int(option(options, "braille.cells")),
-            lines=int(option(options, "braille.lines")),
-            profile=profile,
-            volume_pages=int(option(options, "braille.volume_pages")),
-            link_addresses=flag(option(options, "braille.link_addresses")),
-            interpoint=bool(flag(option(options, "braille.interpoint"))),
-            producer=str(option(options, "braille.producer") or ""),
-            transcribed_on=str(option(options, "braille.transcription_date") or document.metadata.date or ""),
+            cells=options["braille.cells"],
+            lines=options["braille.lines"],
+            profile=options["braille.profile"],
+            volume_pages=options["braille.volume_pages"],
+            link_addresses=options["braille.link_addresses"],
+            interpoint=options["braille.interpoint"],
+            producer=options["braille.producer"] or "",
+            transcribed_on=options["braille.transcription_date"] or document.metadata.date or "",
         )
     except ValueError as error:
         raise WriterError(f"braille: {error}") from error
@@ -104,7 +70,7 @@ def rows(pages) -> list[list[str]]:
 class BrailleWriter(Writer):
     name = "braille"
     summary = "Braille readers: paginated Unified English Braille for embossers (BRF, PEF) and refreshable displays."
-    option_names = tuple(DEFAULTS)
+    options = BRAILLE_OPTIONS
 
     def requirements(self) -> list[Requirement]:
         return [Requirement.module("louis", "apt-get install python3-louis liblouis-data")]
@@ -120,8 +86,8 @@ class BrailleWriter(Writer):
         context.progress(0.8, "writing BRF, PEF and Unicode braille")
         names = self.output_names(document, options)
         all_rows = rows(book.pages)
-        line_ending = str(option(options, "braille.line_ending"))
-        page_break = str(option(options, "braille.page_break"))
+        line_ending = str(context.option("braille.line_ending"))
+        page_break = str(context.option("braille.page_break"))
         context.path(names[0]).write_bytes(brf.render(all_rows, line_ending, page_break))
         context.path(names[1]).write_bytes(
             pef.build_volumes([[rows(v.preliminary), rows(v.body)] for v in book.volumes], book.cells, book.lines,

@@ -15,8 +15,8 @@ from importlib.metadata import version
 import lameenc
 import numpy as np
 
-DEFAULT_BITRATE = 64  # kbit/s: clear speech in mono, the usual rate for talking books
-BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)  # what MPEG-2 layer III allows at 22.05 kHz
+from .options import DEFAULT_BITRATE  # declared with the options
+
 PEAK_CEILING_DBFS = -3.0  # below the −1 dBFS of A3 with room for MP3's overshoot
 # The gain moves in whole steps, so that an edit which adds or removes the book's loudest
 # sentence rarely changes it (a new gain means every section is encoded again). espeak-ng

@@ -23,8 +23,7 @@ from pathlib import Path
 
 from ...labels import Labels, labels_for
 
-ENGINE_NAMES = ("espeak", "pyttsx3", "neural")
-DEFAULT_RATE = 175  # words a minute: espeak's own default, comfortable for most listeners
+from .options import DEFAULT_RATE, ENGINE_NAMES  # declared with the options
 
 
 @dataclass(frozen=True)

@@ -36,21 +36,9 @@ from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body
                      name_silent_characters, opening_section, spoken_length, with_ending)
 from . import synthesis
 
-# The engine used when none is named by the library (and so by the tests, which time
-# espeak): the direct libespeak-ng engine synthesised a paragraph about twice as fast as
-# pyttsx3 over the same library, and ten times as fast as the neural voice.
-DEFAULT_ENGINE = "espeak"
+from .options import DEFAULT_ENGINE, SPEECH_OPTIONS
 
-OPTION_NAMES = (
-    "audio.engine",
-    "audio.voice",
-    "audio.voice_file",  # a neural voice model (.onnx) of one's own
-    "audio.rate",
-    "audio.volume",
-    "audio.lexicon",
-    "audio.workers",
-    "audio.timeout",  # seconds one sentence may take before the engine is taken for hung
-)
+OPTION_NAMES = tuple(option.name for option in SPEECH_OPTIONS)  # declared once, in .options
 
 
 
@@ -269,7 +257,7 @@ def narrate(
     timeout = synthesis_timeout(options)
 
     body = with_ending(document, body_sections(document))
-    silent = silent_characters(document, body, settings, folder, version_text)
+    silent = narration_silent_characters(document, body, settings, folder, version_text)
     facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
     synthesised = 0
     pool = synthesis.speech_pool(settings, cache, workers, timeout)
@@ -427,8 +415,8 @@ def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str]
     return lexicon.apply(escape_phoneme_brackets(name_silent_characters(text, silent)))
 
 
-def silent_characters(document: Document, body: list[ScriptSection], settings: VoiceSettings, folder: Path,
-                      version_text: str) -> frozenset[str]:
+def narration_silent_characters(document: Document, body: list[ScriptSection], settings: VoiceSettings,
+                                folder: Path, version_text: str) -> frozenset[str]:
     """The characters of the narration that the voice would say nothing for, asked of
     espeak (which also speaks for pyttsx3 on Linux) in a worker; the answers are kept
     beside the speech cache, per engine version and voice. Without espeak only the
@@ -451,7 +439,7 @@ def silent_characters(document: Document, body: list[ScriptSection], settings: V
         answers = {}
     unknown = [char for char in candidates if char not in answers]
     if unknown:
-        found = set(synthesis.silent_characters(replace(settings, engine="espeak"), unknown))
+        found = set(synthesis.engine_silent_characters(replace(settings, engine="espeak"), unknown))
         answers.update({char: char in found for char in unknown})
         folder.mkdir(parents=True, exist_ok=True)
         staging = answers_file.with_suffix(f".{os.getpid()}.tmp")

@@ -36,6 +36,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import Sequence, TypeVar
 
 from ...characters import character_name
 from ...labels import ADMONITION_KINDS, Labels, labels_for
@@ -147,6 +148,7 @@ class ScriptSection:
 
     @property
     def file_stem(self) -> str:
+        """The name its audio (and SMIL) files share: ``00-about-this-recording``, ``03-our-aims``."""
         return f"{self.number:02d}-{self.slug}"
 
 
@@ -573,6 +575,23 @@ def _section_list(document: Document, sections: list[ScriptSection], labels: Lab
     if titles and titles[0].strip().casefold() == document.metadata.title.strip().casefold():
         titles[0] = labels("the introduction")
     return "; ".join(titles)
+
+
+def section_file_stems(document: Document) -> list[str]:
+    """Every section file's stem in reading order, without narrating: the opening, then the
+    body's (the names the audio and DAISY editions promise before they are built)."""
+    opening = ScriptSection(0, OPENING_TITLE, OPENING_SLUG, OPENING_SLUG, ())
+    return [section.file_stem for section in (opening, *body_sections(document))]
+
+
+_Section = TypeVar("_Section")
+
+
+def opening_and_body(sections: Sequence[_Section]) -> tuple[_Section, list[_Section]]:
+    """Section 0 is the opening announcement; the rest are the body's, one for each of the
+    document's sections. For the script's, the narration's and the encoded sections alike."""
+    opening, *body = sections
+    return opening, body
 
 
 def opening_section(document: Document, sections: list[ScriptSection], total_seconds: float | None,

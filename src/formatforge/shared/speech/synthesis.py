@@ -15,11 +15,8 @@ from typing import Callable, Iterable
 from .cache import SpeechCache
 from .engines import VoiceSettings
 from .processes import Pool, Task, WorkerFailed, default_workers, run_job
+from .options import DEFAULT_TIMEOUT  # declared with the options
 
-
-# Seconds a worker may spend on one sentence before it is taken for hung: espeak speaks a
-# long sentence in well under a second, so a minute is only ever reached by a fault.
-DEFAULT_TIMEOUT = 60.0
 # Characters of text (about 25 ms of espeak's time each 100) that pay for starting a worker.
 MIN_CHARACTERS_A_WORKER = 1500
 
@@ -98,7 +95,7 @@ def time_engine(settings: VoiceSettings, text: str, repeat: int = 5) -> tuple[fl
     return result["seconds"], result["audio_seconds"]
 
 
-def silent_characters(settings: VoiceSettings, characters: list[str]) -> list[str]:
+def engine_silent_characters(settings: VoiceSettings, characters: list[str]) -> list[str]:
     """Those of ``characters`` that espeak, with this voice, says nothing for."""
     if not characters:
         return []

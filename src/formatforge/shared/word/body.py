@@ -349,9 +349,7 @@ class _Builder:
                 self._inlines(source.children, story.part, p, bold=row_index == 0)
 
     def _image(self, block: model.Image, story: _Story, list_level: int) -> None:
-        path = (self.doc.source_dir / block.src)
-        if not path.is_file():
-            raise WriterError(f"image not found: {block.src}", self.doc.source_path, block.line)
+        path = self.doc.image_file(block)
         p = self._paragraph(story, indent_level=list_level)
         r = SubElement(p, W_R)
         try:

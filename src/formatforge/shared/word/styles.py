@@ -52,8 +52,9 @@ class StyleProfile:
 STANDARD = StyleProfile()
 
 
-def large_print_profile(size: float = 18) -> StyleProfile:
-    """UKAAF G003: 16 pt at least, 18 pt by default, headings larger, bold for emphasis."""
+def large_print_profile(size: float) -> StyleProfile:
+    """UKAAF G003: 16 pt at least (18 pt by default: the large_print.size option), headings
+    larger, bold for emphasis."""
     if size < 16:
         raise WriterError(f"large print needs at least 16 pt, not {size} pt (option large_print.size)")
     return StyleProfile(

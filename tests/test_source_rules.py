@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from formatforge.lint import check
+from formatforge.source_rules import check
 from formatforge.reader import read_source
 
 FRONT = "---\ntitle: T\nlanguage: en-GB\n---\n"  # the body starts on line 5
@@ -131,7 +131,7 @@ def test_every_message_says_how_to_fix_it(tmp_path, rule, text, front, image, sa
 
 
 def test_every_rule_is_explained():
-    from formatforge.lint import RULES, explain
+    from formatforge.source_rules import RULES, explain
 
     assert {"M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8", "M9", "M10", "M11", "S1", "S2", "S3", "S4"} <= set(RULES)
     for rule_id in RULES:
