@@ -208,3 +208,28 @@ def test_issue_21_5_prune_evicts_the_least_recently_used_first(tmp_path):
     # entries used within keep_recent stay, whatever the cap
     assert cache.prune(0, keep_recent=150)[0] == 1 and cache._entries.path(keys[1]).exists()
     assert SpeechCache(tmp_path).index.get(keys[0]) is None  # the index forgets what went
+
+
+def test_issue_21_5_the_cache_command_shows_and_prunes(tmp_path):
+    import subprocess
+    import sys
+
+    cache = SpeechCache(tmp_path / "cache" / "speech")
+    rng = np.random.default_rng(2)
+    for n in range(3):
+        key = f"{n:02x}" * 32
+        cache.put(key, Speech(rng.normal(0, 3000, 20_000).astype("<i2").tobytes(), 22050))
+        path = cache._entries.path(key)
+        os.utime(path, (time.time() - 7200 * (n + 1), path.stat().st_mtime))  # used hours ago
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "formatforge.cli", "cache", *args, "--cache-dir",
+                               str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
+
+    shown = run("show")
+    assert shown.returncode == 0 and "3 sentences" in " ".join(shown.stdout.split()), shown.stdout
+    pruned = run("prune", "--max-size", "0")
+    assert pruned.returncode == 0 and "removed 3 entries" in pruned.stdout, pruned.stdout + pruned.stderr
+    assert cache.usage().sentences == 0
+    bad = run("prune", "--max-size", "lots")
+    assert bad.returncode == 2 and "not a size" in bad.stderr and "Traceback" not in bad.stderr

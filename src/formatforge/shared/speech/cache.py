@@ -393,6 +393,14 @@ DEFAULT_CAP = 2 << 30  # bytes: the speech cache is pruned to this, least recent
 KEEP_RECENT = 3600  # seconds: entries used this recently are never evicted (the book being built)
 
 
+def parse_size(text: str) -> int:
+    """Bytes from "500M", "2G", "1.5GB" or a plain number of bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"{text!r} is not a size: write it as, for example, 500M or 2G")
+    return int(float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " "))
+
+
 @dataclass(frozen=True)
 class CacheUsage:
     sentences: int

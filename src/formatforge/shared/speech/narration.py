@@ -335,6 +335,8 @@ def narrate(
     sample_rate = _sample_rate(facts)
     timed_sections = [opening_timed, *body_timed]
     used = {t.key for s in timed_sections for t in s.sentences}
+    if synthesised and temporary is None:
+        cache.prune()  # the cache grew: least recently used entries past its size cap go (issue 21.5)
     report(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
     return Narration(
         script=Script(tuple(s.section for s in timed_sections)),
