@@ -32,6 +32,7 @@ import struct
 import tempfile
 import time
 import zlib
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,10 +420,31 @@ class SpeechCache:
         self.folder = Path(folder)
         self._entries = EntryStore(self.folder, ".pcm")
         self.index = SentenceIndex(self.folder)
+        self._memo: OrderedDict[str, tuple[tuple[int, int, int, int], Speech]] = OrderedDict()
+        self._memo_bytes = 0
+
+    # Setting a section's level reads its sentences three or four times over: the last few
+    # decoded are kept (by the entry's file identity, so a replaced entry is read afresh).
+    MEMO_BYTES = 64 << 20
 
     def get(self, key: str) -> Speech | None:
         """The sentence's speech, checked against its digest and (lazily, here where it is
         used) against the sentence index; a mismatch drops the entry, to be made again."""
+        known = self._memo.get(key)
+        if known is not None and known[0] == self._entries.identity(key):
+            self._memo.move_to_end(key)
+            return known[1]
+        speech = self._get(key)
+        identity = self._entries.identity(key)
+        if speech is not None and identity is not None and len(speech.pcm) <= self.MEMO_BYTES // 4:
+            self._memo[key] = (identity, speech)
+            self._memo_bytes += len(speech.pcm)
+            while self._memo_bytes > self.MEMO_BYTES:
+                _, (_, dropped) = self._memo.popitem(last=False)
+                self._memo_bytes -= len(dropped.pcm)
+        return speech
+
+    def _get(self, key: str) -> Speech | None:
         entry = self._entries.read_entry(key)
         if entry is None:
             return None

@@ -13,12 +13,13 @@ silence, …) and only 100 ms block energies are kept, so a long section costs n
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Iterable, Iterator
 
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d  # type: ignore[import-untyped]
-from scipy.signal import lfilter, lfilter_zi, resample_poly  # type: ignore[import-untyped]
+from scipy.signal import lfilter, lfilter_zi  # type: ignore[import-untyped]
 
 TARGET_LUFS = -18.0
 # The MP3 encoder adds up to 1.3 dB of overshoot to the true peak (ffmpeg's ebur128 on the
@@ -30,7 +31,7 @@ TRUE_PEAK_CEILING_DBTP = -4.0
 # encoder's low-pass, which takes off under 0.1 LU): the PCM is aimed that much higher.
 ENCODING_LOSS_LU = 0.5
 # Part of each encoded section's cache key: a new method makes new frames.
-METHOD = f"bs1770-4 {TARGET_LUFS} LUFS +{ENCODING_LOSS_LU} tp {TRUE_PEAK_CEILING_DBTP} limiter-v3"
+METHOD = f"bs1770-4 {TARGET_LUFS} LUFS +{ENCODING_LOSS_LU} tp {TRUE_PEAK_CEILING_DBTP} limiter-v4"
 
 _ABSOLUTE_GATE = -70.0
 _RELATIVE_GATE = -10.0
@@ -133,11 +134,29 @@ class LoudnessMeter:
         return -0.691 + 10 * math.log10(kept.mean()) if kept.size else -math.inf
 
 
+@functools.lru_cache(maxsize=1)
+def _phases() -> tuple[float, tuple[np.ndarray, ...]]:
+    """The 4x interpolation filter of ``resample_poly(x, 4, 1)`` (81 taps, Kaiser window)
+    split into its four phases: phase 0 is the signal itself times the centre tap (every
+    fourth tap of a quarter-band filter is zero, to 1e-17), phases 1-3 are 20-tap filters."""
+    from scipy.signal import firwin  # type: ignore[import-untyped]
+
+    taps = firwin(20 * _OVERSAMPLING + 1, 1 / _OVERSAMPLING, window=("kaiser", 5.0)) * _OVERSAMPLING
+    return float(taps[10 * _OVERSAMPLING]), tuple(taps[k::_OVERSAMPLING].copy() for k in range(1, _OVERSAMPLING))
+
+
 def envelope(samples: np.ndarray) -> np.ndarray:
     """For each sample, the largest absolute value of the signal around it oversampled 4×
-    (BS.1770's true peak, sample by sample)."""
-    up = np.abs(resample_poly(samples.astype(np.float64), _OVERSAMPLING, 1))
-    return up[: samples.size * _OVERSAMPLING].reshape(samples.size, _OVERSAMPLING).max(axis=1).astype(np.float32)
+    (BS.1770's true peak, sample by sample). The same interpolation as ``resample_poly``,
+    phase by phase: the upsampled signal is never made whole, so it costs a quarter of the
+    time (each interpolated point agrees with resample_poly's to 1e-7 of full scale)."""
+    centre, phases = _phases()
+    x = np.asarray(samples, dtype=np.float64)
+    peaks = np.abs(x) * centre
+    for taps in phases:
+        # y[4n + k] = sum_j taps[j] x[n + 10 - j]: the full convolution from index 10
+        np.maximum(peaks, np.abs(np.convolve(x, taps)[10:10 + x.size]), out=peaks)
+    return peaks.astype(np.float32)
 
 
 def true_peak(samples: np.ndarray) -> float:
@@ -154,12 +173,20 @@ def limited(samples: np.ndarray, ceiling: float, rate: int, peaks: np.ndarray | 
     peaks = envelope(samples) if peaks is None else peaks
     if float(peaks.max()) <= ceiling:
         return samples
-    need = np.minimum(1.0, ceiling / np.maximum(peaks.astype(np.float64), 1e-12))
     reach = max(1, round(_LIMITER_ATTACK * rate))
+    # The gain is 1 except within the filters' reach of a sample over the ceiling: worked
+    # out only from the first such sample to the last (with room for both filters, so the
+    # edges see the same ones as the whole would), not over the whole sentence.
+    over = np.flatnonzero(peaks > ceiling)
+    margin = 2 * reach + 2
+    start, end = max(0, int(over[0]) - margin), min(samples.size, int(over[-1]) + 1 + margin)
+    need = np.minimum(1.0, ceiling / np.maximum(peaks[start:end].astype(np.float64), 1e-12))
     # Each smoothed value averages minima that all include the sample's own need: never above it.
     gain = uniform_filter1d(minimum_filter1d(need, size=2 * reach + 1, mode="nearest"), size=reach + 1,
                             mode="nearest")
-    return samples * gain
+    out = np.array(samples, dtype=np.float64)
+    out[start:end] *= gain
+    return out
 
 
 # Samples of a section whose envelopes are kept between the passes that set its level (4
