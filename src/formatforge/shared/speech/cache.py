@@ -241,7 +241,7 @@ def decode_speech(payload: bytes) -> Speech | None:
     """The speech in an entry's payload (FLAC, or the raw form of earlier versions); None
     for a payload that is no speech (made by hand, or damaged before it was hashed)."""
     if payload[:4] == _FLAC_MAGIC:
-        import soundfile  # type: ignore[import-untyped]
+        import soundfile
 
         try:
             with soundfile.SoundFile(io.BytesIO(payload)) as flac:

@@ -139,7 +139,7 @@ def _phases() -> tuple[float, tuple[np.ndarray, ...]]:
     """The 4x interpolation filter of ``resample_poly(x, 4, 1)`` (81 taps, Kaiser window)
     split into its four phases: phase 0 is the signal itself times the centre tap (every
     fourth tap of a quarter-band filter is zero, to 1e-17), phases 1-3 are 20-tap filters."""
-    from scipy.signal import firwin  # type: ignore[import-untyped]
+    from scipy.signal import firwin
 
     taps = firwin(20 * _OVERSAMPLING + 1, 1 / _OVERSAMPLING, window=("kaiser", 5.0)) * _OVERSAMPLING
     return float(taps[10 * _OVERSAMPLING]), tuple(taps[k::_OVERSAMPLING].copy() for k in range(1, _OVERSAMPLING))
