@@ -61,3 +61,30 @@ def test_a3_a_section_is_brought_to_the_target_whatever_its_level():
         meter.feed(out)
         assert meter.integrated() == pytest.approx(-18.0 + ENCODING_LOSS_LU, abs=0.15)
         assert 20 * np.log10(true_peak(out)) <= -3.8
+
+
+def test_a3_the_numpy_filters_agree_with_scipy_s():
+    """The meter, the true peak and the limiter run on numpy alone (no scipy import in the
+    build or its workers): each agrees with the scipy function it replaces."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+    from scipy.signal import lfilter, resample_poly
+
+    from formatforge.shared.speech import loudness
+
+    rng = np.random.default_rng(0)
+    for rate in (22050, 24000):
+        x = rng.normal(0, 0.2, rate * 5) * (1 + np.sin(np.arange(rate * 5) / rate * 6))
+        meter = LoudnessMeter(rate)
+        for start in range(0, x.size, 7919):
+            meter.feed(x[start:start + 7919])
+        y = x
+        for b, a in (loudness._biquad_shelf(rate), loudness._biquad_highpass(rate)):
+            y = lfilter(b, a, y)
+        reference = (y[: len(meter.hops) * meter.hop] ** 2).reshape(-1, meter.hop).sum(axis=1)
+        assert np.abs(np.array(meter.hops) / reference - 1).max() < 1e-6
+        up = np.abs(resample_poly(x[:5000], 4, 1))[:20000].reshape(5000, 4).max(axis=1)
+        assert np.abs(loudness.envelope(x[:5000]) - up).max() < 1e-6
+    need = np.minimum(1.0, rng.uniform(0.3, 1.5, 3001))
+    for size in (3, 111, 241):
+        assert np.array_equal(loudness._moving_minimum(need, size), minimum_filter1d(need, size=size, mode="nearest"))
+        assert np.abs(loudness._moving_mean(need, size) - uniform_filter1d(need, size=size, mode="nearest")).max() < 1e-12

@@ -398,6 +398,31 @@ def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An ou
     out.print(f"{output / 'index.html'}: {len(folders)} document(s): {', '.join(folders)}", highlight=False)
 
 
+@app.command("cache")
+def cache_command(
+    action: str = typer.Argument("show", help="show: what the speech cache holds; prune: remove the least recently used entries down to --max-size."),
+    source: Path = typer.Argument(DEFAULT_SOURCE, help="The master or folder whose cache it is (as for build)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="The cache folder (default: .formatforge-cache beside the source folder)."),
+    max_size: str = typer.Option("2G", "--max-size", help="prune: the size to bring the speech cache under, such as 500M or 2G."),
+) -> None:
+    """Show the speech cache's size and entries, or prune it."""
+    from .shared.speech.cache import SpeechCache, parse_size
+
+    cache = SpeechCache((cache_dir or default_cache(source)) / "speech")
+    if action not in ("show", "prune"):
+        fail(FormatforgeError(f"unknown cache action {action!r}; the actions are: show, prune"), 2)
+    if action == "prune":
+        try:
+            removed, freed = cache.prune(parse_size(max_size))
+        except ValueError as exc:
+            fail(FormatforgeError(str(exc)), 2)
+        out.print(f"removed {removed} entries ({freed / 1e6:.1f} MB)", highlight=False)
+    usage = cache.usage()
+    out.print(f"{cache.folder}: {usage.total_bytes / 1e6:.1f} MB; {usage.sentences} sentences "
+              f"({usage.sentence_bytes / 1e6:.1f} MB), {usage.sections} encoded sections "
+              f"({usage.section_bytes / 1e6:.1f} MB)", highlight=False)
+
+
 @app.command("preview")
 @with_writer_options
 def preview_command(

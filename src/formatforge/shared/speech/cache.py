@@ -6,23 +6,37 @@ rebuilt. Writes go to a temporary name first and are renamed into place, so para
 workers and builds never see half an entry.
 
 ``SpeechCache`` keys a sentence by everything that changes its sound: the text after the
-lexicon, the engine and its version, voice, rate and volume; its payload is the sample
-rate (4 bytes, little endian) and 16-bit PCM. The encoded sections' store is keyed in
-``speech.sections``; its payload is the section's MP3 frames.
+lexicon, the engine and its version, voice, rate and volume; its payload is the sentence
+as FLAC (lossless: the same samples come back; 55 % of the raw size for speech, encoded at
+over 1000x real time; see the README's "Choices"). Entries of earlier versions (the sample
+rate in 4 bytes, little endian, then raw 16-bit PCM) are still read. The encoded sections'
+store is keyed in ``speech.sections``; its payload is the section's MP3 frames.
+
+The sentence index (``SentenceIndex``) keeps each sentence's length, peak, sample rate and
+digest, written when it is synthesised, so that laying out a narration reads no audio:
+the index is trusted only while the entry file is the one it describes (same size and
+modification time), and the audio is checked against the index's digest when it is read
+for encoding. Least recently used entries are evicted past a size cap (``prune``).
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
+import re
 import stat
 import struct
 import tempfile
+import time
+import zlib
+from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .engines import Speech, VoiceSettings
 
@@ -82,6 +96,11 @@ class EntryStore:
         return self.folder / key[:2] / f"{key}{self.suffix}"
 
     def read(self, key: str) -> bytes | None:
+        entry = self.read_entry(key)
+        return None if entry is None else entry[1]
+
+    def read_entry(self, key: str) -> tuple[bytes, bytes] | None:
+        """(the stored digest, the payload) of a whole, digest-checked entry."""
         path = self.path(key)
         try:
             with open_regular(path) as stream:
@@ -97,7 +116,7 @@ class EntryStore:
                 path.unlink(missing_ok=True)
                 return None
             _checked[path] = identity
-        return data[_DIGEST:]
+        return data[:_DIGEST], data[_DIGEST:]
 
     def discard(self, key: str) -> None:
         """Drops an entry whose digest holds but whose payload makes no sense (forged)."""
@@ -137,9 +156,11 @@ class EntryStore:
             Path(temporary).unlink(missing_ok=True)
             raise
 
-    def write(self, key: str, payload: bytes) -> None:
+    def write(self, key: str, payload: bytes) -> bytes:
+        """Writes the entry; returns its digest."""
         with self.writing(key) as stream:
             stream.write(payload)
+        return stream.digest.digest()
 
 
 class NotAnEntry(OSError):
@@ -192,26 +213,381 @@ def read_small_file(path: Path, limit: int = 4096) -> str:
 
 # Speech from any engine: anything outside these is a forged or damaged entry.
 SAMPLE_RATES = range(4000, 384_001)
+MAX_SAMPLES = 1 << 31  # a sentence of more than a day of audio is no sentence
+
+# FLAC's fastest setting: 1 % larger than its strongest on speech, three times as fast to
+# write (measured on the strategy's sentences, README "Choices").
+FLAC_COMPRESSION = 0.0
+_FLAC_MAGIC = b"fLaC"
+
+_KEY = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def is_key(key: str) -> bool:
+    return bool(_KEY.match(key))
+
+
+def encode_speech(speech: Speech) -> bytes:
+    import numpy as np
+    import soundfile  # type: ignore[import-untyped]
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.frombuffer(speech.pcm, dtype="<i2"), speech.sample_rate, format="FLAC",
+                    subtype="PCM_16", compression_level=FLAC_COMPRESSION)
+    return buffer.getvalue()
+
+
+def decode_speech(payload: bytes) -> Speech | None:
+    """The speech in an entry's payload (FLAC, or the raw form of earlier versions); None
+    for a payload that is no speech (made by hand, or damaged before it was hashed)."""
+    if payload[:4] == _FLAC_MAGIC:
+        import soundfile
+
+        try:
+            with soundfile.SoundFile(io.BytesIO(payload)) as flac:
+                if flac.channels != 1 or flac.samplerate not in SAMPLE_RATES or not 0 <= flac.frames < MAX_SAMPLES:
+                    return None
+                samples = flac.read(dtype="int16")
+                rate = flac.samplerate
+        except (RuntimeError, ValueError, TypeError, OSError, MemoryError):  # soundfile's LibsndfileError is a RuntimeError
+            return None
+        return Speech(samples.astype("<i2", copy=False).tobytes(), rate)
+    if len(payload) < 4 or len(payload) % 2 or struct.unpack("<I", payload[:4])[0] not in SAMPLE_RATES:
+        return None
+    return Speech(payload[4:], struct.unpack("<I", payload[:4])[0])
+
+
+def pcm_peak(pcm: bytes) -> int:
+    import numpy as np
+
+    if len(pcm) < 2:
+        return 0
+    samples = np.frombuffer(pcm, dtype="<i2")
+    return max(int(samples.max()), -int(samples.min()))
+
+
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What laying out a narration needs of a cached sentence, without its audio."""
+
+    samples: int
+    peak: int  # the largest absolute sample
+    sample_rate: int
+    digest: str  # hex sha256 of the entry's payload, as stored in the entry
+
+
+@dataclass(frozen=True)
+class _Line:
+    facts: SentenceFacts
+    size: int  # the entry file's size and modification time when the line was written
+    mtime_ns: int
+
+
+class SentenceIndex:
+    """``sentences.index`` in the cache folder: one line a sentence, appended as it is
+    synthesised (one write on a file opened for appending, so parallel workers never mix
+    their lines), the last line for a key winning. Each line carries its own CRC, and
+    every field is checked on reading: the file is data anyone could have written, so a
+    line that does not parse is skipped (the sentence is measured from its audio again),
+    and a file past ``LIMIT`` is read no further and rewritten from what it holds."""
+
+    NAME = "sentences.index"
+    LIMIT = 32 << 20  # about 200,000 sentences, 30 books of 100,000 words
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / self.NAME
+        self._lines: dict[str, _Line] | None = None
+        self.dead = 0  # lines read that count for nothing (damaged, or replaced by a later line)
+
+    def _load(self) -> dict[str, _Line]:
+        if self._lines is not None:
+            return self._lines
+        lines: dict[str, _Line] = {}
+        self.dead = 0
+        data = b""
+        try:
+            with open_regular(self.path) as stream:
+                data = stream.read(self.LIMIT + 1)
+        except NotAnEntry:
+            remove_entry(self.path)
+        except OSError:
+            pass
+        over = len(data) > self.LIMIT
+        for raw in data[: self.LIMIT].split(b"\n"):
+            if not raw:
+                continue
+            parsed = _parse_line(raw)
+            if parsed is None:
+                self.dead += 1
+                continue
+            key, line = parsed
+            self.dead += key in lines
+            lines[key] = line
+        self._lines = lines
+        if over or self.dead > max(1000, len(lines)):
+            self.compact()
+        return lines
+
+    def get(self, key: str) -> _Line | None:
+        return self._load().get(key)
+
+    def add(self, key: str, facts: SentenceFacts, size: int, mtime_ns: int) -> None:
+        line = _Line(facts, size, mtime_ns)
+        text = _format_line(key, line)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError:
+            return  # no index (a link or a folder in its place): sentences are measured from their audio
+        try:
+            if stat.S_ISREG(os.fstat(descriptor).st_mode):
+                os.write(descriptor, text)
+        finally:
+            os.close(descriptor)
+        if self._lines is not None:
+            self._lines[key] = line
+
+    def compact(self, keep: Callable[[str], bool] = lambda key: True) -> None:
+        """Rewrites the index with one line for each sentence it holds that ``keep``s."""
+        lines = {key: line for key, line in self._load().items() if keep(key)}
+        self._lines = lines
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-index-")
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(b"".join(_format_line(key, line) for key, line in sorted(lines.items())))
+            os.replace(temporary, self.path)
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+        self.dead = 0
+
+
+def _format_line(key: str, line: _Line) -> bytes:
+    f = line.facts
+    body = f"{key} {f.digest} {f.samples} {f.peak} {f.sample_rate} {line.size} {line.mtime_ns}"
+    return f"{body} {zlib.crc32(body.encode('ascii')):08x}\n".encode("ascii")
+
+
+def _parse_line(raw: bytes) -> tuple[str, _Line] | None:
+    if len(raw) > 300:
+        return None
+    try:
+        body, _, check = raw.decode("ascii").rpartition(" ")
+        if check != f"{zlib.crc32(body.encode('ascii')):08x}":
+            return None
+        key, digest, samples, peak, rate, size, mtime_ns = body.split(" ")
+        numbers = [int(samples), int(peak), int(rate), int(size), int(mtime_ns)]
+    except (UnicodeDecodeError, ValueError):
+        return None
+    samples_, peak_, rate_, size_, mtime_ = numbers
+    if not (is_key(key) and is_key(digest) and 0 <= samples_ < MAX_SAMPLES and 0 <= peak_ <= 32768
+            and rate_ in SAMPLE_RATES and 0 < size_ < 1 << 40 and 0 <= mtime_ < 1 << 63):
+        return None
+    return key, _Line(SentenceFacts(samples_, peak_, rate_, digest), size_, mtime_)
+
+
+# An entry's last use is its access time, set on use at most this often (a stat finds it).
+_TOUCH_EVERY_NS = 3600 * 10**9
+DEFAULT_CAP = 2 << 30  # bytes: the speech cache is pruned to this, least recently used first
+KEEP_RECENT = 3600  # seconds: entries used this recently are never evicted (the book being built)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "500M", "2G", "1.5GB" or a plain number of bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"{text!r} is not a size: write it as, for example, 500M or 2G")
+    return int(float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " "))
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    sentences: int
+    sentence_bytes: int
+    sections: int
+    section_bytes: int
+    other_bytes: int  # the index, the silent-characters answers, frame counts
+
+    @property
+    def total_bytes(self) -> int:
+        return self.sentence_bytes + self.section_bytes + self.other_bytes
 
 
 class SpeechCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._entries = EntryStore(self.folder, ".pcm")
+        self.index = SentenceIndex(self.folder)
+        self._memo: OrderedDict[str, tuple[tuple[int, int, int, int], Speech]] = OrderedDict()
+        self._memo_bytes = 0
+
+    # Setting a section's level reads its sentences three or four times over: the last few
+    # decoded are kept (by the entry's file identity, so a replaced entry is read afresh).
+    MEMO_BYTES = 64 << 20
 
     def get(self, key: str) -> Speech | None:
-        payload = self._entries.read(key)
-        if payload is None:
+        """The sentence's speech, checked against its digest and (lazily, here where it is
+        used) against the sentence index; a mismatch drops the entry, to be made again."""
+        known = self._memo.get(key)
+        if known is not None and known[0] == self._entries.identity(key):
+            self._memo.move_to_end(key)
+            return known[1]
+        speech = self._get(key)
+        identity = self._entries.identity(key)
+        if speech is not None and identity is not None and len(speech.pcm) <= self.MEMO_BYTES // 4:
+            self._memo[key] = (identity, speech)
+            self._memo_bytes += len(speech.pcm)
+            while self._memo_bytes > self.MEMO_BYTES:
+                _, (_, dropped) = self._memo.popitem(last=False)
+                self._memo_bytes -= len(dropped.pcm)
+        return speech
+
+    def _get(self, key: str) -> Speech | None:
+        entry = self._entries.read_entry(key)
+        if entry is None:
             return None
-        if len(payload) < 4 or len(payload) % 2 or struct.unpack("<I", payload[:4])[0] not in SAMPLE_RATES:
+        digest, payload = entry
+        speech = decode_speech(payload)
+        if speech is None:
             # the digest matches but the payload is no speech: made by hand, synthesised again
             self._entries.discard(key)
             return None
-        (sample_rate,) = struct.unpack("<I", payload[:4])
-        return Speech(payload[4:], sample_rate)
+        line = self.index.get(key) if is_key(key) else None
+        if line is not None and line.facts.digest != digest.hex() and self._line_current(key, line):
+            # The index describes this very file, yet another payload: the index line or the
+            # entry was forged. Laid out from the index, the sentence would be mistimed.
+            self._entries.discard(key)  # and with it the index line, which matches no file now
+            return None
+        return speech
 
     def identity(self, key: str) -> tuple[int, int, int, int] | None:
         return self._entries.identity(key)
 
-    def put(self, key: str, speech: Speech) -> None:
-        self._entries.write(key, struct.pack("<I", speech.sample_rate) + speech.pcm)
+    def put(self, key: str, speech: Speech) -> SentenceFacts:
+        digest = self._entries.write(key, encode_speech(speech))
+        facts = self._facts(speech, digest)
+        if is_key(key):
+            try:
+                status = os.stat(self._entries.path(key))
+            except OSError:
+                return facts
+            self.index.add(key, facts, status.st_size, status.st_mtime_ns)
+        return facts
+
+    def sentence_facts(self, key: str) -> SentenceFacts | None:
+        """The sentence's length, peak, sample rate and digest, from the index when it
+        describes the entry as it is on disk (one stat, no audio read); otherwise measured
+        from the audio and written to the index. None if the sentence is not cached."""
+        line = self.index.get(key) if is_key(key) else None
+        if line is not None:
+            status = self._status(key)
+            if status is None:
+                return None
+            if (status.st_size, status.st_mtime_ns) == (line.size, line.mtime_ns):
+                now = time.time_ns()
+                if status.st_atime_ns < now - _TOUCH_EVERY_NS:
+                    try:  # the last use, for eviction; the modification time stays as indexed
+                        os.utime(self._entries.path(key), ns=(now, status.st_mtime_ns), follow_symlinks=False)
+                    except OSError:
+                        pass
+                return line.facts
+        entry = self._entries.read_entry(key)
+        if entry is None:
+            return None
+        speech = decode_speech(entry[1])
+        if speech is None:
+            self._entries.discard(key)
+            return None
+        facts = self._facts(speech, entry[0])
+        status = self._status(key)
+        if status is not None and is_key(key):
+            self.index.add(key, facts, status.st_size, status.st_mtime_ns)
+        return facts
+
+    def _status(self, key: str) -> os.stat_result | None:
+        try:
+            status = os.lstat(self._entries.path(key))
+        except OSError:
+            return None
+        return status if stat.S_ISREG(status.st_mode) else None
+
+    def _line_current(self, key: str, line: _Line) -> bool:
+        status = self._status(key)
+        return status is not None and (status.st_size, status.st_mtime_ns) == (line.size, line.mtime_ns)
+
+    @staticmethod
+    def _facts(speech: Speech, digest: bytes) -> SentenceFacts:
+        return SentenceFacts(len(speech.pcm) // 2, pcm_peak(speech.pcm), speech.sample_rate, digest.hex())
+
+    # ------------------------------------------------------------ size and eviction
+
+    def _files(self) -> Iterator[tuple[str, Path, os.stat_result]]:
+        """("sentence" | "section" | "other", path, status) for every regular file in the
+        cache folder's own layout; links are never followed out of it."""
+        for top in _scan(self.folder):
+            if top.is_file(follow_symlinks=False):
+                yield "other", Path(top.path), top.stat(follow_symlinks=False)
+            elif top.is_dir(follow_symlinks=False) and len(top.name) == 2:
+                for entry in _scan(Path(top.path)):
+                    if entry.is_file(follow_symlinks=False):
+                        kind = "sentence" if entry.name.endswith(".pcm") else "other"
+                        yield kind, Path(entry.path), entry.stat(follow_symlinks=False)
+            elif top.is_dir(follow_symlinks=False) and top.name == "sections":
+                for folder in _scan(Path(top.path)):
+                    if folder.is_dir(follow_symlinks=False) and len(folder.name) == 2:
+                        for entry in _scan(Path(folder.path)):
+                            if entry.is_file(follow_symlinks=False):
+                                kind = "section" if entry.name.endswith(".mp3") else "other"
+                                yield kind, Path(entry.path), entry.stat(follow_symlinks=False)
+
+    def usage(self) -> CacheUsage:
+        counts = {"sentence": [0, 0], "section": [0, 0], "other": [0, 0]}
+        for kind, _, status in self._files():
+            counts[kind][0] += 1
+            counts[kind][1] += status.st_size
+        return CacheUsage(counts["sentence"][0], counts["sentence"][1], counts["section"][0], counts["section"][1],
+                          counts["other"][1])
+
+    def prune(self, max_bytes: int = DEFAULT_CAP, keep_recent: float = KEEP_RECENT) -> tuple[int, int]:
+        """Removes the least recently used sentences and sections until the cache holds at
+        most ``max_bytes`` (never one used in the last ``keep_recent`` seconds); returns
+        (entries removed, bytes freed). A section's frame count goes with it."""
+        files = list(self._files())
+        total = sum(status.st_size for _, _, status in files)
+        if total <= max_bytes:
+            return 0, 0
+        recent = time.time() - keep_recent
+        candidates = sorted((status.st_atime, str(path), status.st_size) for kind, path, status in files
+                            if kind in ("sentence", "section") and status.st_atime < recent)
+        removed = freed = 0
+        for _, name, size in candidates:
+            if total <= max_bytes:
+                break
+            path = Path(name)
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            _checked.pop(path, None)
+            removed, freed, total = removed + 1, freed + size, total - size
+            if path.suffix == ".mp3":
+                counted = path.with_suffix(".seconds")
+                try:
+                    size = counted.stat().st_size
+                    counted.unlink()
+                    freed, total = freed + size, total - size
+                except OSError:
+                    pass
+        if removed:
+            self.index.compact(lambda key: self._status(key) is not None)
+        return removed, freed
+
+
+def _scan(folder: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError:
+        return []

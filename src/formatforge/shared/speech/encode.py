@@ -23,9 +23,13 @@ PEAK_CEILING_DBFS = -3.0  # below the −1 dBFS of A3 with room for MP3's oversh
 # peaks within 3 dB of full scale, so its books keep one gain; the price is at most 3 dB
 # of headroom more than needed.
 GAIN_STEP_DB = 3.0
-_QUALITY = 3  # LAME's own default: q2 costs twice the time for no audible gain in speech
+# LAME's effort, chosen by measurement on the strategy's own narration (README "Choices",
+# benchmarks/bench_lame_quality.py): -q 5 scores as -q 3 did (PESQ-WB 4.27 against 4.28,
+# log-spectral distance 5.44 against 5.38 dB for the neural voice; better on espeak-ng) in
+# 0.83 of the time; -q 7 halves the time again but its spectral distance is 2.6 dB worse.
+QUALITY = 5
 # Part of every encoded section's cache key: a new encoder or setting makes new frames.
-ENCODER_VERSION = f"lameenc {version('lameenc')} q{_QUALITY} cbr mono"
+ENCODER_VERSION = f"lameenc {version('lameenc')} q{QUALITY} cbr mono"
 
 # lameenc writes no LAME/Xing tag, so a player cannot skip the codec's delay: LAME's 576
 # samples of encoder delay plus the decoder's 529 (measured on an impulse: it is heard
@@ -49,7 +53,7 @@ class Mp3Writer:
         self._encoder.set_in_sample_rate(int(sample_rate))
         self._encoder.set_out_sample_rate(int(sample_rate))
         self._encoder.set_channels(1)
-        self._encoder.set_quality(_QUALITY)
+        self._encoder.set_quality(QUALITY)
 
     def write(self, pcm: bytes) -> None:
         if not pcm:

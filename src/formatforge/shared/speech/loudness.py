@@ -9,16 +9,20 @@ clipping.
 
 Everything streams: the section's audio is read piece by piece (silence, sentence,
 silence, …) and only 100 ms block energies are kept, so a long section costs no memory.
+
+numpy only: importing scipy.signal and scipy.ndimage cost 0.7 s of CPU in every process
+that encodes (the build and each worker), more than setting the level of the strategy's
+longest section. The K-weighting filters run as their impulse response (to 1e-13) by FFT,
+the limiter's moving minimum and mean as block minima and a running sum.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Iterable, Iterator
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d, uniform_filter1d  # type: ignore[import-untyped]
-from scipy.signal import lfilter, lfilter_zi, resample_poly  # type: ignore[import-untyped]
 
 TARGET_LUFS = -18.0
 # The MP3 encoder adds up to 1.3 dB of overshoot to the true peak (ffmpeg's ebur128 on the
@@ -30,7 +34,7 @@ TRUE_PEAK_CEILING_DBTP = -4.0
 # encoder's low-pass, which takes off under 0.1 LU): the PCM is aimed that much higher.
 ENCODING_LOSS_LU = 0.5
 # Part of each encoded section's cache key: a new method makes new frames.
-METHOD = f"bs1770-4 {TARGET_LUFS} LUFS +{ENCODING_LOSS_LU} tp {TRUE_PEAK_CEILING_DBTP} limiter-v3"
+METHOD = f"bs1770-4 {TARGET_LUFS} LUFS +{ENCODING_LOSS_LU} tp {TRUE_PEAK_CEILING_DBTP} limiter-v4"
 
 _ABSOLUTE_GATE = -70.0
 _RELATIVE_GATE = -10.0
@@ -59,13 +63,83 @@ def _biquad_highpass(rate: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array([1.0, -2.0, 1.0]), np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
 
 
+@functools.lru_cache(maxsize=8)
+def _k_weighting(rate: int) -> np.ndarray:
+    """The impulse response of BS.1770's two filters in turn, to where it has fallen below
+    1e-13 of its start (the 38 Hz high pass rings longest: a quarter of a second)."""
+    length = max(64, int(rate * 0.25))
+    response = np.zeros(length)
+    response[0] = 1.0
+    for b, a in (_biquad_shelf(rate), _biquad_highpass(rate)):
+        x, y = response, np.zeros(length)
+        b0, b1, b2 = (float(v) for v in b)
+        a1, a2 = float(a[1]), float(a[2])
+        x1 = x2 = y1 = y2 = 0.0
+        for n in range(length):  # once per sample rate: a quarter of a second of samples
+            value = b0 * x[n] + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+            x2, x1, y2, y1 = x1, x[n], y1, value
+            y[n] = value
+        response = y
+    return response
+
+
+def _convolve(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The full convolution (``signal.size + kernel.size - 1`` samples), by FFT in blocks,
+    in single precision: 1.7x as fast, and the 100 ms energies it gives agree with
+    scipy's lfilter in double precision to 2e-7 (1e-6 dB)."""
+    taps = kernel.size
+    size = 1 << max(12, (4 * taps - 1).bit_length())
+    block = size - taps + 1
+    count = -(-signal.size // block)
+    padded = np.zeros(count * block, dtype=np.float32)
+    padded[: signal.size] = signal
+    spectra = np.fft.rfft(padded.reshape(count, block), size, axis=1)
+    spectra *= _kernel_spectrum(kernel.tobytes(), size)
+    pieces = np.fft.irfft(spectra, size, axis=1)
+    out = np.zeros(count * block + taps - 1, dtype=np.float32)
+    out[: count * block] = pieces[:, :block].ravel()
+    tails = pieces[:, block: block + taps - 1]  # each block's last taps-1 samples run into the next block
+    if count > 1:
+        out[block: count * block].reshape(count - 1, block)[:, : taps - 1] += tails[:-1]
+    out[count * block:] += tails[-1]
+    return out[: signal.size + taps - 1]
+
+
+@functools.lru_cache(maxsize=8)
+def _kernel_spectrum(kernel: bytes, size: int) -> np.ndarray:
+    return np.fft.rfft(np.frombuffer(kernel, dtype=np.float64).astype(np.float32), size)
+
+
+def _moving_minimum(values: np.ndarray, size: int) -> np.ndarray:
+    """scipy.ndimage.minimum_filter1d(values, size, mode="nearest") for an odd ``size``:
+    van Herk's method, the minimum of a block's suffix and the next block's prefix."""
+    half = size // 2
+    padded = np.concatenate([np.full(half, values[0]), values, np.full(half + size, values[-1])])
+    count = padded.size // size
+    blocks = padded[: count * size].reshape(count, size)
+    prefix = np.minimum.accumulate(blocks, axis=1).ravel()
+    suffix = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    n = values.size
+    return np.minimum(suffix[:n], prefix[size - 1: size - 1 + n])
+
+
+def _moving_mean(values: np.ndarray, size: int) -> np.ndarray:
+    """scipy.ndimage.uniform_filter1d(values, size, mode="nearest"): the mean over
+    ``values[i - size // 2 : i - size // 2 + size]``, edges repeated. Summed as the
+    shortfall from 1 (mostly exact zeros), so the running sum keeps its precision."""
+    left = size // 2
+    padded = np.concatenate([np.full(left, values[0]), values, np.full(size - 1 - left, values[-1])])
+    running = np.concatenate([[0.0], np.cumsum(1.0 - padded)])
+    return 1.0 - (running[size:] - running[:-size]) / size
+
+
 class LoudnessMeter:
     """Integrated loudness (LUFS) of audio fed in chunks of float samples at full scale 1.0."""
 
     def __init__(self, rate: int):
         self.rate = rate
-        self.filters = [_biquad_shelf(rate), _biquad_highpass(rate)]
-        self.states = [lfilter_zi(b, a) * 0.0 for b, a in self.filters]
+        self.kernel = _k_weighting(rate)
+        self.carry = np.zeros(self.kernel.size - 1, dtype=np.float32)  # what the audio so far adds to the samples to come
         self.hop = max(1, round(rate / 10))  # 100 ms: blocks of 400 ms overlap by 75 %
         self.partial = 0.0
         self.partial_count = 0
@@ -74,10 +148,10 @@ class LoudnessMeter:
     def feed(self, samples: np.ndarray) -> None:
         if samples.size == 0:
             return
-        weighted = samples.astype(np.float64)
-        for index, (b, a) in enumerate(self.filters):
-            weighted, self.states[index] = lfilter(b, a, weighted, zi=self.states[index])
-        squares = weighted * weighted
+        filtered = _convolve(samples, self.kernel)
+        filtered[: self.carry.size] += self.carry
+        weighted, self.carry = filtered[: samples.size], filtered[samples.size:]
+        squares = np.square(weighted, dtype=np.float64)
         position = 0
         if self.partial_count:
             take = min(self.hop - self.partial_count, squares.size)
@@ -106,7 +180,7 @@ class LoudnessMeter:
         if rest <= 0:
             return
         # After 100 ms of silence the filters have rung down to a millionth (energy 1e-12).
-        self.states = [state * 0.0 for state in self.states]
+        self.carry = np.zeros_like(self.carry)
         if self.partial_count:
             take = min(self.hop - self.partial_count, rest)
             self.partial_count += take
@@ -133,11 +207,32 @@ class LoudnessMeter:
         return -0.691 + 10 * math.log10(kept.mean()) if kept.size else -math.inf
 
 
+@functools.lru_cache(maxsize=1)
+def _phases() -> tuple[float, tuple[np.ndarray, ...]]:
+    """The 4x interpolation filter of ``resample_poly(x, 4, 1)`` (81 taps, Kaiser window)
+    split into its four phases: phase 0 is the signal itself times the centre tap (every
+    fourth tap of a quarter-band filter is zero, to 1e-17), phases 1-3 are 20-tap filters."""
+    # scipy.signal.firwin(81, 1/4, window=("kaiser", 5.0)), times 4: a windowed sinc scaled
+    # to unit gain at 0 Hz.
+    count = 20 * _OVERSAMPLING + 1
+    ideal = np.sinc((np.arange(count) - (count - 1) / 2) / _OVERSAMPLING) / _OVERSAMPLING
+    taps = ideal * np.kaiser(count, 5.0)
+    taps = taps / taps.sum() * _OVERSAMPLING
+    return float(taps[10 * _OVERSAMPLING]), tuple(taps[k::_OVERSAMPLING].copy() for k in range(1, _OVERSAMPLING))
+
+
 def envelope(samples: np.ndarray) -> np.ndarray:
     """For each sample, the largest absolute value of the signal around it oversampled 4×
-    (BS.1770's true peak, sample by sample)."""
-    up = np.abs(resample_poly(samples.astype(np.float64), _OVERSAMPLING, 1))
-    return up[: samples.size * _OVERSAMPLING].reshape(samples.size, _OVERSAMPLING).max(axis=1).astype(np.float32)
+    (BS.1770's true peak, sample by sample). The same interpolation as ``resample_poly``,
+    phase by phase: the upsampled signal is never made whole, so it costs a quarter of the
+    time (each interpolated point agrees with resample_poly's to 1e-7 of full scale)."""
+    centre, phases = _phases()
+    x = np.asarray(samples, dtype=np.float64)
+    peaks = np.abs(x) * centre
+    for taps in phases:
+        # y[4n + k] = sum_j taps[j] x[n + 10 - j]: the full convolution from index 10
+        np.maximum(peaks, np.abs(np.convolve(x, taps)[10:10 + x.size]), out=peaks)
+    return peaks.astype(np.float32)
 
 
 def true_peak(samples: np.ndarray) -> float:
@@ -154,12 +249,19 @@ def limited(samples: np.ndarray, ceiling: float, rate: int, peaks: np.ndarray | 
     peaks = envelope(samples) if peaks is None else peaks
     if float(peaks.max()) <= ceiling:
         return samples
-    need = np.minimum(1.0, ceiling / np.maximum(peaks.astype(np.float64), 1e-12))
     reach = max(1, round(_LIMITER_ATTACK * rate))
+    # The gain is 1 except within the filters' reach of a sample over the ceiling: worked
+    # out only from the first such sample to the last (with room for both filters, so the
+    # edges see the same ones as the whole would), not over the whole sentence.
+    over = np.flatnonzero(peaks > ceiling)
+    margin = 2 * reach + 2
+    start, end = max(0, int(over[0]) - margin), min(samples.size, int(over[-1]) + 1 + margin)
+    need = np.minimum(1.0, ceiling / np.maximum(peaks[start:end].astype(np.float64), 1e-12))
     # Each smoothed value averages minima that all include the sample's own need: never above it.
-    gain = uniform_filter1d(minimum_filter1d(need, size=2 * reach + 1, mode="nearest"), size=reach + 1,
-                            mode="nearest")
-    return samples * gain
+    gain = _moving_mean(_moving_minimum(need, 2 * reach + 1), reach + 1)
+    out = np.array(samples, dtype=np.float64)
+    out[start:end] *= gain
+    return out
 
 
 # Samples of a section whose envelopes are kept between the passes that set its level (4

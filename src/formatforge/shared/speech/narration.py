@@ -26,7 +26,6 @@ from ...hashing import sha256_file
 from ...progress import Progress, no_progress
 from ...model import Document
 from .cache import SpeechCache, read_small_file, sentence_key
-from .encode import peak
 from .engines import (DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, neural_voice_file,
                       neural_voice_for, neural_voices, voice_for_language, voice_in_words)
 from .loudness import TARGET_LUFS
@@ -203,24 +202,10 @@ class _Timer:
         self.progress(self.start + (self.end - self.start) * fraction, f"{label}: {self.done} of {self.total} sentences, about {math.ceil(left)} s left")
 
 
-# Samples, peak and sample rate of the sentences this process has measured, with the cache
-# file's identity then: the three speech writers of a build measure the same sentences, and
-# reading them all again cost DAISY and read-aloud each as much as the rest of their build.
-_measured: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int]]] = {}
-
-
 def _measure_entry(cache: SpeechCache, key: str) -> tuple[int, int, int] | None:
-    known = _measured.get(key)
-    if known is not None and known[0] == cache.identity(key):
-        return known[1]
-    speech = cache.get(key)
-    if speech is None:
-        return None
-    identity = cache.identity(key)
-    measured = (len(speech.pcm) // 2, peak(speech.pcm), speech.sample_rate)
-    if identity is not None:
-        _measured[key] = (identity, measured)
-    return measured
+    # From the sentence index: laying out a cached narration reads no audio (issue 21.2).
+    facts = cache.sentence_facts(key)
+    return None if facts is None else (facts.samples, facts.peak, facts.sample_rate)
 
 
 def narrate(
@@ -338,6 +323,8 @@ def narrate(
     sample_rate = _sample_rate(facts)
     timed_sections = [opening_timed, *body_timed]
     used = {t.key for s in timed_sections for t in s.sentences}
+    if synthesised and temporary is None:
+        cache.prune()  # the cache grew: least recently used entries past its size cap go (issue 21.5)
     report(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
     return Narration(
         script=Script(tuple(s.section for s in timed_sections)),
