@@ -401,14 +401,13 @@ def catalogue_command(output: Path = typer.Argument(DEFAULT_OUTPUTS, help="An ou
 @app.command("cache")
 def cache_command(
     action: str = typer.Argument("show", help="show: what the speech cache holds; prune: remove the least recently used entries down to --max-size."),
-    source: Path = typer.Argument(DEFAULT_SOURCE, help="The master or folder whose cache it is (as for build)."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="The cache folder (default: .formatforge-cache beside the source folder)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     max_size: str = typer.Option("2G", "--max-size", help="prune: the size to bring the speech cache under, such as 500M or 2G."),
 ) -> None:
     """Show the speech cache's size and entries, or prune it."""
     from .shared.speech.cache import SpeechCache, parse_size
 
-    cache = SpeechCache((cache_dir or default_cache(source)) / "speech")
+    cache = SpeechCache((cache_dir or default_cache_dir()) / "speech")
     if action not in ("show", "prune"):
         fail(FormatforgeError(f"unknown cache action {action!r}; the actions are: show, prune"), 2)
     if action == "prune":
