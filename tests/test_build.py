@@ -145,7 +145,7 @@ def test_a_read_only_output_folder_is_a_clear_error_and_keeps_previous_outputs(t
         build(src, out, ["test-echo"])
     assert "Read-only file system" in str(caught.value)
     assert (out / "doc.txt").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir() if p.name != ".formatforge-lock") == ["doc.txt", "index.html", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir() if p.name not in (".formatforge-lock", ".formatforge-state.json")) == ["doc.txt", "index.html", "manifest.json"]
 
 
 SLOW_BUILD = """

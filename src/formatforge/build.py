@@ -84,20 +84,123 @@ class CheckFailed(FormatforgeError):
         self.diagnostics = diagnostics
 
 
-def input_fingerprint(document: Document) -> str:
+# ---------------------------------------------------------------- up to date by stat first (issue 21 point 3)
+
+STATE = ".formatforge-state.json"  # beside the manifest; never published (publish sends what the manifest names)
+
+# A file's look without reading it: size, mtime, inode and ctime (nanoseconds). ctime is in
+# because it is the one the owner cannot set back: writing new bytes of the same size and
+# then setting the mtime back (``touch -d``) still moves ctime, so the file is hashed.
+Look = tuple[int, int, int, int]
+
+# A look taken within this long of the file's last change is not trusted later: the clock
+# that stamps files ticks coarsely (a few milliseconds here, 2 s on FAT, 1 s on some network
+# mounts), so a second write in the same tick, of the same size, would keep the same look.
+# Such a file is hashed next time, and its look recorded then (git's "racily clean" rule).
+RACY_NS = 2_000_000_000
+
+
+def look_of(path: Path) -> Look | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+
+
+class FileDigests:
+    """SHA-256 of files, taken from the last build's record when a file's look (size, mtime,
+    inode, ctime) is what it was then, hashed otherwise. The record is a cache, read as
+    hostile input: a malformed one costs hashing, never a wrong answer about a file whose
+    look changed, and never a read outside the folder or a crash."""
+
+    def __init__(self, record: object = None):
+        self.known: dict[str, tuple[Look, str]] = {}
+        if isinstance(record, dict):
+            for key, value in record.items():
+                if (isinstance(key, str) and isinstance(value, list) and len(value) == 5
+                        and all(type(v) is int for v in value[:4]) and isinstance(value[4], str) and len(value[4]) == 64):
+                    self.known[key] = (tuple(value[:4]), value[4])  # type: ignore[assignment]
+        self.seen: dict[str, tuple[Look, str]] = {}  # what this build confirmed, for the next record
+        self.hashed = 0  # how many files were read (the tests count them)
+        self.mutex = threading.Lock()
+
+    def digest(self, path: Path, key: str | None = None, expected: str | None = None) -> str | None:
+        """The file's SHA-256 (None if it cannot be read). A recorded digest is used only when
+        the look is unchanged and, given ``expected`` (the manifest's digest), equal to it."""
+        key = key or str(path)
+        look = look_of(path)
+        if look is None:
+            return None
+        known = self.known.get(key)
+        if known is not None and known[0] == look and (expected is None or known[1] == expected):
+            self.remember(key, look, known[1])
+            return known[1]
+        try:
+            value = sha256_file(path)
+        except OSError:
+            return None
+        with self.mutex:
+            self.hashed += 1
+        if look_of(path) == look:  # not changed while it was read
+            self.remember(key, look, value)
+        return value
+
+    def remember(self, key: str, look: Look | None, value: str, ours: bool = False) -> None:
+        """Keeps a look for the next build. ``ours``: a file this build has just put in place
+        from bytes it hashed itself, trusted at once (only a write by someone else within
+        the same clock tick, of the same size, would go unseen)."""
+        if look is not None and (ours or time.time_ns() - max(look[1], look[3]) > RACY_NS):
+            with self.mutex:
+                self.seen[key] = (look, value)
+
+    def record(self, keep: set[str] | None = None) -> dict[str, list]:
+        """What this build confirmed; with ``keep``, also the earlier record of those keys (the
+        formats this build did not look at)."""
+        merged = {key: known for key, known in self.known.items() if keep is not None and key in keep}
+        merged.update(self.seen)
+        return {key: [*look, value] for key, (look, value) in sorted(merged.items())}
+
+
+def load_state(out_dir: Path) -> dict[str, FileDigests]:
+    """The stat record of the last build: ``outputs`` (by path inside the folder) and
+    ``inputs`` (the images and lexicon, by absolute path)."""
+    try:
+        data = json.loads((out_dir / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    return {part: FileDigests(data.get(part)) for part in ("outputs", "inputs")}
+
+
+def save_state(out_dir: Path, state: dict[str, FileDigests], outputs: set[str]) -> None:
+    record = {"outputs": state["outputs"].record(keep=outputs), "inputs": state["inputs"].record()}
+    try:
+        atomic_write_text(out_dir / STATE, json.dumps(record))
+    except OSError:
+        pass  # only a cache: the next build hashes instead
+
+
+def input_fingerprint(document: Document, digests: FileDigests | None = None) -> str:
     """The source and every file it pulls in (images, the cover, the pronunciation lexicon)."""
+    digests = digests or FileDigests()
     digest = hashlib.sha256(document.source_sha256.encode())
     extra = sorted({img.src for img in document.images()} | ({document.metadata.cover} if document.metadata.cover else set()))
     for relative in extra:
         path = document.source_dir / relative
         if path.is_file():
-            digest.update(relative.encode() + b"\0" + sha256_file(path).encode())
+            value = digests.digest(path.resolve())
+            if value is not None:
+                digest.update(relative.encode() + b"\0" + value.encode())
     return digest.hexdigest()
 
 
-def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document) -> str:
+def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document,
+               digests: FileDigests | None = None) -> str:
+    digests = digests or FileDigests()
     chosen = {key: options.get(key) for key in writer.option_names}
-    extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document, options) if p.is_file()]
+    extra = [str(p) + ":" + (digests.digest(p.resolve()) or "") for p in writer.input_files(document, options) if p.is_file()]
     material = json.dumps([__version__, name, inputs, chosen, extra], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -124,12 +227,17 @@ def load_manifest(out_dir: Path) -> dict:
     return manifest
 
 
-def up_to_date(entry: dict | None, key: str, out_dir: Path) -> bool:
+def up_to_date(entry: dict | None, key: str, out_dir: Path, digests: FileDigests | None = None) -> bool:
+    """Every file of the format is the one the manifest names: by its look when that is
+    unchanged since the last build, by its content otherwise."""
     if not entry or entry.get("key") != key:
         return False
+    digests = digests or FileDigests()
     for relative, info in entry.get("files", {}).items():
         path = out_dir / relative
-        if not path.is_file() or path.stat().st_size != info.get("size") or sha256_file(path) != info.get("sha256"):
+        if not path.is_file() or path.is_symlink() or path.stat().st_size != info.get("size"):
+            return False
+        if digests.digest(path, relative, expected=info.get("sha256")) != info.get("sha256"):
             return False
     return True
 
@@ -244,15 +352,16 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
     previous = manifest.get("formats", {})
     if not isinstance(previous, dict):
         previous = {}
-    inputs = input_fingerprint(document)
-    ledger = Ledger(out_dir, document, previous)
+    state = load_state(out_dir)
+    inputs = input_fingerprint(document, state["inputs"])
+    ledger = Ledger(out_dir, document, previous, state["outputs"])
 
     def build_one(name: str) -> FormatResult:
         observer.started(name)
         began = time.perf_counter()
         writer = writers[name]
-        key = format_key(name, writer, inputs, options, document)
-        if not force and up_to_date(previous.get(name), key, out_dir):
+        key = format_key(name, writer, inputs, options, document, state["inputs"])
+        if not force and up_to_date(previous.get(name), key, out_dir, state["outputs"]):
             outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
         else:
             outcome = run_writer(name, writer, document, out_dir, options, cache_dir, observer, ledger, key)
@@ -292,6 +401,7 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
         raise FormatforgeError(
             f"cannot write the manifest: {exc.strerror or exc}" + (f" (and {failures})" if failures else ""), out_dir
         ) from None
+    save_state(out_dir, state, {relative for entry in ledger.formats().values() for relative in entry["files"]})
     return report
 
 
@@ -393,7 +503,7 @@ def repair_outputs(out_dir: Path) -> None:
     for folder in out_dir.glob(".staging-*"):
         shutil.rmtree(folder, ignore_errors=True)  # the lock is ours: no build is using them
     for leftover in out_dir.glob(".*.tmp"):
-        if leftover.name.startswith((f".{MANIFEST}.", f".{DOWNLOAD_PAGE}.", f".{JOURNAL}.")):
+        if leftover.name.startswith((f".{MANIFEST}.", f".{DOWNLOAD_PAGE}.", f".{JOURNAL}.", f".{STATE}.")):
             leftover.unlink(missing_ok=True)
 
 
@@ -406,8 +516,9 @@ class Ledger:
     the next (``repair_outputs``). So the folder matches its manifest after every writer,
     not only at the end of the build."""
 
-    def __init__(self, out_dir: Path, document: Document, previous: dict[str, dict]):
+    def __init__(self, out_dir: Path, document: Document, previous: dict[str, dict], digests: FileDigests | None = None):
         self.out_dir = out_dir
+        self.digests = digests or FileDigests()  # the files' looks once in place, for the next build
         self.document = document
         self.entries = {name: entry for name, entry in previous.items() if isinstance(entry, dict)}
         self.mutex = threading.Lock()
@@ -442,6 +553,8 @@ class Ledger:
                 move_into_place(staging, self.out_dir, files)
                 atomic_write_text(self.out_dir / MANIFEST, text)
                 (self.out_dir / JOURNAL).unlink()
+                for relative in files:  # looked at after the rename, which moves ctime
+                    self.digests.remember(relative, look_of(self.out_dir / relative), entry["files"][relative]["sha256"], ours=True)
             except BaseException as exc:
                 try:
                     finish_journal(self.out_dir)  # the renames left to do, then the manifest
