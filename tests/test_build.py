@@ -244,3 +244,152 @@ def test_writers_in_one_lane_run_in_order(tmp_path):
 def test_writers_in_different_lanes_run_side_by_side(tmp_path):
     report = build(source(tmp_path), tmp_path / "out", ["test-lane-b", "test-lane-c"], jobs=2)
     assert [r.status for r in report.results] == ["built", "built"], [r.message for r in report.results]
+
+
+# ---------------------------------------------------------------- up to date by stat first (issue 21 point 3)
+
+
+@only_in_these_tests
+class EchoWithInputWriter(EchoWriter):
+    """Like test-echo, with a companion file (as the audio has its lexicon) in its key."""
+
+    name = "test-echo-input"
+
+    def output_names(self, document, options):
+        return [f"{document.stem}.input.txt"]
+
+    def input_files(self, document, options):
+        return [document.source_dir / "extra.txt"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        CALLS.append(context.document.stem)
+        name = self.output_names(context.document, context.options)[0]
+        extra = (context.document.source_dir / "extra.txt").read_text(encoding="utf-8")
+        context.path(name).write_text(document_text(context.document) + extra, encoding="utf-8")
+        return [name]
+
+
+def counting_hashes(monkeypatch) -> list[Path]:
+    """Every file the build reads to hash it, in order."""
+    import formatforge.build as build_module
+
+    hashed: list[Path] = []
+    real = build_module.sha256_file
+
+    def counting(path):
+        hashed.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(build_module, "sha256_file", counting)
+    return hashed
+
+
+def set_back(path: Path, data: bytes) -> None:
+    """New bytes of the same size, with the mtime set back to what it was (ctime still moves)."""
+    before = path.stat()
+    assert len(data) == before.st_size
+    path.write_bytes(data)
+    import os
+
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_size == before.st_size
+
+
+def test_issue_21_no_change_hashes_no_output_and_no_input(tmp_path, monkeypatch):
+    """Issue 21 point 3: a rebuild with nothing changed trusts every file whose size, mtime,
+    inode and ctime are as the last build left them: nothing is read to be hashed."""
+    import formatforge.build as build_module
+
+    monkeypatch.setattr(build_module, "RACY_NS", 0)  # the files were written a moment ago
+    src, out = source(tmp_path), tmp_path / "out"
+    (tmp_path / "extra.txt").write_text("lexicon\n", encoding="utf-8")
+    build(src, out, ["test-echo", "test-echo-input"])
+    build(src, out, ["test-echo", "test-echo-input"])  # the input's look is recorded on this one
+    hashed = counting_hashes(monkeypatch)
+    report = build(src, out, ["test-echo", "test-echo-input"])
+    assert [r.status for r in report.results] == ["up to date", "up to date"]
+    assert hashed == []
+
+
+def test_issue_21_touch_rebuilds_nothing(tmp_path, monkeypatch):
+    """Issue 21 acceptance: a stat-only change (touch the master, an input or an output with
+    the same content) rebuilds nothing; the touched output is hashed once to be sure."""
+    import os
+
+    src, out = source(tmp_path), tmp_path / "out"
+    (tmp_path / "extra.txt").write_text("lexicon\n", encoding="utf-8")
+    build(src, out, ["test-echo", "test-echo-input"])
+    CALLS.clear()
+    for path in (src, tmp_path / "extra.txt", out / "doc.txt", out / "doc.input.txt"):
+        os.utime(path)  # touch
+    hashed = counting_hashes(monkeypatch)
+    report = build(src, out, ["test-echo", "test-echo-input"])
+    assert [r.status for r in report.results] == ["up to date", "up to date"]
+    assert CALLS == []
+    assert out / "doc.txt" in hashed and out / "doc.input.txt" in hashed
+
+
+def test_issue_21_same_size_same_mtime_new_content_is_rebuilt(tmp_path):
+    """New bytes of the same size with the mtime set back (``touch -d``): the ctime moved,
+    so the file is hashed and the change seen, for an output and for an input."""
+    src, out = source(tmp_path), tmp_path / "out"
+    (tmp_path / "extra.txt").write_text("lexicon\n", encoding="utf-8")
+    build(src, out, ["test-echo", "test-echo-input"])
+    good = (out / "doc.txt").read_bytes()
+    set_back(out / "doc.txt", b"X" * len(good))
+    report = build(src, out, ["test-echo", "test-echo-input"])
+    assert [r.status for r in report.results] == ["built", "up to date"]
+    assert (out / "doc.txt").read_bytes() == good
+    set_back(tmp_path / "extra.txt", b"LEXICON\n")
+    report = build(src, out, ["test-echo", "test-echo-input"])
+    assert [r.status for r in report.results] == ["up to date", "built"]
+    assert (out / "doc.input.txt").read_text().endswith("LEXICON\n")
+
+
+@pytest.mark.parametrize("record", [
+    "not json",
+    "[1, 2]",
+    '{"outputs": [], "inputs": "x"}',
+    '{"outputs": {"doc.txt": [1, 2, 3]}}',
+    '{"outputs": {"doc.txt": ["1", 2, 3, 4, "' + "0" * 64 + '"]}}',
+    '{"outputs": {"../outside.txt": [1, 2, 3, 4, "' + "0" * 64 + '"]}}',
+])
+def test_issue_21_a_hostile_stat_record_costs_hashing_never_a_wrong_answer(tmp_path, record):
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    (out / ".formatforge-state.json").write_text(record)
+    (out / "doc.txt").write_text("tampered")
+    assert build(src, out, ["test-echo"]).results[0].status == "built"
+    assert (out / "doc.txt").read_text().startswith("Title")
+    assert build(src, out, ["test-echo"]).results[0].status == "up to date"
+
+
+def test_issue_21_a_record_that_disagrees_with_the_manifest_is_checked_by_hashing(tmp_path, monkeypatch):
+    """A stat record whose look matches the file but whose digest is not the manifest's (left
+    by an older build, or forged) is not believed either way: the file is hashed, and as it
+    is the manifest's, nothing is rebuilt."""
+    import formatforge.build as build_module
+
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    look = build_module.look_of(out / "doc.txt")
+    (out / ".formatforge-state.json").write_text(json.dumps({"outputs": {"doc.txt": [*look, "f" * 64]}}))
+    hashed = counting_hashes(monkeypatch)
+    assert build(src, out, ["test-echo"]).results[0].status == "up to date"
+    assert out / "doc.txt" in hashed
+
+
+def test_issue_21_a_look_taken_in_the_same_clock_tick_as_a_change_is_not_kept():
+    """Racily clean (git's rule): a file changed moments before its look was taken could be
+    changed again within the same tick with the same size and look; such a look is not kept
+    for an input, so the next build hashes it."""
+    import time as clock
+
+    from formatforge.build import FileDigests
+
+    digests = FileDigests()
+    now = clock.time_ns()
+    digests.remember("fresh", (1, now, 1, now), "a" * 64)
+    digests.remember("old", (1, now - 10**10, 1, now - 10**10), "b" * 64)
+    digests.remember("ours", (1, now, 1, now), "c" * 64, ours=True)
+    assert set(digests.record()) == {"old", "ours"}
