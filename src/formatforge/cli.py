@@ -17,13 +17,13 @@ import typer
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from .build import BuildReport, FormatResult
+    from .reader import Diagnostic
+
+# Each command imports what it uses when it runs (issue 21 point 7): `--version` needs none
+# of the build chain, `check` no writer, `formats` no reader.
 from . import __version__
-from .build import BuildReport, CheckFailed, FormatResult, build
-from .errors import FormatforgeError, SourceProblems
-from .formats import available_formats, get_writer
-from .lint import RULES, check, errors, explain
-from .model import Document, Metadata
-from .reader import Diagnostic, read_source
+from .errors import FormatforgeError
 
 app = typer.Typer(
     add_completion=False,
@@ -125,7 +125,7 @@ def print_report(report: BuildReport, quiet: bool) -> None:
 
 def print_version(value: bool) -> None:
     if value:
-        out.print(f"formatforge {__version__}")
+        print(f"formatforge {__version__}")  # plain: rich's console alone costs more than the rest
         raise typer.Exit(0)
 
 
@@ -164,6 +164,8 @@ def build_command(
     point_size: Optional[int] = typer.Option(None, "--point-size", min=16, max=48, help="Large print body size in points [default: 18]."),
 ) -> None:
     """Build every format (or those given with -f) of each master into the output folder."""
+    from .build import CheckFailed, build
+    from .formats import available_formats
     from .shared.speech import publishing_engine
 
     options: dict[str, Any] = {
@@ -246,16 +248,23 @@ def check_command(
     ),
 ) -> None:
     """Check the source against the rules (M1–M11, S1–S3); exit 1 if any error is found."""
+    from .errors import SourceProblems
+    from .lint import RULES, check, errors, explain
+    from .reader import read_source
+
     if explain_rule is not None:
         if explain_rule.upper() not in RULES:
             err.print(f"no rule {explain_rule!r}; the rules are {', '.join(RULES)}", highlight=False)
             raise typer.Exit(2)
         print(explain(explain_rule), end="")
         return
-    from .library import masters_in
-
     try:
-        masters = masters_in([source]) if source.is_dir() else [source]
+        if source.is_dir():
+            from .library import masters_in  # the library module brings the build chain
+
+            masters = masters_in([source])
+        else:
+            masters = [source]
     except FormatforgeError as exc:
         fail(exc)
     failed = False
@@ -278,6 +287,9 @@ def check_command(
 @app.command("formats")
 def formats_command() -> None:
     """List each format, its output files, and whether its system dependencies are present."""
+    from .formats import available_formats, get_writer
+    from .model import Document, Metadata
+
     table = Table(title="Formats")
     for column in ("format", "outputs", "for", "dependencies"):
         table.add_column(column)
@@ -403,9 +415,9 @@ def watch_command(
     """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
     import time
 
-    from .watch import watched_state
-
+    from .build import CheckFailed, build
     from .library import build_library, is_library
+    from .watch import watched_state
 
     last = None
     while True:
