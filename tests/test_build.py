@@ -393,3 +393,76 @@ def test_issue_21_a_look_taken_in_the_same_clock_tick_as_a_change_is_not_kept():
     digests.remember("old", (1, now - 10**10, 1, now - 10**10), "b" * 64)
     digests.remember("ours", (1, now, 1, now), "c" * 64, ours=True)
     assert set(digests.record()) == {"old", "ours"}
+
+
+# ---------------------------------------------------------------- the same bytes stored once (issue 21 point 5)
+
+
+class TwinWriter(EchoWriter):
+    """Writes a large file whose bytes depend only on the document, as the speech writers'
+    section audio does."""
+
+    def output_names(self, document, options):
+        return [f"{self.name}/{document.stem}.bin", f"{self.name}/{document.stem}.small"]
+
+    def write(self, context: BuildContext) -> list[str]:
+        big, small = self.output_names(context.document, context.options)
+        context.path(big).write_bytes(document_text(context.document).encode() * 1000)
+        context.path(small).write_bytes(b"tiny")
+        return [big, small]
+
+
+@only_in_these_tests
+class TwinA(TwinWriter):
+    name = "test-twin-a"
+
+
+@only_in_these_tests
+class TwinB(TwinWriter):
+    name = "test-twin-b"
+
+
+def test_issue_21_identical_outputs_are_stored_once_and_stay_right(tmp_path):
+    """Issue 21 point 5: a file with the same bytes as another format's is a hard link to it
+    (one copy on disk), readable by all (0644), in the manifest as before; rebuilding one
+    format leaves the other's bytes as they were; publishing copies real files."""
+    import stat
+
+    from formatforge.publish import publish
+
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-twin-a", "test-twin-b"])
+    a, b = out / "test-twin-a" / "doc.bin", out / "test-twin-b" / "doc.bin"
+    assert a.read_bytes() == b.read_bytes()
+    assert a.stat().st_ino == b.stat().st_ino and a.stat().st_nlink == 2
+    assert stat.S_IMODE(b.stat().st_mode) == 0o644
+    small_a, small_b = out / "test-twin-a" / "doc.small", out / "test-twin-b" / "doc.small"
+    assert small_a.stat().st_ino != small_b.stat().st_ino  # a few bytes: not worth tying two formats
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {f["path"] for f in manifest["files"]} >= {"test-twin-a/doc.bin", "test-twin-b/doc.bin"}
+
+    assert [r.status for r in build(src, out, ["test-twin-a", "test-twin-b"]).results] == ["up to date", "up to date"]
+
+    before = b.read_bytes()
+    source(tmp_path, "# Title\n\nChanged text.\n")
+    build(src, out, ["test-twin-a"])
+    assert b.read_bytes() == before and a.read_bytes() != before
+    assert a.stat().st_ino != b.stat().st_ino
+    assert [r.status for r in build(src, out, ["test-twin-b"]).results] == ["built"]
+    assert a.stat().st_ino == b.stat().st_ino
+
+    publish(out, str(tmp_path / "shared"))
+    sent_a, sent_b = tmp_path / "shared" / "test-twin-a" / "doc.bin", tmp_path / "shared" / "test-twin-b" / "doc.bin"
+    assert sent_a.read_bytes() == sent_b.read_bytes() == a.read_bytes()
+    assert sent_a.stat().st_ino != sent_b.stat().st_ino and sent_a.stat().st_nlink == 1
+
+
+def test_issue_21_an_identical_file_changed_in_place_is_not_linked_to(tmp_path):
+    """The file in place is linked to only if it still holds the manifest's bytes."""
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-twin-a"])
+    a = out / "test-twin-a" / "doc.bin"
+    a.write_bytes(b"x" * a.stat().st_size)
+    build(src, out, ["test-twin-b"])
+    b = out / "test-twin-b" / "doc.bin"
+    assert a.stat().st_ino != b.stat().st_ino and b.read_bytes().startswith(b"Title")

@@ -545,6 +545,7 @@ class Ledger:
                 raise FormatforgeError(
                     f"the outputs folder could not be updated ({self.stuck}); the next build finishes the update"
                 )
+            shared = self.share_identical(name, staging, files, entry)
             entries = {**self.entries, name: entry}
             text = manifest_text(self.document, self._ordered(entries))
             moves = [[(staging / relative).relative_to(self.out_dir).as_posix(), relative] for relative in files]
@@ -555,6 +556,8 @@ class Ledger:
                 (self.out_dir / JOURNAL).unlink()
                 for relative in files:  # looked at after the rename, which moves ctime
                     self.digests.remember(relative, look_of(self.out_dir / relative), entry["files"][relative]["sha256"], ours=True)
+                for relative, digest in shared.items():  # a new link moved the other name's ctime too
+                    self.digests.remember(relative, look_of(self.out_dir / relative), digest, ours=True)
             except BaseException as exc:
                 try:
                     finish_journal(self.out_dir)  # the renames left to do, then the manifest
@@ -564,6 +567,37 @@ class Ledger:
                     self.kept.add(staging)
                     raise exc from None
             self.entries = entries
+
+    def share_identical(self, name: str, staging: Path, files: list[str], entry: dict) -> dict[str, str]:
+        """Issue 21 point 5: a staged file with the same bytes as one another format already
+        has in place becomes a hard link to it, so the bytes are stored once. Outputs are only
+        ever replaced whole (a rename), never written in place, so a later build of either
+        format gives it a new file and leaves the other's as it was. Returns the names in
+        place that were linked to, with their digests."""
+        in_place: dict[tuple[int, str], str] = {}
+        for other, other_entry in self.entries.items():
+            if other != name:
+                for relative, info in other_entry.get("files", {}).items():
+                    in_place.setdefault((info["size"], info["sha256"]), relative)
+        shared: dict[str, str] = {}
+        for relative in files:
+            info = entry["files"][relative]
+            match = in_place.get((info["size"], info["sha256"]))
+            existing = _inside(self.out_dir, match) if match and info["size"] >= SHARE_AT_LEAST else None
+            if existing is None or existing.is_symlink() or not existing.is_file():
+                continue
+            if self.digests.digest(existing, match, expected=info["sha256"]) != info["sha256"]:
+                continue  # changed since its build: not the same bytes after all
+            staged = staging / relative
+            temporary = staged.with_name(f".{staged.name}.link")
+            try:
+                os.link(existing, temporary)
+                os.replace(temporary, staged)
+            except OSError:  # a file system without hard links (FAT, some network mounts): the copy stays
+                temporary.unlink(missing_ok=True)
+                continue
+            shared[match] = info["sha256"]
+        return shared
 
     def commit_page(self, page: bytes) -> None:
         target = self.out_dir / DOWNLOAD_PAGE
@@ -576,6 +610,10 @@ class Ledger:
             self.commit(PAGE_FORMAT, staging, [] if unchanged else [DOWNLOAD_PAGE], entry)
         finally:
             self.discard(staging)
+
+
+# Smaller files are left as copies: a link saves at most a block and ties two formats' files.
+SHARE_AT_LEAST = 4096
 
 
 def finish_journal(out_dir: Path) -> None:
