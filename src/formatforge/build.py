@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from .labels import reset_warnings as reset_label_warnings
 from . import __version__, download_page
@@ -120,7 +120,7 @@ class FileDigests:
             for key, value in record.items():
                 if (isinstance(key, str) and isinstance(value, list) and len(value) == 5
                         and all(type(v) is int for v in value[:4]) and isinstance(value[4], str) and len(value[4]) == 64):
-                    self.known[key] = (tuple(value[:4]), value[4])  # type: ignore[assignment]
+                    self.known[key] = ((value[0], value[1], value[2], value[3]), value[4])
         self.seen: dict[str, tuple[Look, str]] = {}  # what this build confirmed, for the next record
         self.hashed = 0  # how many files were read (the tests count them)
         self.mutex = threading.Lock()
@@ -180,6 +180,22 @@ def save_state(out_dir: Path, state: dict[str, FileDigests], outputs: set[str]) 
         atomic_write_text(out_dir / STATE, json.dumps(record))
     except OSError:
         pass  # only a cache: the next build hashes instead
+
+
+def read_checked(source: Path) -> tuple[Document, list[Diagnostic]]:
+    """The master read into the model and checked; CheckFailed when it has errors."""
+    try:
+        result = read_source(source)
+    except SourceProblems as exc:
+        raise CheckFailed(exc.diagnostics) from None
+    diagnostics = check(result)
+    if errors(diagnostics):
+        raise CheckFailed(diagnostics)
+    return result.document, diagnostics
+
+
+# What reads a master for a build: ``read_checked``, or a resident process's kept models (watch).
+Reader = Callable[[Path], tuple[Document, list[Diagnostic]]]
 
 
 def input_fingerprint(document: Document, digests: FileDigests | None = None) -> str:
@@ -299,10 +315,12 @@ def build(
     force: bool = False,
     jobs: int | None = None,
     lock_wait: float = 300,
+    reader: Reader | None = None,
 ) -> BuildReport:
     """Build ``formats`` (all by default) of ``source`` into ``out_dir``, ``jobs`` lanes of
     writers at a time (by default one per core). Another build writing the same folder is
-    waited for up to ``lock_wait`` seconds."""
+    waited for up to ``lock_wait`` seconds. ``reader`` reads and checks the master
+    (``read_checked`` by default; watch passes one that keeps unchanged masters' models)."""
     source, out_dir = Path(source), Path(out_dir)
     options = dict(options or {})
     reset_label_warnings()  # a label missing from a catalogue is warned about once per build
@@ -316,14 +334,7 @@ def build(
         cache_dir = Path(cache_dir)
         if cache_dir.exists() and not cache_dir.is_dir():
             raise FormatforgeError(f"the cache folder {cache_dir} is a file; give --cache-dir a folder (or a new name)")
-    try:
-        result = read_source(source)
-    except SourceProblems as exc:
-        raise CheckFailed(exc.diagnostics) from None
-    diagnostics = check(result)
-    if errors(diagnostics):
-        raise CheckFailed(diagnostics)
-    document = result.document
+    document, diagnostics = (reader or read_checked)(source)
 
     try:
         if not out_dir.is_dir():
@@ -583,7 +594,9 @@ class Ledger:
         for relative in files:
             info = entry["files"][relative]
             match = in_place.get((info["size"], info["sha256"]))
-            existing = _inside(self.out_dir, match) if match and info["size"] >= SHARE_AT_LEAST else None
+            if match is None or info["size"] < SHARE_AT_LEAST:
+                continue
+            existing = _inside(self.out_dir, match)
             if existing is None or existing.is_symlink() or not existing.is_file():
                 continue
             if self.digests.digest(existing, match, expected=info["sha256"]) != info["sha256"]:

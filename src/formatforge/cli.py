@@ -412,38 +412,40 @@ def watch_command(
     formats: Optional[list[str]] = typer.Option(None, "-f", "--format"),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between looks at the source."),
 ) -> None:
-    """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
+    """Rebuild whenever the master or its images change (Ctrl+C to stop). The process stays
+    resident: unchanged masters are not parsed again, and LibreOffice is kept running."""
     import time
 
     from .build import CheckFailed, build
     from .library import build_library, is_library
-    from .watch import watched_state
+    from .watch import resident, watched_state
 
     last = None
-    while True:
-        state = watched_state(source)
-        if state != last:
-            last = state
-            try:
-                if is_library([source]):
-                    library = build_library([source], output, formats, {}, default_cache(source))
-                    for report in library.documents.values():
+    with resident() as reader:
+        while True:
+            state = watched_state(source, output)
+            if state != last:
+                last = state
+                try:
+                    if is_library([source]):
+                        library = build_library([source], output, formats, {}, default_cache(source), reader=reader)
+                        for report in library.documents.values():
+                            print_report(report, quiet=False)
+                        for folder, problem in library.failed.items():
+                            if isinstance(problem, CheckFailed):
+                                print_diagnostics(problem.diagnostics)
+                            err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
+                    else:
+                        report = build(source, output, formats, {}, default_cache(source), reader=reader)
                         print_report(report, quiet=False)
-                    for folder, problem in library.failed.items():
-                        if isinstance(problem, CheckFailed):
-                            print_diagnostics(problem.diagnostics)
-                        err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
-                else:
-                    report = build(source, output, formats, {}, default_cache(source))
-                    print_report(report, quiet=False)
-            except CheckFailed as exc:
-                print_diagnostics(exc.diagnostics)
-            except FormatforgeError as exc:
-                err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            except Exception as exc:  # noqa: BLE001 - a bad edit must never end the watch
-                err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", highlight=False)
-            out.print(f"watching {source} for changes…", highlight=False)
-        time.sleep(interval)
+                except CheckFailed as exc:
+                    print_diagnostics(exc.diagnostics)
+                except FormatforgeError as exc:
+                    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+                except Exception as exc:  # noqa: BLE001 - a bad edit must never end the watch
+                    err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", highlight=False)
+                out.print(f"watching {source} for changes…", highlight=False)
+            time.sleep(interval)
 
 
 def main() -> None:

@@ -158,6 +158,7 @@ def build_library(
     force: bool = False,
     jobs: int | None = None,
     lock_wait: float = 300,
+    reader=None,
 ) -> LibraryReport:
     """Build every master of ``sources`` (folders or files) into ``out_dir/<stem>/``, then
     the catalogue and the library manifest. A master whose check fails is reported and the
@@ -189,7 +190,7 @@ def build_library(
                 continue
             stamps.pop(folder, None)
             try:
-                built = build(master, out_dir / folder, formats, options, cache_dir, observer, force, jobs, lock_wait)
+                built = build(master, out_dir / folder, formats, options, cache_dir, observer, force, jobs, lock_wait, reader)
             except (CheckFailed, FormatforgeError) as exc:
                 report.failed[folder] = exc
                 continue
