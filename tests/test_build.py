@@ -254,6 +254,7 @@ class EchoWithInputWriter(EchoWriter):
     """Like test-echo, with a companion file (as the audio has its lexicon) in its key."""
 
     name = "test-echo-input"
+    option_names = ("test.option",)
 
     def output_names(self, document, options):
         return [f"{document.stem}.input.txt"]
@@ -264,7 +265,8 @@ class EchoWithInputWriter(EchoWriter):
     def write(self, context: BuildContext) -> list[str]:
         CALLS.append(context.document.stem)
         name = self.output_names(context.document, context.options)[0]
-        extra = (context.document.source_dir / "extra.txt").read_text(encoding="utf-8")
+        path = context.document.source_dir / "extra.txt"
+        extra = path.read_text(encoding="utf-8") if path.exists() else ""  # as a lexicon not written yet
         context.path(name).write_text(document_text(context.document) + extra, encoding="utf-8")
         return [name]
 
@@ -466,3 +468,81 @@ def test_issue_21_an_identical_file_changed_in_place_is_not_linked_to(tmp_path):
     build(src, out, ["test-twin-b"])
     b = out / "test-twin-b" / "doc.bin"
     assert a.stat().st_ino != b.stat().st_ino and b.read_bytes().startswith(b"Title")
+
+
+# ---------------------------------------------------------------- nothing changed: the master not even read
+
+
+@pytest.fixture
+def trusted_at_once(monkeypatch):
+    """Looks of files written a moment ago trusted (the tests write and build within a tick)."""
+    import formatforge.build as build_module
+
+    monkeypatch.setattr(build_module, "RACY_NS", -10**12)
+
+
+def not_read(monkeypatch) -> None:
+    import formatforge.reader as reader_module
+
+    def refuse(path):
+        raise AssertionError(f"read {path}")
+
+    monkeypatch.setattr(reader_module, "read_source", refuse)
+
+
+def test_issue_21_no_change_reads_no_master_and_shows_the_same_findings(tmp_path, monkeypatch, trusted_at_once):
+    src, out = source(tmp_path, "# Title\n\nText with <b>raw</b> HTML.\n"), tmp_path / "out"
+    first = build(src, out, ["test-echo"])
+    assert first.diagnostics and first.results[0].status == "built"
+    not_read(monkeypatch)
+    again = build(src, out, ["test-echo"])
+    assert [r.status for r in again.results] == ["up to date"]
+    assert [str(d) for d in again.diagnostics] == [str(d) for d in first.diagnostics]
+
+
+@pytest.mark.parametrize("change", ["edit same size, mtime set back", "input created", "input edited", "output removed",
+                                    "options", "another format", "forced"])
+def test_issue_21_no_change_path_sees_every_change(tmp_path, trusted_at_once, change):
+    """Whatever could change an output takes the build proper: the master's bytes (even with
+    its size and mtime kept), a file a format uses appearing or changing, an output gone,
+    other options or formats, --force."""
+    src, out = source(tmp_path), tmp_path / "out"
+    names, options, force = ["test-echo", "test-echo-input"], {}, False
+    (tmp_path / "extra.txt").write_text("one\n", encoding="utf-8")
+    if change == "input created":
+        (tmp_path / "extra.txt").unlink()
+    build(src, out, names)
+    if change == "edit same size, mtime set back":
+        set_back(src, src.read_bytes().replace(b"First", b"Fresh"))
+    elif change == "input created":
+        (tmp_path / "extra.txt").write_text("two\n", encoding="utf-8")
+    elif change == "input edited":
+        (tmp_path / "extra.txt").write_text("two\n", encoding="utf-8")
+    elif change == "output removed":
+        (out / "doc.txt").unlink()
+    elif change == "options":
+        options = {"test.option": 1}
+    elif change == "another format":
+        names = ["test-echo", "test-echo-input", "test-twin-a"]
+    elif change == "forced":
+        force = True
+    CALLS.clear()
+    report = build(src, out, names, options, force=force)
+    assert "built" in [r.status for r in report.results]
+    assert (out / "doc.txt").read_text().startswith("Title")
+    if change == "edit same size, mtime set back":
+        assert "Fresh" in (out / "doc.txt").read_text()
+
+
+@pytest.mark.parametrize("record", [
+    '{"unchanged": []}',
+    '{"unchanged": {"version": "0.1.0", "master": "x", "keys": {}, "depends": {}}}',
+    '{"unchanged": {"master": [1, 2, 3, 4, 5], "keys": [], "depends": []}}',
+])
+def test_issue_21_a_hostile_no_change_record_means_the_build_proper(tmp_path, record):
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    (out / ".formatforge-state.json").write_text(record)
+    (out / "doc.txt").write_text("tampered")
+    assert build(src, out, ["test-echo"]).results[0].status == "built"
+    assert (out / "doc.txt").read_text().startswith("Title")
