@@ -384,17 +384,22 @@ def test_issue_21_a_record_that_disagrees_with_the_manifest_is_checked_by_hashin
 def test_issue_21_a_look_taken_in_the_same_clock_tick_as_a_change_is_not_kept():
     """Racily clean (git's rule): a file changed moments before its look was taken could be
     changed again within the same tick with the same size and look; such a look is not kept
-    for an input, so the next build hashes it."""
+    for an input, so the next build hashes it. A coarse timestamp (whole hundredths of a
+    second or coarser: FAT, exFAT, 1 s file systems) needs 2 s; a fine one 100 ms."""
     import time as clock
 
     from formatforge.build import FileDigests
 
     digests = FileDigests()
     now = clock.time_ns()
+    fine_second_ago = now - 10**9 + 123_457
+    coarse_second_ago = (now // 10**9 - 1) * 10**9
     digests.remember("fresh", (1, now, 1, now), "a" * 64)
     digests.remember("old", (1, now - 10**10, 1, now - 10**10), "b" * 64)
     digests.remember("ours", (1, now, 1, now), "c" * 64, ours=True)
-    assert set(digests.record()) == {"old", "ours"}
+    digests.remember("fine, a second ago", (1, fine_second_ago, 1, fine_second_ago), "d" * 64)
+    digests.remember("coarse, a second ago", (1, coarse_second_ago, 1, coarse_second_ago), "e" * 64)
+    assert set(digests.record()) == {"old", "ours", "fine, a second ago"}
 
 
 # ---------------------------------------------------------------- the same bytes stored once (issue 21 point 5)

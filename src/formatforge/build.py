@@ -102,11 +102,21 @@ STATE = ".formatforge-state.json"  # beside the manifest; never published (publi
 # then setting the mtime back (``touch -d``) still moves ctime, so the file is hashed.
 Look = tuple[int, int, int, int]
 
-# A look taken within this long of the file's last change is not trusted later: the clock
-# that stamps files ticks coarsely (a few milliseconds here, 2 s on FAT, 1 s on some network
-# mounts), so a second write in the same tick, of the same size, would keep the same look.
-# Such a file is hashed next time, and its look recorded then (git's "racily clean" rule).
+# A look taken within one clock tick of the file's last change is not trusted later: a second
+# write in the same tick, of the same size, would keep the same look. Such a file is hashed
+# next time, and its look recorded then (git's "racily clean" rule). The tick is the file
+# system's: a timestamp in whole hundredths of a second or coarser (FAT's 2 s, exFAT's 10 ms,
+# 1 s on ext3, HFS+ and some network mounts) gets the 2 s margin; a finer one (ext4, XFS,
+# btrfs, tmpfs, APFS, NTFS: the kernel's clock, which ticks every few milliseconds) 100 ms.
 RACY_NS = 2_000_000_000
+FINE_RACY_NS = 100_000_000
+
+
+def settled(look: Look, now: int | None = None) -> bool:
+    """Whether a look was taken long enough after the file's last change to be trusted."""
+    changed = max(look[1], look[3])
+    coarse = look[1] % 10_000_000 == 0 and look[3] % 10_000_000 == 0
+    return (now or time.time_ns()) - changed > (RACY_NS if coarse else min(FINE_RACY_NS, RACY_NS))
 
 
 def look_of(path: Path) -> Look | None:
@@ -163,7 +173,7 @@ class FileDigests:
         """Keeps a look for the next build. ``ours``: a file this build has just put in place
         from bytes it hashed itself, trusted at once (only a write by someone else within
         the same clock tick, of the same size, would go unseen)."""
-        if look is not None and (ours or time.time_ns() - max(look[1], look[3]) > RACY_NS):
+        if look is not None and (ours or settled(look)):
             with self.mutex:
                 self.seen[key] = (look, value)
 
@@ -231,7 +241,7 @@ def _options_text(options: dict[str, Any]) -> str:
 def _unchanged_record(source: Path, names: list[str], options: dict[str, Any], keys: dict[str, str],
                       inputs: FileDigests, diagnostics: list[Diagnostic]) -> dict | None:
     master = look_of(source)
-    if master is None or time.time_ns() - max(master[1], master[3]) <= RACY_NS:
+    if master is None or not settled(master):
         return None  # saved a moment ago: could change again unseen within the same tick
     if inputs.asked - set(inputs.seen):
         return None  # a file it uses was changed a moment ago: its look is not to be trusted yet
