@@ -143,7 +143,6 @@ class FileDigests:
         self.seen: dict[str, tuple[Look, str]] = {}  # what this build confirmed, for the next record
         self.absent: set[str] = set()  # files asked about that were not there (a lexicon not written yet)
         self.asked: set[str] = set()  # every file asked about
-        self.hashed = 0  # how many files were read (the tests count them)
         self.mutex = threading.Lock()
 
     def digest(self, path: Path, key: str | None = None, expected: str | None = None) -> str | None:
@@ -163,8 +162,6 @@ class FileDigests:
             value = sha256_file(path)
         except OSError:
             return None
-        with self.mutex:
-            self.hashed += 1
         if look_of(path) == look:  # not changed while it was read
             self.remember(key, look, value)
         return value
