@@ -14,7 +14,7 @@ For the strategy master and for a generated document of about 10,000 words, each
 4. appends a sentence to one body paragraph and builds ``-f audio`` again with the same cache
    (the warm rebuild).
 
-Each figure is the median of the runs. The recorded lengths (from mutagen) of our whole-book
+Each figure is min / median / max of the runs. The recorded lengths (from mutagen) of our whole-book
 MP3 and of the peer's MP3 are printed too: ours is longer because it announces headings,
 lists and tables and pauses between blocks, so the two are not the same listening.
 """
@@ -140,7 +140,7 @@ def main() -> int:
         f"document language, 175 words a minute, {BITRATE} kbit/s mono)",
         f"espeak-ng: {version_of([args.espeak, '--version'])}",
         f"lame: {version_of([args.lame, '--version'])}",
-        f"median of {args.runs} runs each, wall-clock seconds; peer: espeak-ng -v {VOICE} -w out.wav < plain.txt, "
+        f"min / median / max of {args.runs} runs each, wall-clock seconds; peer: espeak-ng -v {VOICE} -w out.wav < plain.txt, "
         f"then lame -b {BITRATE} -m m out.wav out.mp3",
         machine_note(load_at_start),
     ])

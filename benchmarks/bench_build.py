@@ -11,7 +11,9 @@ both see the same machine load: pandoc for docx, epub (epub3) and html (standalo
 for braille liblouis's ``lou_translate`` (UEB grade 2, text only, no page layout) and
 liblouisutdml's ``file2brl`` (UEB grade 2, 40 cells by 25 lines, paged BRF). The braille
 peers read the document's plain text, taken from the model before the clock starts. Each
-figure is the median of the runs. The result is printed as a Markdown table.
+figure is min / median / max of the runs (ratios: median over median). pandoc 3.x
+(pypandoc_binary, installed on first use) and the system's pandoc (Debian's 2.17) are both
+peers, each in its own row. The result is printed as a Markdown table.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from common import (  # noqa: E402
     documents,
     machine_note,
     pandoc_command,
+    pandoc_programs,
     plain_text,
     print_failures,
     print_header,
@@ -67,10 +70,13 @@ class Peer:
     cwd_is_source: bool = False
 
 
-def pandoc_peer(writer: str, suffix: str, *extra: str) -> Peer:
-    def command(program: str, given: Inputs) -> list[str]:
-        return pandoc_command(program, given.source, writer, given.run_dir / f"{given.source.stem}{suffix}", *extra)
-    return Peer(f"pandoc -t {writer}", "pandoc", ("--version",), command, cwd_is_source=True)
+def pandoc_peer(writer: str, suffix: str, *extra: str, program: str = "pandoc", label: str = "pandoc") -> Peer:
+    def command(path: str, given: Inputs) -> list[str]:
+        return pandoc_command(path, given.source, writer, given.run_dir / f"{given.source.stem}{suffix}", *extra)
+    return Peer(f"{label} -t {writer}", program, ("--version",), command, cwd_is_source=True)
+
+
+PANDOC_WRITERS = {"docx": ("docx", ".docx"), "epub": ("epub3", ".epub"), "html": ("html", ".html", "--standalone")}
 
 
 LOU_TRANSLATE = Peer(
@@ -103,12 +109,16 @@ FILE2BRL = Peer(
     ],
 )
 
-PEERS: dict[str, list[Peer]] = {
-    "docx": [pandoc_peer("docx", ".docx")],
-    "epub": [pandoc_peer("epub3", ".epub")],
-    "html": [pandoc_peer("html", ".html", "--standalone")],
-    "braille": [LOU_TRANSLATE, FILE2BRL],
-}
+PEERS: dict[str, list[Peer]] = {"docx": [], "epub": [], "html": [], "braille": [LOU_TRANSLATE, FILE2BRL]}
+
+
+def add_pandoc_peers(pandocs: list[tuple[str, str]], programs: dict[str, str]) -> None:
+    """One row per pandoc for each format pandoc writes (pandoc 3.x first)."""
+    for number, (label, path) in enumerate(pandocs):
+        key = f"pandoc{number}"
+        programs[key] = path
+        for fmt, (writer, suffix, *extra) in PANDOC_WRITERS.items():
+            PEERS[fmt].append(pandoc_peer(writer, suffix, *extra, program=key, label=label))
 
 
 def time_formatforge(formatforge: str, source: Path, fmt: str, scratch: Path) -> tuple[float, str]:
@@ -132,14 +142,17 @@ def main() -> int:
     parser.add_argument("formats", nargs="*", default=DEFAULT_FORMATS,
                         help=f"formatforge formats to time (default: {' '.join(DEFAULT_FORMATS)})")
     add_common_arguments(parser)
-    parser.add_argument("--pandoc", default=shutil.which("pandoc") or "pandoc", help="the pandoc executable")
+    parser.add_argument("--pandoc", action="append", default=None,
+                        help="a pandoc executable (repeatable) [default: pypandoc_binary's pandoc 3.x, then the system's]")
     parser.add_argument("--lou-translate", default=shutil.which("lou_translate") or "lou_translate",
                         help="the lou_translate executable (liblouis-bin)")
     parser.add_argument("--file2brl", default=shutil.which("file2brl") or "file2brl",
                         help="the file2brl executable (liblouisutdml-bin)")
     parser.add_argument("--no-formatforge", action="store_true", help="time only the peer tools")
     args = parser.parse_args()
-    programs = {"pandoc": args.pandoc, "lou_translate": args.lou_translate, "file2brl": args.file2brl}
+    programs = {"lou_translate": args.lou_translate, "file2brl": args.file2brl}
+    if any(fmt in PANDOC_WRITERS for fmt in args.formats):
+        add_pandoc_peers(pandoc_programs(args.pandoc), programs)
     load_at_start = os.getloadavg()
 
     rows: list[list[str]] = []
@@ -179,7 +192,7 @@ def main() -> int:
     used = {peer.program: peer for fmt in args.formats for peer in PEERS.get(fmt, [])}
     header = [f"formatforge: {version_of([args.formatforge, '--version'])}"]
     header += [f"{name}: {version_of([programs[name], *peer.version_args])}" for name, peer in used.items()]
-    header += [f"median of {args.runs} cold runs each, wall-clock seconds"]
+    header += [f"min / median / max of {args.runs} cold runs each, wall-clock seconds; ratio of the medians"]
     if not args.no_formatforge:
         header.append(startup_note(args.formatforge, args.runs))
     header.append(machine_note(load_at_start))

@@ -42,6 +42,7 @@ from common import (  # noqa: E402
     documents,
     machine_note,
     pandoc_command,
+    pandoc_programs,
     plain_text,
     print_failures,
     print_header,
@@ -80,9 +81,10 @@ def verdict(floor: float, target: float | None) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_arguments(parser)
-    parser.add_argument("--pandoc", default=shutil.which("pandoc") or "pandoc")
+    parser.add_argument("--pandoc", default=None, help="the pandoc to set goal #3 against [default: pypandoc_binary's pandoc 3.x]")
     parser.add_argument("--soffice", default=shutil.which("soffice") or "soffice")
     args = parser.parse_args()
+    args.pandoc = args.pandoc or pandoc_programs(None)[0][1]
     load_at_start = os.getloadavg()
     python = str(Path(args.formatforge).parent / "python")
     if not Path(python).exists():
@@ -159,7 +161,7 @@ def main() -> int:
         f"formatforge: {version_of([args.formatforge, '--version'])}",
         f"pandoc: {version_of([args.pandoc, '--version'])}; file2brl: "
         f"{version_of(['file2brl', '-v'])}; LibreOffice: {version_of([args.soffice, '--version'])}",
-        f"median of {args.runs} runs each, wall-clock seconds",
+        f"min / median / max of {args.runs} runs each, wall-clock seconds",
         machine_note(load_at_start),
     ])
     print("Floor steps (in-process steps measured inside one fresh Python process)\n")

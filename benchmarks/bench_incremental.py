@@ -14,7 +14,7 @@ the master (with its images and pronunciation.toml) into a fresh folder and then
    rebuilds every format, reusing the speech cache. The manifest's hashes show how many
    formats' files the edit changed (the fewest over the runs): all of them should.
 
-Each figure is the median of the runs, with its ratio to the cold build. There is no peer
+Each figure is min / median / max of the runs, with the ratio of its median to the cold build's. There is no peer
 tool: no other tool builds these formats together from one master.
 """
 
@@ -128,7 +128,7 @@ def main() -> int:
     print_header([
         f"formatforge: {version_of([args.formatforge, '--version'])}",
         f"every format: {', '.join(formats)}",
-        f"median of {args.runs} runs each, wall-clock seconds; no peer tool",
+        f"min / median / max of {args.runs} runs each, wall-clock seconds; no peer tool",
         machine_note(load_at_start),
     ])
     print_table(

@@ -45,9 +45,14 @@ class Timing:
             self.error = error
 
     def cell(self) -> str:
+        """min / median / max: one shared machine's load moves single figures by a third."""
         if self.error:
             return "failed"
-        return f"{statistics.median(self.seconds):.2f}" if self.seconds else "–"
+        if not self.seconds:
+            return "–"
+        if len(self.seconds) == 1:
+            return f"{self.seconds[0]:.2f}"
+        return f"{min(self.seconds):.2f} / {statistics.median(self.seconds):.2f} / {max(self.seconds):.2f}"
 
     @property
     def median(self) -> float | None:
@@ -275,12 +280,56 @@ def print_header(lines: list[str]) -> None:
     print()
 
 
+def load_note() -> str:
+    load = os.getloadavg()
+    return f"load average (1/5/15 min) when this table was printed: {'/'.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} cores"
+
+
 def print_table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> None:
-    """A Markdown table; the columns whose indexes are in ``numeric`` are right-aligned."""
+    """A Markdown table, the load average under it (figures from a loaded machine are read
+    with it); the columns whose indexes are in ``numeric`` are right-aligned. Timed cells
+    are min / median / max of the runs."""
     print("| " + " | ".join(headers) + " |")
     print("| " + " | ".join("---:" if i in numeric else "---" for i in range(len(headers))) + " |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print(f"\n_{load_note()}_\n")
+
+
+# The peer a user installs today: pandoc 3.x from PyPI's pypandoc_binary (pinned in
+# pyproject.toml's ``benchmarks`` extra). It is 155 MB unpacked, so scripts/setup leaves it
+# out and the first benchmark that needs it installs it into this Python's environment.
+PYPANDOC_BINARY = "pypandoc-binary==1.17"
+
+
+def pandoc_3(install: bool = True) -> str | None:
+    """The path of pypandoc_binary's pandoc, installed on first use; None when it cannot be."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pypandoc")
+    if spec is None and install:
+        print(f"installing {PYPANDOC_BINARY} for the pandoc 3 peer (once)…", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", PYPANDOC_BINARY],
+                       check=False)
+        importlib.invalidate_caches()
+        spec = importlib.util.find_spec("pypandoc")
+    if spec is None or not spec.origin:
+        return None
+    binary = Path(spec.origin).parent / "files" / "pandoc"
+    return str(binary) if binary.is_file() else None
+
+
+def pandoc_programs(given: list[str] | None) -> list[tuple[str, str]]:
+    """(label, path) of each pandoc to compare with: those given, else pandoc 3.x from
+    pypandoc_binary first and the system's pandoc (Debian's 2.17) beside it."""
+    paths = list(given or [])
+    if not paths:
+        paths = [p for p in (pandoc_3(), shutil.which("pandoc")) if p]
+    labelled = []
+    for path in dict.fromkeys(paths):
+        version = version_of([path, "--version"])
+        labelled.append((version if version.startswith("pandoc") else f"pandoc ({path})", path))
+    return labelled
 
 
 def print_failures(failures: list[str]) -> int:

@@ -151,3 +151,49 @@ def test_fast_exit_keeps_exit_status_output_and_exit_handlers(tmp_path):
         assert result.stdout == "buffered output"
         assert result.stderr.strip() == stderr
         assert marker.exists()
+
+
+# ---------------------------------------------------------------- lazy start-up (issue 21 point 7)
+
+HEAVY = ("lxml", "docx", "numpy", "onnxruntime", "PIL")
+
+
+def modules_after(*args: str, cwd: Path | None = None) -> set[str]:
+    """The modules a command has imported when it ends (the command run in-process in a new
+    interpreter, its exit caught before formatforge's own quick exit)."""
+    probe = (
+        "import sys\n"
+        "sys.argv = ['formatforge', *sys.argv[1:]]\n"
+        "from formatforge.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return {line for line in result.stderr.splitlines() if line and " " not in line}
+
+
+def loaded_writers(loaded: set[str]) -> set[str]:
+    """The writer modules among ``loaded``: the registry (``formatforge.formats`` and its light
+    ``option_specs``, from which the flags are made) may load, a writer may not."""
+    from formatforge.formats import BUILTIN_FORMATS
+
+    return {name for name in loaded for module in BUILTIN_FORMATS.values()
+            if name == f"formatforge.formats.{module}" or name.startswith(f"formatforge.formats.{module}.")}
+
+
+def test_issue_21_version_imports_none_of_the_build_chain():
+    loaded = modules_after("--version")
+    assert "formatforge" in loaded
+    assert not {name for name in loaded if name.split(".")[0] in HEAVY}
+    assert not {"formatforge.build", "formatforge.reader", "formatforge.model", "rich"} & loaded
+    assert not loaded_writers(loaded)
+
+
+def test_issue_21_check_imports_no_writer_and_no_build(tmp_path):
+    source = tmp_path / "ok.md"
+    source.write_text(FRONT + "# Title\n\nText.\n", encoding="utf-8")
+    loaded = modules_after("check", str(source))
+    assert "formatforge.reader" in loaded
+    assert not {name for name in loaded if name.split(".")[0] in HEAVY}
+    assert not {"formatforge.build", "formatforge.download_page"} & loaded
+    assert not loaded_writers(loaded)

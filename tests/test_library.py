@@ -378,6 +378,12 @@ def test_issue_17_point_2_an_edit_to_one_master_rebuilds_only_that_document(libr
     mended = build_library([source], out, ["html", "braille"])
     assert list(mended.documents) == ["annual-report"]
     assert "damaged" not in (out / "annual-report" / "annual-report.html").read_text(encoding="utf-8")
+    # New bytes of the same size with the mtime set back (issue 21 point 3): the ctime moved.
+    master_before = master.stat()
+    master.write_text(master.read_text(encoding="utf-8").replace("Our new strategy", "Our odd strategy"), encoding="utf-8")
+    os.utime(master, ns=(master_before.st_atime_ns, master_before.st_mtime_ns))
+    assert master.stat().st_size == master_before.st_size
+    assert list(build_library([source], out, ["html", "braille"]).documents) == ["strategy"]
     # An image beside the masters changes: every document in the folder is looked at again.
     (source / "images").mkdir()
     (source / "images" / "new.png").write_bytes(b"\x89PNG")

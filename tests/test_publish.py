@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from formatforge.build import LOCK_FILE
+from formatforge.build import LOCK_FILE, STATE
 
 from formatforge import publish as publish_module
 from formatforge.publish import LocalFolder, PublishError, RcloneRemote, destination_for, publish
@@ -50,10 +50,10 @@ class CountingFolder(LocalFolder):
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes, leaving aside the build's lock file (an outputs folder's, never
-    published)."""
+    """Every file's bytes, leaving aside the build's lock file and stat record (an outputs
+    folder's, never published)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != LOCK_FILE}
+            if p.is_file() and p.name not in (LOCK_FILE, STATE)}
 
 
 V1 = {"a.docx": b"word v1", "audio/01-intro.mp3": b"mp3 v1", "b.epub": b"epub v1"}

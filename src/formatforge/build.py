@@ -20,17 +20,24 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from .labels import reset_warnings as reset_label_warnings
-from . import __version__, download_page
+from . import __version__
 from .errors import FormatforgeError, SourceProblems
 from .cache_folder import inside_cache, usable_cache_dir
 from .hashing import sha256_file
 from .formats import BuildContext, available_formats, get_writer
-from .source_rules import check, errors
-from .model import Document
-from .reader import Diagnostic, read_source
+
+if TYPE_CHECKING:
+    from .model import Document
+    from .reader import Diagnostic
+
+    # What reads a master for a build: ``read_checked``, or a resident process's kept models (watch).
+    Reader = Callable[[Path], tuple[Document, list[Diagnostic]]]
+
+# The reader, the check and the download page are imported when a build reads the master:
+# a build with nothing to do (``_unchanged_build``) never does.
 
 MANIFEST = "manifest.json"
 DOWNLOAD_PAGE = "index.html"
@@ -80,26 +87,258 @@ class CheckFailed(FormatforgeError):
     """The source has errors (M rules or unreadable images); nothing was built."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
+        from .source_rules import errors
+
         found = errors(diagnostics)
         super().__init__(f"{len(found)} error(s) in the source; nothing was built")
         self.diagnostics = diagnostics
 
 
-def input_fingerprint(document: Document) -> str:
+# ---------------------------------------------------------------- up to date by stat first (issue 21 point 3)
+
+STATE = ".formatforge-state.json"  # beside the manifest; never published (publish sends what the manifest names)
+
+# A file's look without reading it: size, mtime, inode and ctime (nanoseconds). ctime is in
+# because it is the one the owner cannot set back: writing new bytes of the same size and
+# then setting the mtime back (``touch -d``) still moves ctime, so the file is hashed.
+Look = tuple[int, int, int, int]
+
+# A look taken within one clock tick of the file's last change is not trusted later: a second
+# write in the same tick, of the same size, would keep the same look. Such a file is hashed
+# next time, and its look recorded then (git's "racily clean" rule). The tick is the file
+# system's: a timestamp in whole hundredths of a second or coarser (FAT's 2 s, exFAT's 10 ms,
+# 1 s on ext3, HFS+ and some network mounts) gets the 2 s margin; a finer one (ext4, XFS,
+# btrfs, tmpfs, APFS, NTFS: the kernel's clock, which ticks every few milliseconds) 100 ms.
+RACY_NS = 2_000_000_000
+FINE_RACY_NS = 100_000_000
+
+
+def settled(look: Look, now: int | None = None) -> bool:
+    """Whether a look was taken long enough after the file's last change to be trusted."""
+    changed = max(look[1], look[3])
+    coarse = look[1] % 10_000_000 == 0 and look[3] % 10_000_000 == 0
+    return (now or time.time_ns()) - changed > (RACY_NS if coarse else min(FINE_RACY_NS, RACY_NS))
+
+
+def look_of(path: Path) -> Look | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+
+
+class FileDigests:
+    """SHA-256 of files, taken from the last build's record when a file's look (size, mtime,
+    inode, ctime) is what it was then, hashed otherwise. The record is a cache, read as
+    hostile input: a malformed one costs hashing, never a wrong answer about a file whose
+    look changed, and never a read outside the folder or a crash."""
+
+    def __init__(self, record: object = None):
+        self.known: dict[str, tuple[Look, str]] = {}
+        if isinstance(record, dict):
+            for key, value in record.items():
+                if (isinstance(key, str) and isinstance(value, list) and len(value) == 5
+                        and all(type(v) is int for v in value[:4]) and isinstance(value[4], str) and len(value[4]) == 64):
+                    self.known[key] = ((value[0], value[1], value[2], value[3]), value[4])
+        self.seen: dict[str, tuple[Look, str]] = {}  # what this build confirmed, for the next record
+        self.absent: set[str] = set()  # files asked about that were not there (a lexicon not written yet)
+        self.asked: set[str] = set()  # every file asked about
+        self.mutex = threading.Lock()
+
+    def digest(self, path: Path, key: str | None = None, expected: str | None = None) -> str | None:
+        """The file's SHA-256 (None if it cannot be read). A recorded digest is used only when
+        the look is unchanged and, given ``expected`` (the manifest's digest), equal to it."""
+        key = key or str(path)
+        with self.mutex:
+            self.asked.add(key)
+        look = look_of(path)
+        if look is None:
+            return None
+        known = self.known.get(key)
+        if known is not None and known[0] == look and (expected is None or known[1] == expected):
+            self.remember(key, look, known[1])
+            return known[1]
+        try:
+            value = sha256_file(path)
+        except OSError:
+            return None
+        if look_of(path) == look:  # not changed while it was read
+            self.remember(key, look, value)
+        return value
+
+    def remember(self, key: str, look: Look | None, value: str, ours: bool = False) -> None:
+        """Keeps a look for the next build. ``ours``: a file this build has just put in place
+        from bytes it hashed itself, trusted at once (only a write by someone else within
+        the same clock tick, of the same size, would go unseen)."""
+        if look is not None and (ours or settled(look)):
+            with self.mutex:
+                self.seen[key] = (look, value)
+
+    def record(self, keep: set[str] | None = None) -> dict[str, list]:
+        """What this build confirmed; with ``keep``, also the earlier record of those keys (the
+        formats this build did not look at)."""
+        merged = {key: known for key, known in self.known.items() if keep is not None and key in keep}
+        merged.update(self.seen)
+        return {key: [*look, value] for key, (look, value) in sorted(merged.items())}
+
+
+def _read_state(out_dir: Path) -> dict:
+    try:
+        data = json.loads((out_dir / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_state(out_dir: Path) -> dict[str, FileDigests]:
+    """The stat record of the last build: ``outputs`` (by path inside the folder) and
+    ``inputs`` (the images and lexicon, by absolute path)."""
+    data = _read_state(out_dir)
+    return {part: FileDigests(data.get(part)) for part in ("outputs", "inputs")}
+
+
+def save_state(out_dir: Path, state: dict[str, FileDigests], outputs: set[str], unchanged: dict | None = None) -> None:
+    record = {"outputs": state["outputs"].record(keep=outputs), "inputs": state["inputs"].record()}
+    if unchanged:
+        record["unchanged"] = unchanged
+    try:
+        atomic_write_text(out_dir / STATE, json.dumps(record))
+    except OSError:
+        pass  # only a cache: the next build hashes instead
+
+
+def read_checked(source: Path) -> tuple[Document, list[Diagnostic]]:
+    """The master read into the model and checked; CheckFailed when it has errors."""
+    from .source_rules import check, errors
+    from .reader import read_source
+
+    try:
+        result = read_source(source)
+    except SourceProblems as exc:
+        raise CheckFailed(exc.diagnostics) from None
+    diagnostics = check(result)
+    if errors(diagnostics):
+        raise CheckFailed(diagnostics)
+    return result.document, diagnostics
+
+
+# ---------------------------------------------------------------- nothing changed: no reading at all
+
+# A rebuild with nothing changed spent most of its time reading and checking the master (0.3 s
+# at 10,000 words). The last good build records the master's look and digest, every file the
+# format keys were made from (absent ones too: a lexicon written later must be seen), the keys
+# and the check's findings; when all of that is as it was, and every output is the one its
+# manifest names, the build is up to date without reading the master or loading a writer.
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    return json.dumps(options, sort_keys=True, default=str)
+
+
+def _unchanged_record(source: Path, names: list[str], options: dict[str, Any], keys: dict[str, str],
+                      inputs: FileDigests, diagnostics: list[Diagnostic]) -> dict | None:
+    master = look_of(source)
+    if master is None or not settled(master):
+        return None  # saved a moment ago: could change again unseen within the same tick
+    if inputs.asked - set(inputs.seen):
+        return None  # a file it uses was changed a moment ago: its look is not to be trusted yet
+    depends: dict[str, list | None] = {key: list(look) for key, (look, _) in inputs.seen.items()}
+    depends.update({path: None for path in inputs.absent})
+    return {
+        "version": __version__,
+        "master": [str(source.resolve()), *master],
+        "options": _options_text(options),
+        "keys": dict(sorted(keys.items())),
+        "depends": depends,
+        "diagnostics": [[d.rule, d.severity, d.message, str(d.path), d.line] for d in diagnostics],
+    }
+
+
+def _master_as_recorded(source: Path, out_dir: Path) -> bool:
+    """A first look, before the folder is locked: only a master whose look is the one the
+    last good build recorded can be up to date without being read. (A master with errors is
+    never recorded, so a build that stops at its check leaves the folder as it was.)"""
+    record = _read_state(out_dir).get("unchanged")
+    master = record.get("master") if isinstance(record, dict) else None
+    look = look_of(source)
+    return isinstance(master, list) and look is not None and master[1:] == list(look)
+
+
+def _unchanged_build(source: Path, out_dir: Path, names: list[str], options: dict[str, Any],
+                     observer: "BuildObserver") -> BuildReport | None:
+    """The report of a build with nothing to do, made from the last build's record, or None
+    when anything (the master, a file it uses, the options, the formats, an output) may
+    have changed. The record is read as hostile input: anything unexpected means None."""
+    data = _read_state(out_dir)
+    record = data.get("unchanged")
+    if not isinstance(record, dict) or record.get("version") != __version__:
+        return None
+    master, keys, depends = record.get("master"), record.get("keys"), record.get("depends")
+    if not (isinstance(master, list) and len(master) == 5 and isinstance(keys, dict) and isinstance(depends, dict)):
+        return None
+    if master[0] != str(source.resolve()) or list(look_of(source) or ()) != master[1:]:
+        return None
+    if record.get("options") != _options_text(options) or not all(isinstance(keys.get(name), str) for name in names):
+        return None
+    for path, look in depends.items():
+        now = look_of(Path(path))
+        if (list(now) if now is not None else None) != look:
+            return None
+    diagnostics = []
+    for item in record.get("diagnostics") or []:
+        if not (isinstance(item, list) and len(item) == 5 and all(isinstance(v, str) for v in item[:4]) and type(item[4]) is int):
+            return None
+        from .front_matter import Diagnostic  # only when there are findings to show again
+
+        diagnostics.append(Diagnostic(item[0], item[1], item[2], Path(item[3]), item[4]))
+    manifest = load_manifest(out_dir)
+    if manifest.get("library"):
+        return None
+    entries = manifest.get("formats", {})
+    outputs = FileDigests(data.get("outputs"))
+    page = entries.get(PAGE_FORMAT)
+    if not page or not up_to_date({**page, "key": ""}, "", out_dir, outputs):
+        return None
+    for name in names:
+        if not up_to_date(entries.get(name), keys[name], out_dir, outputs):
+            return None
+    results = []
+    for name in names:
+        observer.started(name)
+        results.append(FormatResult(name, "up to date", sorted(entries[name]["files"])))
+        observer.finished(results[-1])
+    if outputs.seen != {key: known for key, known in outputs.known.items() if key in outputs.seen}:
+        # a touched output was hashed: keep its new look, and the rest of the record as it was
+        data["outputs"] = outputs.record(keep=set(outputs.known))
+        try:
+            atomic_write_text(out_dir / STATE, json.dumps(data))
+        except OSError:
+            pass
+    return BuildReport(source, out_dir, diagnostics, results)
+
+
+def input_fingerprint(document: Document, digests: FileDigests | None = None) -> str:
     """The source and every file it pulls in (images, the cover, the pronunciation lexicon)."""
+    digests = digests or FileDigests()
     digest = hashlib.sha256(document.source_sha256.encode())
     extra = sorted({img.src for img in document.images()} | ({document.metadata.cover} if document.metadata.cover else set()))
     for relative in extra:
         path = document.source_dir / relative
         if path.is_file():
-            digest.update(relative.encode() + b"\0" + sha256_file(path).encode())
+            value = digests.digest(path.resolve())
+            if value is not None:
+                digest.update(relative.encode() + b"\0" + value.encode())
     return digest.hexdigest()
 
 
-def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document) -> str:
+def format_key(name: str, writer, inputs: str, options: dict[str, Any], document: Document,
+               digests: FileDigests | None = None) -> str:
     """``options``: the writer's own (``Writer.options_for``), every one it may read."""
+    digests = digests or FileDigests()
     chosen = dict(options)
-    extra = [str(p) + ":" + sha256_file(p) for p in writer.input_files(document, options) if p.is_file()]
+    extra = [str(p) + ":" + (digests.digest(p.resolve()) or "") for p in writer.input_files(document, options) if p.is_file()]
+    digests.absent.update(str(p.resolve()) for p in writer.input_files(document, options) if not p.is_file())
     material = json.dumps([__version__, name, inputs, chosen, extra], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -133,12 +372,17 @@ def load_manifest(out_dir: Path) -> dict:
     return manifest
 
 
-def up_to_date(entry: dict | None, key: str, out_dir: Path) -> bool:
+def up_to_date(entry: dict | None, key: str, out_dir: Path, digests: FileDigests | None = None) -> bool:
+    """Every file of the format is the one the manifest names: by its look when that is
+    unchanged since the last build, by its content otherwise."""
     if not entry or entry.get("key") != key:
         return False
+    digests = digests or FileDigests()
     for relative, info in entry.get("files", {}).items():
         path = out_dir / relative
-        if not path.is_file() or path.stat().st_size != info.get("size") or sha256_file(path) != info.get("sha256"):
+        if not path.is_file() or path.is_symlink() or path.stat().st_size != info.get("size"):
+            return False
+        if digests.digest(path, relative, expected=info.get("sha256")) != info.get("sha256"):
             return False
     return True
 
@@ -200,10 +444,12 @@ def build(
     force: bool = False,
     jobs: int | None = None,
     lock_wait: float = 300,
+    reader: Reader | None = None,
 ) -> BuildReport:
     """Build ``formats`` (all by default) of ``source`` into ``out_dir``, ``jobs`` lanes of
     writers at a time (by default one per core). Another build writing the same folder is
-    waited for up to ``lock_wait`` seconds."""
+    waited for up to ``lock_wait`` seconds. ``reader`` reads and checks the master
+    (``read_checked`` by default; watch passes one that keeps unchanged masters' models)."""
     source, out_dir = Path(source), Path(out_dir)
     options = dict(options or {})
     reset_label_warnings()  # a label missing from a catalogue is warned about once per build
@@ -217,14 +463,16 @@ def build(
         cache_dir = Path(cache_dir)
         if any(_uses_cache(name) for name in names):
             usable_cache_dir(cache_dir)  # before anything is built: a cache problem said as one
-    try:
-        result = read_source(source)
-    except SourceProblems as exc:
-        raise CheckFailed(exc.diagnostics) from None
-    diagnostics = check(result)
-    if errors(diagnostics):
-        raise CheckFailed(diagnostics)
-    document = result.document
+    if not force and reader is None and _master_as_recorded(source, out_dir):
+        try:
+            with outputs_lock(out_dir, lock_wait):
+                repair_outputs(out_dir)
+                unchanged = _unchanged_build(source, out_dir, names, options, observer)
+            if unchanged is not None:
+                return unchanged
+        except (OSError, FormatforgeError):
+            pass  # the build proper says what is wrong
+    document, diagnostics = (reader or read_checked)(source)
 
     try:
         if not out_dir.is_dir():
@@ -253,8 +501,9 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
     previous = manifest.get("formats", {})
     if not isinstance(previous, dict):
         previous = {}
-    inputs = input_fingerprint(document)
-    ledger = Ledger(out_dir, document, previous)
+    state = load_state(out_dir)
+    inputs = input_fingerprint(document, state["inputs"])
+    ledger = Ledger(out_dir, document, previous, state["outputs"])
 
     def build_one(name: str) -> FormatResult:
         observer.started(name)
@@ -265,8 +514,9 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
         except FormatforgeError as exc:  # a value the option does not take
             outcome = FormatResult(name, "failed", message=str(exc))
         else:
-            key = format_key(name, writer, inputs, own, document)
-            if not force and up_to_date(previous.get(name), key, out_dir):
+            key = format_key(name, writer, inputs, own, document, state["inputs"])
+            keys[name] = key
+            if not force and up_to_date(previous.get(name), key, out_dir, state["outputs"]):
                 outcome = FormatResult(name, "up to date", sorted(previous[name]["files"]))
             else:
                 outcome = run_writer(name, writer, document, out_dir, own, cache_dir, observer, ledger, key)
@@ -274,7 +524,9 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
         observer.finished(outcome)
         return outcome
 
-    writers, outcomes = {}, {}
+    writers: dict[str, Any] = {}
+    outcomes: dict[str, FormatResult] = {}
+    keys: dict[str, str] = {}
     for name in names:
         try:
             writers[name] = get_writer(name)
@@ -300,12 +552,18 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
     report.results = [outcomes[name] for name in names]
 
     try:
+        from . import download_page
+
         ledger.commit_page(download_page.render(document, out_dir, ledger.formats(), options))
     except OSError as exc:
         failures = "; ".join(f"{r.name}: {r.message}" for r in report.results if r.status == "failed")
         raise FormatforgeError(
             f"cannot write the manifest: {exc.strerror or exc}" + (f" (and {failures})" if failures else ""), out_dir
         ) from None
+    unchanged = None
+    if report.ok and len(keys) == len(names):
+        unchanged = _unchanged_record(source, names, options, keys, state["inputs"], report.diagnostics)
+    save_state(out_dir, state, {relative for entry in ledger.formats().values() for relative in entry["files"]}, unchanged)
     return report
 
 
@@ -407,7 +665,7 @@ def repair_outputs(out_dir: Path) -> None:
     for folder in out_dir.glob(".staging-*"):
         shutil.rmtree(folder, ignore_errors=True)  # the lock is ours: no build is using them
     for leftover in out_dir.glob(".*.tmp"):
-        if leftover.name.startswith((f".{MANIFEST}.", f".{DOWNLOAD_PAGE}.", f".{JOURNAL}.")):
+        if leftover.name.startswith((f".{MANIFEST}.", f".{DOWNLOAD_PAGE}.", f".{JOURNAL}.", f".{STATE}.")):
             leftover.unlink(missing_ok=True)
 
 
@@ -420,8 +678,9 @@ class Ledger:
     the next (``repair_outputs``). So the folder matches its manifest after every writer,
     not only at the end of the build."""
 
-    def __init__(self, out_dir: Path, document: Document, previous: dict[str, dict]):
+    def __init__(self, out_dir: Path, document: Document, previous: dict[str, dict], digests: FileDigests | None = None):
         self.out_dir = out_dir
+        self.digests = digests or FileDigests()  # the files' looks once in place, for the next build
         self.document = document
         self.entries = {name: entry for name, entry in previous.items() if isinstance(entry, dict)}
         self.mutex = threading.Lock()
@@ -448,6 +707,7 @@ class Ledger:
                 raise FormatforgeError(
                     f"the outputs folder could not be updated ({self.stuck}); the next build finishes the update"
                 )
+            shared = self.share_identical(name, staging, files, entry)
             entries = {**self.entries, name: entry}
             text = manifest_text(self.document, self._ordered(entries))
             moves = [[(staging / relative).relative_to(self.out_dir).as_posix(), relative] for relative in files]
@@ -456,6 +716,10 @@ class Ledger:
                 move_into_place(staging, self.out_dir, files)
                 atomic_write_text(self.out_dir / MANIFEST, text)
                 (self.out_dir / JOURNAL).unlink()
+                for relative in files:  # looked at after the rename, which moves ctime
+                    self.digests.remember(relative, look_of(self.out_dir / relative), entry["files"][relative]["sha256"], ours=True)
+                for relative, digest in shared.items():  # a new link moved the other name's ctime too
+                    self.digests.remember(relative, look_of(self.out_dir / relative), digest, ours=True)
             except BaseException as exc:
                 try:
                     finish_journal(self.out_dir)  # the renames left to do, then the manifest
@@ -465,6 +729,39 @@ class Ledger:
                     self.kept.add(staging)
                     raise exc from None
             self.entries = entries
+
+    def share_identical(self, name: str, staging: Path, files: list[str], entry: dict) -> dict[str, str]:
+        """Issue 21 point 5: a staged file with the same bytes as one another format already
+        has in place becomes a hard link to it, so the bytes are stored once. Outputs are only
+        ever replaced whole (a rename), never written in place, so a later build of either
+        format gives it a new file and leaves the other's as it was. Returns the names in
+        place that were linked to, with their digests."""
+        in_place: dict[tuple[int, str], str] = {}
+        for other, other_entry in self.entries.items():
+            if other != name:
+                for relative, info in other_entry.get("files", {}).items():
+                    in_place.setdefault((info["size"], info["sha256"]), relative)
+        shared: dict[str, str] = {}
+        for relative in files:
+            info = entry["files"][relative]
+            match = in_place.get((info["size"], info["sha256"]))
+            if match is None or info["size"] < SHARE_AT_LEAST:
+                continue
+            existing = _inside(self.out_dir, match)
+            if existing is None or existing.is_symlink() or not existing.is_file():
+                continue
+            if self.digests.digest(existing, match, expected=info["sha256"]) != info["sha256"]:
+                continue  # changed since its build: not the same bytes after all
+            staged = staging / relative
+            temporary = staged.with_name(f".{staged.name}.link")
+            try:
+                os.link(existing, temporary)
+                os.replace(temporary, staged)
+            except OSError:  # a file system without hard links (FAT, some network mounts): the copy stays
+                temporary.unlink(missing_ok=True)
+                continue
+            shared[match] = info["sha256"]
+        return shared
 
     def commit_page(self, page: bytes) -> None:
         target = self.out_dir / DOWNLOAD_PAGE
@@ -477,6 +774,10 @@ class Ledger:
             self.commit(PAGE_FORMAT, staging, [] if unchanged else [DOWNLOAD_PAGE], entry)
         finally:
             self.discard(staging)
+
+
+# Smaller files are left as copies: a link saves at most a block and ties two formats' files.
+SHARE_AT_LEAST = 4096
 
 
 def finish_journal(out_dir: Path) -> None:

@@ -19,16 +19,16 @@ import typer
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from .build import BuildReport, FormatResult
+    from .reader import Diagnostic
+
+# Each command imports what it uses when it runs (issue 21 point 7): `--version` needs none
+# of the build chain, `check` no writer, `formats` no reader.
 from . import __version__
-from .build import BuildReport, CheckFailed, FormatResult, build
 from .cache_folder import default_cache_dir
-from .errors import FormatforgeError, SourceProblems
-from .formats import available_formats, get_writer
+from .errors import FormatforgeError
 from .formats.option_specs import BUILTIN_OPTIONS
-from .source_rules import RULES, check, errors, explain
-from .model import Document, Metadata
 from .options import Option
-from .reader import Diagnostic, read_source
 
 app = typer.Typer(
     add_completion=False,
@@ -132,7 +132,7 @@ def print_report(report: BuildReport, quiet: bool) -> None:
 
 def print_version(value: bool) -> None:
     if value:
-        out.print(f"formatforge {__version__}")
+        print(f"formatforge {__version__}")  # plain: rich's console alone costs more than the rest
         raise typer.Exit(0)
 
 
@@ -213,6 +213,9 @@ def build_command(
     options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build every format (or those given with -f) of each master into the output folder."""
+    from .build import CheckFailed, build
+    from .formats import available_formats
+
     options = options or {}
     for name in formats or []:
         if name not in available_formats():
@@ -269,16 +272,23 @@ def check_command(
     ),
 ) -> None:
     """Check the source against the rules (M1–M11, S1–S3); exit 1 if any error is found."""
+    from .errors import SourceProblems
+    from .source_rules import RULES, check, errors, explain
+    from .reader import read_source
+
     if explain_rule is not None:
         if explain_rule.upper() not in RULES:
             err.print(f"no rule {explain_rule!r}; the rules are {', '.join(RULES)}", highlight=False)
             raise typer.Exit(2)
         print(explain(explain_rule), end="")
         return
-    from .library import masters_in
-
     try:
-        masters = masters_in([source]) if source.is_dir() else [source]
+        if source.is_dir():
+            from .library import masters_in  # the library module brings the build chain
+
+            masters = masters_in([source])
+        else:
+            masters = [source]
     except FormatforgeError as exc:
         fail(exc)
     failed = False
@@ -301,6 +311,9 @@ def check_command(
 @app.command("formats")
 def formats_command() -> None:
     """List each format, its output files, and whether its system dependencies are present."""
+    from .formats import available_formats, get_writer
+    from .model import Document, Metadata
+
     table = Table(title="Formats")
     for column in ("format", "outputs", "for", "dependencies"):
         table.add_column(column)
@@ -454,39 +467,41 @@ def watch_command(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     options: Optional[dict[str, Any]] = None,
 ) -> None:
-    """Rebuild whenever the master or its images change (Ctrl+C to stop)."""
+    """Rebuild whenever the master or its images change (Ctrl+C to stop). The process stays
+    resident: unchanged masters are not parsed again, and LibreOffice is kept running."""
     import time
 
-    from .watch import watched_state
-
+    from .build import CheckFailed, build
     from .library import build_library, is_library
+    from .watch import resident, watched_state
 
     cache = cache_dir or default_cache_dir()
     last = None
-    while True:
-        state = watched_state(source)
-        if state != last:
-            last = state
-            try:
-                if is_library([source]):
-                    library = build_library([source], output, formats, options, cache)
-                    for report in library.documents.values():
+    with resident() as reader:
+        while True:
+            state = watched_state(source, output)
+            if state != last:
+                last = state
+                try:
+                    if is_library([source]):
+                        library = build_library([source], output, formats, options, cache, reader=reader)
+                        for report in library.documents.values():
+                            print_report(report, quiet=False)
+                        for folder, problem in library.failed.items():
+                            if isinstance(problem, CheckFailed):
+                                print_diagnostics(problem.diagnostics)
+                            err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
+                    else:
+                        report = build(source, output, formats, options, cache, reader=reader)
                         print_report(report, quiet=False)
-                    for folder, problem in library.failed.items():
-                        if isinstance(problem, CheckFailed):
-                            print_diagnostics(problem.diagnostics)
-                        err.print(f"[bold red]{folder} not built:[/] {problem}", highlight=False)
-                else:
-                    report = build(source, output, formats, options, cache)
-                    print_report(report, quiet=False)
-            except CheckFailed as exc:
-                print_diagnostics(exc.diagnostics)
-            except FormatforgeError as exc:
-                err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            except Exception as exc:  # noqa: BLE001 - a bad edit must never end the watch
-                err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", highlight=False)
-            out.print(f"watching {source} for changes…", highlight=False)
-        time.sleep(interval)
+                except CheckFailed as exc:
+                    print_diagnostics(exc.diagnostics)
+                except FormatforgeError as exc:
+                    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+                except Exception as exc:  # noqa: BLE001 - a bad edit must never end the watch
+                    err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", highlight=False)
+                out.print(f"watching {source} for changes…", highlight=False)
+            time.sleep(interval)
 
 
 def main() -> None:

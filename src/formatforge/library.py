@@ -97,7 +97,8 @@ def _file_state(path: Path) -> list[Any] | None:
         info = path.stat()
     except OSError:
         return None
-    return [info.st_mtime_ns, info.st_size]
+    # ctime and inode too: new bytes of the same size with the mtime set back still move them.
+    return [info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns]
 
 
 def source_state(master: Path, out_dir: Path) -> list[Any]:
@@ -122,7 +123,8 @@ def source_state(master: Path, out_dir: Path) -> list[Any]:
                     walk(Path(entry.path))
             elif entry.is_file() and not entry.name.lower().endswith(".md"):
                 info = entry.stat()
-                states.append([Path(entry.path).relative_to(folder).as_posix(), info.st_mtime_ns, info.st_size])
+                states.append([Path(entry.path).relative_to(folder).as_posix(), info.st_mtime_ns, info.st_size,
+                               info.st_ino, info.st_ctime_ns])
 
     walk(folder)
     return states
@@ -158,6 +160,7 @@ def build_library(
     force: bool = False,
     jobs: int | None = None,
     lock_wait: float = 300,
+    reader=None,
 ) -> LibraryReport:
     """Build every master of ``sources`` (folders or files) into ``out_dir/<stem>/``, then
     the catalogue and the library manifest. A master whose check fails is reported and the
@@ -189,7 +192,7 @@ def build_library(
                 continue
             stamps.pop(folder, None)
             try:
-                built = build(master, out_dir / folder, formats, options, cache_dir, observer, force, jobs, lock_wait)
+                built = build(master, out_dir / folder, formats, options, cache_dir, observer, force, jobs, lock_wait, reader)
             except (CheckFailed, FormatforgeError) as exc:
                 report.failed[folder] = exc
                 continue

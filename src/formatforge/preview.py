@@ -22,7 +22,7 @@ from lxml.html.builder import E
 from .build import CheckFailed, build
 from .errors import FormatforgeError
 from .library import build_library, is_library
-from .watch import watched_state
+from .watch import resident, watched_state
 
 HOST = "127.0.0.1"
 BANNER_STYLE = (
@@ -53,19 +53,21 @@ def diagnostic_lines(diagnostics) -> list[str]:
     return [f"{d.path}:{d.line}: {d.severity} {d.rule} {d.message}" for d in diagnostics if d.severity == "error"]
 
 
-def rebuild(source: Path, output: Path, formats: list[str] | None, cache: Path, options: dict | None = None) -> list[str]:
+def rebuild(source: Path, output: Path, formats: list[str] | None, cache: Path, options: dict | None = None,
+            reader=None) -> list[str]:
     """One build; returns the problems to show (empty when all went well). Never raises for
-    a bad edit: the preview goes on."""
+    a bad edit: the preview goes on. ``reader``: the resident one that keeps unchanged
+    masters' models (``watch.resident``)."""
     lines: list[str] = []
     try:
         if is_library([source]):
-            library = build_library([source], output, formats, options, cache)
+            library = build_library([source], output, formats, options, cache, reader=reader)
             for folder, problem in library.failed.items():
                 lines += diagnostic_lines(problem.diagnostics) if isinstance(problem, CheckFailed) else []
                 lines.append(f"{folder}: not built: {problem}")
             reports = list(library.documents.values())
         else:
-            reports = [build(source, output, formats, options, cache)]
+            reports = [build(source, output, formats, options, cache, reader=reader)]
         for report in reports:
             lines += [f"{r.name} failed: {r.message}" for r in report.results if r.status == "failed"]
     except CheckFailed as exc:
@@ -150,22 +152,27 @@ def serve(
     thread.start()
     stop = stop or threading.Event()
     try:
-        last = None
-        announced = False
-        while not stop.is_set():
-            state = watched_state(source)
-            if state != last:
-                last = state
-                lines = rebuild(source, output, formats, cache, options)
-                problems.set(lines)
-                for line in lines:
-                    say(f"error: {line}")
-                if not announced:
-                    say(f"Previewing {output}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl+C to stop)")
-                    announced = True
-                else:
-                    say("rebuilt" + (f" with {len(lines)} problem(s)" if lines else ""))
-            stop.wait(interval)
+        with resident() as reader:  # unchanged masters' models and a resident LibreOffice, kept round the loop
+            _loop(source, output, formats, cache, options, interval, say, stop, problems, server, reader)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _loop(source, output, formats, cache, options, interval, say, stop, problems, server, reader) -> None:
+    last = None
+    announced = False
+    while not stop.is_set():
+        state = watched_state(source, output)
+        if state != last:
+            last = state
+            lines = rebuild(source, output, formats, cache, options, reader)
+            problems.set(lines)
+            for line in lines:
+                say(f"error: {line}")
+            if not announced:
+                say(f"Previewing {output}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl+C to stop)")
+                announced = True
+            else:
+                say("rebuilt" + (f" with {len(lines)} problem(s)" if lines else ""))
+        stop.wait(interval)

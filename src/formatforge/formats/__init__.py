@@ -12,12 +12,14 @@ import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..errors import FormatforgeError, MissingDependency
-from ..model import Document
 from ..options import Option, WriterOptions, options_for
 from ..progress import Progress, no_progress
+
+if TYPE_CHECKING:  # the command line reads the registry for its flags without loading the model
+    from ..model import Document
 
 # name → module under formatforge.formats; imported only when the format is asked for.
 BUILTIN_FORMATS: dict[str, str] = {
