@@ -148,3 +148,26 @@ def test_speech_writers_share_a_base_in_formats_not_in_shared():
     assert not (PACKAGE / "shared" / "speech" / "writer.py").exists()
     assert all(writer_of(m) is None or not m.startswith("formatforge.formats")
                for p in (PACKAGE / "shared").rglob("*.py") for m in imported_modules(p, module_name(p)[1]))
+
+
+LONG_MODULE = 600  # lines; issue 19: a module longer than this says why in its docstring
+
+
+def long_modules_without_a_reason(paths) -> list[str]:
+    found = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG_MODULE and "Why one module" not in (ast.get_docstring(ast.parse(text)) or ""):
+            found.append(f"{path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name}: "
+                         f"{text.count(chr(10))} lines")
+    return found
+
+
+def test_every_long_module_says_why_it_is_one_module():
+    assert long_modules_without_a_reason(sorted(PACKAGE.rglob("*.py"))) == []
+
+
+def test_the_length_check_sees_a_long_module_without_a_reason(tmp_path):
+    long = tmp_path / "long.py"
+    long.write_text('"""A module."""\n' + "x = 1\n" * (LONG_MODULE + 1))
+    assert long_modules_without_a_reason([long]) == [f"long.py: {LONG_MODULE + 2} lines"]

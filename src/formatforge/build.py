@@ -3,6 +3,12 @@
 Each writer writes into a private staging folder inside the output folder (same file
 system), and only when it has finished are its files renamed over the old ones, so a build
 that fails or is killed leaves every output either the old complete file or the new one.
+
+Why one module of about 850 lines: its three parts (the up-to-date record, the build, the
+outputs folder's lock, journal and ledger) share one invariant, that the outputs folder
+always matches its manifest, and each part writes files the others read back. Kept side by
+side, every change to that record is visible with everything that relies on it; the parts
+are marked by the ``# ----`` section lines.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Nothing read from the destination is trusted: every path in its manifest or jour
 a plain relative path inside it, and no symbolic link below the destination is ever
 followed, so a tampered manifest can neither delete nor write anything outside it.
 Files the destination holds that we did not publish are never touched.
+
+Why one module of about 690 lines: the journal, the partial files and the manifest order
+above are one protocol; its steps are only safe together, so they are read together.
 """
 
 from __future__ import annotations

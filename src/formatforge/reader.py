@@ -7,6 +7,10 @@ comes from the parser's own source map (``token.map``).
 
 Nothing reaches a reader by accident: HTML comments (editors' notes) are dropped, any other
 raw HTML loses its tags and keeps its text, with a warning.
+
+Why one module of about 880 lines: it is the one function per token kind that markdown-it-py's
+own renderers are, and the kinds share one state (the open list, quotation or note, the
+labels MyST defines); splitting by kind would pass that state between modules.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ renderer is asked for them; ARIA roles are written for both.
 
 Raw text from the source only ever reaches the tree as element text or attribute values,
 so lxml escapes it.
+
+Why one module of about 680 lines: it is one renderer with one small method per node type
+of the model, as markdown-it-py renders tokens; its length is the model's breadth.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ words never break across lines, and the contents page is built last from the pag
 headings really landed on.
 
 Indents in this module are counted in cells from the margin: 0 is "cell 1", 2 is "cell 3".
+
+Why one module of about 970 lines: lines, pages, volumes and the contents page are cut
+together (the contents page is made from where headings landed, and it changes where the
+body starts), so the pager and its page furniture are read and changed as one.
 """
 
 from __future__ import annotations
