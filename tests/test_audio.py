@@ -355,7 +355,7 @@ def test_a_one_paragraph_edit_encodes_only_its_unit_and_a_changed_opening(
             assert now.read_bytes() == before.read_bytes(), now.name
     heading_unit = sections.unit_store(after.cache).read(sections.section_jobs(image, after.loudness, 64)[0].key)
     old_image = next(path for path in section_files(built) if path.name == "04-an-image.mp3")
-    assert heading_unit and old_image.read_bytes().startswith(heading_unit)
+    assert heading_unit and heading_unit in old_image.read_bytes()
     assert chapter_lengths_match_files(edited)
 
 

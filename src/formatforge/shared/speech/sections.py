@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -197,7 +198,7 @@ class UnitEncoder:
                 encode_unit(job, self.cache, self.store)
                 progress.finished(job)
             return
-        self.pool.grow(max(1, int(seconds // PARALLEL_MIN_SECONDS)))
+        self.pool.grow(max(1, math.ceil(seconds / max(PARALLEL_MIN_SECONDS, 1e-9))))
         for job in sorted(jobs, key=lambda job: -job.fed):  # the longest first: no long one left for last
             task = Task(["encode", {**asdict(job), "store": str(self.store.folder)}],
                         _Finished(progress, job), watched=False)
