@@ -22,7 +22,7 @@ from mutagen.mp3 import MP3
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Heading, Paragraph, Text, inline_text, words
 from formatforge.shared.speech import narrate, sections
-from formatforge.shared.speech.encode import mp3_frames
+from formatforge.shared.speech.encode import MP3_DELAY_SAMPLES, mp3_frames
 from formatforge.shared.speech.layout import frame_rule
 from formatforge.shared.speech.script import OPENING_TITLE
 
@@ -318,6 +318,32 @@ def test_units_end_on_frame_boundaries_and_sections_are_their_units_end_to_end(n
         for unit in section.units:
             for (offset, key), timed in zip(unit.pieces, section.sentences[unit.first:unit.end]):
                 assert timed.key == key and timed.start_sample == unit.start_sample + offset
+
+
+def test_unit_joins_are_silent_and_keep_every_sentence_in_place(narration, built, tmp_path):
+    """Decoded, each section file is quiet around every join of two units (no click where
+    frames of separate encodings meet), and every sentence after a join is heard as far
+    from its layout place as every sentence before it (the codec's delay, the same for
+    all, give or take what each unit's level does to the onset): a unit one frame off
+    would put its sentences 26 ms out."""
+    joins, offsets = 0, set()
+    for section, path in zip(narration.sections, section_files(built)):
+        if len(section.units) < 2:
+            continue
+        samples = decode(path, tmp_path)[0].astype(np.int32)
+        for unit in section.units[1:]:
+            around = samples[unit.start_sample: unit.start_sample + 2 * MP3_DELAY_SAMPLES]
+            assert np.abs(around).max() < 100, (path.name, unit.start_sample)
+            joins += 1
+        for timed in section.sentences:
+            own = np.flatnonzero(np.abs(np.frombuffer(narration.pcm(timed), dtype="<i2").astype(np.int32)) > 300)
+            if own.size:
+                heard = np.flatnonzero(np.abs(samples[timed.start_sample: timed.end_sample + MP3_DELAY_SAMPLES]) > 300)
+                offsets.add(int(heard[0]) - int(own[0]))
+    assert joins >= 2
+    # Each unit's own level moves where a sentence first passes the threshold by a few
+    # tens of samples; a unit a frame off would move its sentences by a whole frame.
+    assert max(offsets) - min(offsets) < frame_rule(narration.sample_rate).samples // 2, sorted(offsets)
 
 
 LONGER_WAY = " ".join(f"Step {n} leads on to the step after it." for n in range(1, 13))
