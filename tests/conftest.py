@@ -50,7 +50,8 @@ def build_format(tmp_path):
 
 
 class SpeechWork:
-    """Counts what the speech package does: sentences sent to synthesis, sections encoded."""
+    """Counts what the speech package does: sentences sent to synthesis, units encoded (by
+    their section's title)."""
 
     def __init__(self):
         self.synthesised: list[int] = []
@@ -66,17 +67,19 @@ def speech_work(monkeypatch) -> SpeechWork:
     from formatforge.shared.speech import sections, synthesis
 
     work = SpeechWork()
-    synthesise, encode_jobs = synthesis.synthesise, sections.encode_jobs
+    synthesise, submit = synthesis.synthesise, sections.UnitEncoder.submit
 
     def counting_synthesis(settings, cache, items, *args, **kwargs):
         items = list(items)
         work.synthesised.append(len(items))
         return synthesise(settings, cache, items, *args, **kwargs)
 
-    def counting_encodes(jobs, *args, **kwargs):
-        work.encoded.extend(job.title for job in jobs)
-        return encode_jobs(jobs, *args, **kwargs)
+    def counting_encodes(self, jobs, *args, **kwargs):
+        jobs = list({job.key: job for job in jobs}.values())
+        before = set(self.encoded)
+        submit(self, jobs, *args, **kwargs)
+        work.encoded.extend(job.title for job in jobs if job.key in self.encoded and job.key not in before)
 
     monkeypatch.setattr(synthesis, "synthesise", counting_synthesis)
-    monkeypatch.setattr(sections, "encode_jobs", counting_encodes)
+    monkeypatch.setattr(sections.UnitEncoder, "submit", counting_encodes)
     return work

@@ -171,3 +171,96 @@ def test_the_length_check_sees_a_long_module_without_a_reason(tmp_path):
     long = tmp_path / "long.py"
     long.write_text('"""A module."""\n' + "x = 1\n" * (LONG_MODULE + 1))
     assert long_modules_without_a_reason([long]) == [f"long.py: {LONG_MODULE + 2} lines"]
+
+
+# ---------------------------------------------------------------- no import circles
+
+
+def module_graph(files) -> dict[str, set[str]]:
+    """Which of the package's modules each one imports, from the same ast scan: imports
+    inside functions and under ``if TYPE_CHECKING:`` count too (a circle the type checker
+    or a later call walks into is still a knot for the reader). ``files``: (path, dotted
+    name, package). ``from . import x`` is an edge to ``x``, not to the package."""
+    files = list(files)
+    known = {name for _, name, _ in files}
+
+    def resolve(module: str) -> str | None:
+        while module and module not in known:
+            module = module.rpartition(".")[0]
+        return module or None
+
+    graph: dict[str, set[str]] = {}
+    for path, name, package in files:
+        edges = graph.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [resolve(alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else resolve(base)
+                           for alias in node.names]
+            else:
+                continue
+            edges.update(target for target in targets if target and target != name)
+    return graph
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan's algorithm), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(circles)
+
+
+def test_no_import_circles_in_the_package():
+    graph = module_graph((p, *module_name(p)) for p in sorted(PACKAGE.rglob("*.py")))
+    assert "formatforge.shared.speech.layout" in graph["formatforge.shared.speech.sections"]  # the scan sees edges
+    assert import_circles(graph) == []
+
+
+def test_the_circle_check_sees_a_circle_through_a_function_and_type_checking(tmp_path):
+    """The probe: narration.py ↔ sections.py as they were (a module-level import one way,
+    an import inside a TYPE_CHECKING block the other), and a third module reached only
+    from inside a function."""
+    (tmp_path / "narration.py").write_text("from .sections import encode\n")
+    (tmp_path / "sections.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .narration import Narration\n"
+        "def later():\n    from . import worker\n")
+    (tmp_path / "worker.py").write_text("def serve():\n    from .sections import later\n")
+    (tmp_path / "alone.py").write_text("from . import narration\n")
+    files = [(tmp_path / f"{stem}.py", f"formatforge.shared.speech.{stem}", "formatforge.shared.speech")
+             for stem in ("narration", "sections", "worker", "alone")]
+    assert import_circles(module_graph(files)) == [["formatforge.shared.speech.narration",
+                                                    "formatforge.shared.speech.sections",
+                                                    "formatforge.shared.speech.worker"]]

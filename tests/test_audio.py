@@ -22,7 +22,8 @@ from mutagen.mp3 import MP3
 from formatforge.formats import BuildContext, get_writer
 from formatforge.model import Heading, Paragraph, Text, inline_text, words
 from formatforge.shared.speech import narrate, sections
-from formatforge.shared.speech.encode import mp3_frames
+from formatforge.shared.speech.encode import MP3_DELAY_SAMPLES, mp3_frames
+from formatforge.shared.speech.layout import frame_rule
 from formatforge.shared.speech.script import OPENING_TITLE
 
 pytestmark = pytest.mark.slow
@@ -34,9 +35,11 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("speech-cache")
 
 
-def build(document, folder: Path, cache_dir: Path, **options) -> dict[str, Path]:
+def build(document, folder: Path, cache_dir: Path, progress=None, **options) -> dict[str, Path]:
     options = {"audio.rate": RATE, **options}
     context = BuildContext(document=document, staging=folder, options=options, cache_dir=cache_dir)
+    if progress is not None:
+        context = replace(context, progress=lambda fraction, message="": progress(message))
     return {name: folder / name for name in get_writer("audio").write(context)}
 
 
@@ -258,21 +261,24 @@ def test_reproducible_whatever_the_number_of_workers(every_construct, built, tmp
         assert one[name].read_bytes() == path.read_bytes(), name
 
 
-# ---------------------------------------------------------------- encoded sections in the cache
+# ---------------------------------------------------------------- encoded units in the cache
 
 
 @pytest.fixture
-def encoded_titles(monkeypatch) -> list[str]:
-    """The titles of the sections that builds encode (rather than take from the cache)."""
-    titles: list[str] = []
-    original = sections.encode_jobs
+def encoded_units(monkeypatch) -> list[tuple[str, str]]:
+    """(section title, unit key) of each unit builds encode (rather than take from the cache)."""
+    units: list[tuple[str, str]] = []
+    original = sections.UnitEncoder.submit
 
-    def counting(jobs, *args, **kwargs):
-        titles.extend(job.title for job in jobs)
-        return original(jobs, *args, **kwargs)
+    def counting(self, jobs, *args, **kwargs):
+        jobs = list(jobs)
+        before = set(self.encoded)
+        original(self, jobs, *args, **kwargs)
+        units.extend((job.title, job.key) for job in {job.key: job for job in jobs}.values()
+                     if job.key in self.encoded and job.key not in before)
 
-    monkeypatch.setattr(sections, "encode_jobs", counting)
-    return titles
+    monkeypatch.setattr(sections.UnitEncoder, "submit", counting)
+    return units
 
 
 def chapter_lengths_match_files(built) -> bool:
@@ -283,14 +289,61 @@ def chapter_lengths_match_files(built) -> bool:
                for c, path in zip(ordered, section_files(built)))
 
 
-def test_a_warm_rebuild_encodes_nothing(every_construct, built, cache_dir, tmp_path, encoded_titles):
+def all_units(narration) -> list[tuple[str, str]]:
+    return [(job.title, job.key) for section in narration.sections for job in sections.section_jobs(section, narration.loudness, 64)]
+
+
+def test_a_warm_rebuild_encodes_nothing(every_construct, built, narration, cache_dir, tmp_path, encoded_units):
     again = build(every_construct, tmp_path / "warm", cache_dir)
-    assert encoded_titles == []
+    assert encoded_units == []
     for name, path in built.items():
         assert again[name].read_bytes() == path.read_bytes(), name
-    # The counter does count: a cache of its own encodes every section.
+    # The counter does count: a cache of its own encodes every unit of every section.
     build(every_construct, tmp_path / "cold", tmp_path / "own-cache")
-    assert sorted(encoded_titles) == sorted([OPENING_TITLE, *(inline_text(s.heading.children) for s in every_construct.sections())])
+    assert sorted(encoded_units) == sorted(set(all_units(narration)))
+    assert {title for title, _ in encoded_units} == {OPENING_TITLE, *(inline_text(s.heading.children) for s in every_construct.sections())}
+    assert len(encoded_units) > len(narration.sections)  # units are smaller than sections
+
+
+def test_units_end_on_frame_boundaries_and_sections_are_their_units_end_to_end(narration, built):
+    """A section's file is its units' frames joined (issue 21 point 1): every unit but a
+    section's last fills whole frames, so each sentence is where the layout puts it."""
+    rule = frame_rule(narration.sample_rate)
+    for section, path in zip(narration.sections, section_files(built)):
+        assert sum(unit.samples for unit in section.units) == section.samples
+        assert all(unit.samples % rule.samples == 0 and unit.fed == unit.samples - rule.extra * rule.samples
+                   for unit in section.units[:-1])
+        frames = sum(rule.frames(unit.fed) for unit in section.units)
+        assert sum(1 for _ in mp3_frames(path.read_bytes())) == frames, path.name
+        for unit in section.units:
+            for (offset, key), timed in zip(unit.pieces, section.sentences[unit.first:unit.end]):
+                assert timed.key == key and timed.start_sample == unit.start_sample + offset
+
+
+def test_unit_joins_are_silent_and_keep_every_sentence_in_place(narration, built, tmp_path):
+    """Decoded, each section file is quiet around every join of two units (no click where
+    frames of separate encodings meet), and every sentence after a join is heard as far
+    from its layout place as every sentence before it (the codec's delay, the same for
+    all, give or take what each unit's level does to the onset): a unit one frame off
+    would put its sentences 26 ms out."""
+    joins, offsets = 0, set()
+    for section, path in zip(narration.sections, section_files(built)):
+        if len(section.units) < 2:
+            continue
+        samples = decode(path, tmp_path)[0].astype(np.int32)
+        for unit in section.units[1:]:
+            around = samples[unit.start_sample: unit.start_sample + 2 * MP3_DELAY_SAMPLES]
+            assert np.abs(around).max() < 100, (path.name, unit.start_sample)
+            joins += 1
+        for timed in section.sentences:
+            own = np.flatnonzero(np.abs(np.frombuffer(narration.pcm(timed), dtype="<i2").astype(np.int32)) > 300)
+            if own.size:
+                heard = np.flatnonzero(np.abs(samples[timed.start_sample: timed.end_sample + MP3_DELAY_SAMPLES]) > 300)
+                offsets.add(int(heard[0]) - int(own[0]))
+    assert joins >= 2
+    # Each unit's own level moves where a sentence first passes the threshold by a few
+    # tens of samples; a unit a frame off would move its sentences by a whole frame.
+    assert max(offsets) - min(offsets) < frame_rule(narration.sample_rate).samples // 2, sorted(offsets)
 
 
 LONGER_WAY = " ".join(f"Step {n} leads on to the step after it." for n in range(1, 13))
@@ -301,52 +354,96 @@ LONGER_WAY = " ".join(f"Step {n} leads on to the step after it." for n in range(
     # Long enough to take the recording from about one minute to about two: the opening says so.
     (f"The diagram now shows a start and an end. {LONGER_WAY}", True),
 ])
-def test_a_one_paragraph_edit_encodes_only_its_section_and_a_changed_opening(
-        every_construct, built, narration, cache_dir, tmp_path, encoded_titles, new_text, opening_changes):
+def test_a_one_paragraph_edit_encodes_only_its_unit_and_a_changed_opening(
+        every_construct, built, narration, cache_dir, tmp_path, encoded_units, new_text, opening_changes):
     blocks = tuple(Paragraph((Text(new_text),)) if isinstance(b, Paragraph) and "diagram" in inline_text(b.children) else b
                    for b in every_construct.blocks)
     edited_document = replace(every_construct, blocks=blocks)
-    edited = build(edited_document, tmp_path / "edited", cache_dir)
+    messages: list[str] = []
+    edited = build(edited_document, tmp_path / "edited", cache_dir, progress=messages.append)
     after = narrate(edited_document, {"audio.rate": RATE}, cache_dir)
     opening = [t.sentence.text for t in after.sections[0].sentences]
     assert (opening != [t.sentence.text for t in narration.sections[0].sentences]) == opening_changes
-    assert sorted(encoded_titles) == sorted(["An image", *([OPENING_TITLE] if opening_changes else [])])
-    # The other sections' files are the very frames of the first build; the whole book still
-    # lines up with them.
+    # One unit of "An image" (the paragraph), not its heading's unit; the opening's if it changed.
+    image = next(section for section in after.sections if section.section.title == "An image")
+    assert len(image.units) == 2
+    opening_units = len(after.sections[0].units) if opening_changes else 0
+    assert [title for title, _ in encoded_units] == ["An image"] + [OPENING_TITLE] * opening_units
+    total = len(all_units(after))
+    assert f"Audio encoded: {1 + opening_units} of {total} audio units encoded, {total - 1 - opening_units} reused" in messages
+    # The other sections' files are the very frames of the first build; in the edited
+    # section the heading's unit is too, and the whole book still lines up.
     changed = {"04-an-image.mp3", *(["00-about-this-recording.mp3"] if opening_changes else [])}
     for before, now in zip(section_files(built), section_files(edited)):
         if now.name in changed:
             assert now.read_bytes() != before.read_bytes(), now.name
         else:
             assert now.read_bytes() == before.read_bytes(), now.name
+    heading_unit = sections.unit_store(after.cache).read(sections.section_jobs(image, after.loudness, 64)[0].key)
+    old_image = next(path for path in section_files(built) if path.name == "04-an-image.mp3")
+    assert heading_unit and heading_unit in old_image.read_bytes()
     assert chapter_lengths_match_files(edited)
 
 
-def test_a_corrupt_encoded_section_is_encoded_again(every_construct, built, narration, cache_dir, tmp_path, encoded_titles):
-    job = sections.section_job(narration.sections[2], narration.sample_rate, narration.loudness, 64)
-    entry = sections.section_store(narration.cache).path(job.key)
+def test_a_lexicon_edit_encodes_only_the_units_whose_spoken_text_changed(
+        every_construct, built, narration, cache_dir, tmp_path, encoded_units):
+    """A lexicon entry for a word said in one unit alone re-encodes that unit; the units it
+    does not touch (their sentences say the same) are reused, and said so."""
+    said_in: dict[str, set[tuple[int, int]]] = {}
+    for number, section in enumerate(narration.sections):
+        for unit in section.units:
+            for timed in section.sentences[unit.first:unit.end]:
+                for word in re.findall(r"[A-Za-z]{5,}", timed.sentence.text):
+                    said_in.setdefault(word.lower(), set()).add((number, unit.first))
+    word = sorted(word for word, units in said_in.items() if len(units) == 1)[0]
+    lexicon = tmp_path / "lexicon.toml"
+    lexicon.write_text(f'[say]\n"{word}" = "zebra"\n', encoding="utf-8")
+    messages: list[str] = []
+    build(every_construct, tmp_path / "lexicon", cache_dir, progress=messages.append, **{"audio.lexicon": str(lexicon)})
+    (number, first), = said_in[word]
+    assert [title for title, _ in encoded_units] == [narration.sections[number].section.title]
+    total = len(all_units(narration))
+    assert f"Audio encoded: 1 of {total} audio units encoded, {total - 1} reused" in messages
+    # The counter sees it: a lexicon entry for a word said in two units encodes both.
+    encoded_units.clear()
+    word = sorted(word for word, units in said_in.items() if len(units) == 2)[0]
+    lexicon.write_text(f'[say]\n"{word}" = "zebra"\n', encoding="utf-8")
+    build(every_construct, tmp_path / "lexicon-two", cache_dir, **{"audio.lexicon": str(lexicon)})
+    assert len(encoded_units) == 2
+
+
+def test_a_corrupt_encoded_unit_is_encoded_again(every_construct, built, narration, cache_dir, tmp_path, encoded_units):
+    job = sections.section_jobs(narration.sections[2], narration.loudness, 64)[0]
+    entry = sections.unit_store(narration.cache).path(job.key)
     data = bytearray(entry.read_bytes())
     data[len(data) // 2] ^= 0x55
     entry.write_bytes(bytes(data))
     again = build(every_construct, tmp_path / "again", cache_dir)
-    assert encoded_titles == ["Lists"]
+    assert encoded_units == [("Lists", job.key)]
     for name, path in built.items():
         assert again[name].read_bytes() == path.read_bytes(), name
 
 
-def test_sections_encoded_by_worker_processes_are_the_same_frames(narration, built, tmp_path, monkeypatch):
-    """The parallel path (this process and worker processes) makes the frames this process
-    alone makes, and reports every section it encodes."""
+def test_units_encoded_by_worker_processes_are_the_same_frames(narration, built, tmp_path, monkeypatch):
+    """The pool's workers make the frames this process makes, and report every unit."""
+    from formatforge.shared.speech.engines import VoiceSettings
+    from formatforge.shared.speech.synthesis import speech_pool
+
     monkeypatch.setattr(sections, "PARALLEL_MIN_SECONDS", 0.0)
-    jobs = [sections.section_job(s, narration.sample_rate, narration.loudness, 64) for s in narration.sections]
-    assert len(sections.share_out(jobs, 2, lambda job: job.samples)) == 2
+    jobs = [job for section in narration.sections for job in sections.section_jobs(section, narration.loudness, 64)]
     store = sections.EntryStore(tmp_path / "store", ".mp3")
     messages: list[str] = []
-    reporter = sections._Reporter(lambda fraction, message="": messages.append(message), (0.0, 1.0), jobs)
-    sections.encode_jobs(jobs, narration.cache, store, workers=2, reporter=reporter)
+    progress = sections.EncodingProgress(lambda fraction, message="": messages.append(message), 0.0, 1.0,
+                                         sum(job.fed for job in jobs))
+    with speech_pool(VoiceSettings(), narration.cache, 2) as pool:
+        encoder = sections.UnitEncoder(narration.cache, store, pool)
+        encoder.submit(jobs, progress)
+        assert pool.started
+        encoder.finish()
+    assert progress.done == progress.total
     for job in jobs:
         assert any(message.startswith(f"Encoding {job.title}") for message in messages), job.title
-    reference = sections.section_store(narration.cache)
+    reference = sections.unit_store(narration.cache)
     for job in jobs:
         assert store.read(job.key) == reference.read(job.key), job.title
 
@@ -374,9 +471,10 @@ def test_an_entry_is_checked_once_a_process_and_again_after_an_edit(tmp_path, mo
     assert not entry.exists()
 
 
-def test_a_second_narration_in_one_process_measures_from_memory(every_construct, narration, cache_dir, monkeypatch):
+def test_a_second_narration_in_one_process_reads_no_speech(every_construct, narration, cache_dir, monkeypatch):
     """DAISY and read-aloud narrate after the audio edition in the same build: the sentences
-    are measured once, not read back from the cache again, and the timings are the same."""
+    checked once are measured from their entries' size and header (``SpeechCache.length``),
+    not read back from the cache again, and the timings are the same."""
     from formatforge.shared.speech.cache import SpeechCache
 
     reads = []

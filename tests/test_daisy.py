@@ -170,7 +170,7 @@ def test_the_daisy_book_reuses_the_audio_editions_sentences(every_construct, tmp
     synthesises and encodes nothing, and its audio files are the audio edition's frames."""
     cache = tmp_path / "cache"
     build(every_construct, tmp_path / "audio", cache, "audio")
-    assert sum(speech_work.synthesised) > 0 and len(speech_work.encoded) == len(every_construct.sections()) + 1
+    assert sum(speech_work.synthesised) > 0 and len(set(speech_work.encoded)) == len(every_construct.sections()) + 1
     speech_work.clear()
     started = time.perf_counter()
     build(every_construct, tmp_path / "daisy", cache)

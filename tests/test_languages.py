@@ -482,7 +482,7 @@ def test_the_engine_is_given_each_passage_in_its_own_voice():
     with the passage's language round it; espeak-ng switches voice for it."""
     from formatforge.shared.speech.engines import EspeakEngine, VoiceSettings
     from formatforge.shared.speech.lexicon import Lexicon
-    from formatforge.shared.speech.narration import spoken_sentence
+    from formatforge.shared.speech.spoken import spoken_sentence
 
     document = read_source(BILINGUAL).document
     sentences = [s for section in build_script(document).sections for s in section.sentences]
@@ -505,7 +505,7 @@ def test_a_sentence_with_a_passage_is_normalised_like_any_other():
     document's words are normalised in its language, a passage's in its own (Welsh has no
     rules, so its figures stay as written for espeak-ng's Welsh voice to read)."""
     from formatforge.shared.speech.lexicon import Lexicon
-    from formatforge.shared.speech.narration import SpokenForm, spoken_sentence, spoken_text
+    from formatforge.shared.speech.spoken import SpokenForm, spoken_sentence, spoken_text
     from formatforge.shared.speech.script import Sentence, SourceRef
 
     form = SpokenForm(Lexicon.load(None), "en-GB")

@@ -13,7 +13,6 @@ import pytest
 
 from formatforge.reader import read_text
 from formatforge.shared.speech import cache as cache_module
-from formatforge.shared.speech import sections
 from formatforge.shared.speech.cache import SentenceIndex, SpeechCache, decode_speech, pcm_peak
 from formatforge.shared.speech.engines import Speech
 from formatforge.shared.speech.narration import narrate
@@ -39,7 +38,7 @@ def built(tmp_path):
     document = read_text(MASTER, tmp_path / "cache.md").document
     narration = narrate(document, {}, tmp_path / "cache", bitrate=64)
     try:
-        encoded = sections.encoded_sections(narration, 64, pool=narration.pool)
+        encoded = narration.encode(64).sections
     finally:
         narration.close()
     return document, narration, encoded, tmp_path / "cache"
@@ -81,11 +80,11 @@ def test_issue_21_2_a_cached_run_with_nothing_to_encode_reads_no_audio(built, mo
     monkeypatch.setattr(cache_module, "decode_speech", lambda payload: decoded.append(1) or real_decode(payload))
     narration = narrate(document, {}, folder, bitrate=64)
     try:
-        again = sections.encoded_sections(narration, 64, pool=narration.pool)
+        again = narration.encode(64).sections
     finally:
         narration.close()
     assert narration.synthesised == 0
-    assert [s.key for s in again] == [s.key for s in first]
+    assert [s.keys for s in again] == [s.keys for s in first]
     assert [name for name in opened if name.endswith(".pcm")] == [] and decoded == []
     assert any(name.endswith("sentences.index") for name in opened)  # the index was what it read
 

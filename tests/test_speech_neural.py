@@ -106,7 +106,7 @@ def test_the_voice_used_is_named_in_id3_daisy_epub_and_the_manifest(tmp_path):
 
 def test_a6_lexicon_phonemes_reach_only_the_engine_that_reads_them():
     from formatforge.shared.speech.lexicon import Lexicon
-    from formatforge.shared.speech.narration import SpokenForm
+    from formatforge.shared.speech.spoken import SpokenForm
 
     lexicon = Lexicon((("Cuppa", "/kˈʌpɐ/"), ("COVID", "[[k'oUvId]]"), ("NHS", "N H S")))
     text = "A Cuppa, COVID and the NHS and/or us."

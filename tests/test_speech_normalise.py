@@ -9,7 +9,7 @@ import pytest
 
 from formatforge.model import Document, Heading, Metadata, Paragraph, Table, TableCell, Text
 from formatforge.shared.speech.lexicon import Lexicon, lexicon_for
-from formatforge.shared.speech.narration import SpokenForm, spoken_text
+from formatforge.shared.speech.spoken import SpokenForm, spoken_text
 from formatforge.shared.speech.normalise import normalise, year_words
 from formatforge.shared.speech.script import build_script
 

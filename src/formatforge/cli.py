@@ -431,7 +431,7 @@ def cache_command(
         out.print(f"removed {removed} entries ({freed / 1e6:.1f} MB)", highlight=False)
     usage = cache.usage()
     out.print(f"{cache.folder}: {usage.total_bytes / 1e6:.1f} MB; {usage.sentences} sentences "
-              f"({usage.sentence_bytes / 1e6:.1f} MB), {usage.sections} encoded sections "
+              f"({usage.sentence_bytes / 1e6:.1f} MB), {usage.sections} encoded audio units "
               f"({usage.section_bytes / 1e6:.1f} MB)", highlight=False)
 
 

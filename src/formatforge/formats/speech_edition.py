@@ -19,7 +19,7 @@ from ..shared.speech.engines import neural_voice_file, voice_label
 from ..shared.speech.lexicon import lexicon_path
 from ..shared.speech.narration import Narration, narrate, voice_choice
 from ..shared.speech.options import SPEECH_OPTIONS
-from ..shared.speech.sections import EncodedSection, encoded_sections
+from ..shared.speech.sections import EncodedSection
 
 
 class SpeechWriter(Writer):
@@ -66,8 +66,9 @@ class SpeechWriter(Writer):
     def narrated(self, context: BuildContext, synthesis_share: float,
                  encoding_share: float) -> Iterator[tuple[Narration, list[EncodedSection]]]:
         """The narration and every section's MP3 frames; progress runs to ``synthesis_share``
-        while synthesising, then to ``encoding_share`` while encoding. The frames are only
-        there inside the block (without a cache folder they live in a temporary one)."""
+        while synthesising, then to ``encoding_share`` while encoding, and then says how many
+        audio units were encoded and how many reused. The frames are only there inside the
+        block (without a cache folder they live in a temporary one)."""
         options = self.options_for(context.options)  # checked, with defaults, even when a test gives a dict
         bitrate = int(options["audio.bitrate"])
         try:
@@ -76,9 +77,8 @@ class SpeechWriter(Writer):
         except ValueError as error:
             raise WriterError(str(error)) from error
         try:
-            workers = int(options["audio.workers"] or 0)
-            sections = encoded_sections(narration, bitrate, context.progress, (synthesis_share, encoding_share), workers,
-                                        narration.pool)
-            yield narration, sections
+            book = narration.encode(bitrate, context.progress, (synthesis_share, encoding_share))
+            context.progress(encoding_share, f"Audio encoded: {book.summary}")
+            yield narration, book.sections
         finally:
             narration.close()

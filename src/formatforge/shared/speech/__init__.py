@@ -3,22 +3,24 @@ pronunciation lexicon, the engines, the sentence cache and MP3 encoding.
 
 ``narrate(document, options, cache_dir)`` is the entry point: it returns a ``Narration``
 with every sentence's text, id, source block and its start and end in its section's audio.
-``sections.encoded_sections`` turns it into MP3 frames, section by section, through the
-same cache; ``writer.SpeechWriter`` is the base of the three writers.
+``Narration.encode`` turns it into MP3 frames, unit by unit, through the same cache;
+``formats.speech_edition.SpeechWriter`` is the base of the three writers. The stages, and
+the module each lives in, are listed in ``narration``.
 """
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the type checker sees the real names; at run time __getattr__ imports them
     from .lexicon import lexicon_path
-    from .narration import OPTION_NAMES, NarratedSection, Narration, TimedSentence, narrate, voice_settings
+    from .layout import NarratedSection, TimedSentence
+    from .narration import OPTION_NAMES, Narration, narrate, voice_settings
     from .script import Script, ScriptSection, Sentence, SourceRef, build_script
 
 # Imported on first use, so that a worker process (``python -m formatforge.shared.speech.worker``)
 # starts without the narration, the script and the document model it never needs.
 _EXPORTS = {
-    "OPTION_NAMES": "narration", "Narration": "narration", "NarratedSection": "narration",
-    "TimedSentence": "narration", "narrate": "narration", "voice_settings": "narration",
+    "OPTION_NAMES": "narration", "Narration": "narration", "NarratedSection": "layout",
+    "TimedSentence": "layout", "narrate": "narration", "voice_settings": "narration",
     "lexicon_path": "lexicon",
     "Script": "script", "ScriptSection": "script", "Sentence": "script", "SourceRef": "script",
     "build_script": "script",

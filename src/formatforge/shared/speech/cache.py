@@ -476,6 +476,12 @@ class SpeechCache:
             self.index.add(key, facts, status.st_size, status.st_mtime_ns)
         return facts
 
+    def length(self, key: str) -> tuple[int, int] | None:
+        """(samples, sample rate) of a cached sentence, from the index (no audio read); None
+        if the sentence is not cached."""
+        facts = self.sentence_facts(key)
+        return None if facts is None else (facts.samples, facts.sample_rate)
+
     def sentence_facts(self, key: str) -> SentenceFacts | None:
         """The sentence's length, peak, sample rate and digest, from the index when it
         describes the entry as it is on disk (one stat, no audio read); otherwise measured
@@ -534,7 +540,7 @@ class SpeechCache:
                     if entry.is_file(follow_symlinks=False):
                         kind = "sentence" if entry.name.endswith(".pcm") else "other"
                         yield kind, Path(entry.path), entry.stat(follow_symlinks=False)
-            elif top.is_dir(follow_symlinks=False) and top.name == "sections":
+            elif top.is_dir(follow_symlinks=False) and top.name in ("units", "sections"):  # units; sections: before units
                 for folder in _scan(Path(top.path)):
                     if folder.is_dir(follow_symlinks=False) and len(folder.name) == 2:
                         for entry in _scan(Path(folder.path)):

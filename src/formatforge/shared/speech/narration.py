@@ -1,41 +1,49 @@
-"""From the document to timed, synthesised speech: what the MP3 and DAISY editions share.
+"""From the document to timed, synthesised speech: what the MP3, DAISY and read-aloud editions share.
 
-``narrate(document, options, cache_dir)`` returns a ``Narration``: the narration script
-with every sentence's start and end in its section's audio, the loudness every section is
-brought to, and the sentence cache holding the speech (``sections`` encodes it, section by
-section).
+``narrate(document, options, cache_dir)`` returns a ``Narration``: every sentence's start
+and end in its section's audio, each section cut into units to encode, the loudness they
+are brought to, and the sentence cache holding the speech. It runs the stages in order,
+each in its own module and each handing the next a typed result:
+
+1. plan the script (``script``, then ``spoken``): each sentence as the engine is given it,
+   and its cache key (``layout.PlannedSection``);
+2. synthesise the sentences the cache lacks (``synthesis``, on ``processes.Pool``);
+3. lay out sections, units and clips in whole samples (``layout``);
+4. encode each unit to MP3 (``sections``): as soon as a unit's sentences are spoken when a
+   bit rate is given (``EarlyUnits``), the rest when ``Narration.encode`` is called.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from ...errors import WriterError
-from ...labels import labels_for
 from ...hashing import sha256_file
-from ...progress import Progress, no_progress
+from ...labels import labels_for
 from ...model import Document
-from .cache import SpeechCache, read_small_file, sentence_key
-from .engines import (DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, escape_phoneme_brackets, neural_voice_file,
-                      neural_voice_for, neural_voices, voice_for_language, voice_in_words)
-from .loudness import TARGET_LUFS
-from .lexicon import Lexicon, lexicon_for
-from .normalise import normalise
-from .script import (HEADING_PAUSE_BEFORE, Script, ScriptSection, Sentence, body_sections, may_be_silent,
-                     name_silent_characters, opening_section, spoken_length, with_ending)
+from ...progress import Progress, no_progress
 from . import synthesis
-
+from .cache import SpeechCache, sentence_key
+from .engines import (DEFAULT_RATE, ENGINE_NAMES, VoiceSettings, neural_voice_file, neural_voice_for, neural_voices,
+                      voice_for_language, voice_in_words)
+from .layout import NarratedSection, PlannedSection, TimedSentence, lay_out, lay_out_unit, unit_starts
+from .lexicon import lexicon_for
+from .loudness import TARGET_LUFS
+from .script import Script, ScriptSection, Sentence, body_sections, opening_section, spoken_length, with_ending
+from .sections import EncodedBook, EncodingProgress, UnitEncoder, encoded_sections, unit_job, unit_store
+from .spoken import SpokenForm, narration_silent_characters, spoken_sentence
 from .options import DEFAULT_ENGINE, SPEECH_OPTIONS
+
+__all__ = ["DEFAULT_ENGINE", "OPTION_NAMES", "NarratedSection", "Narration", "TimedSentence", "narrate",
+           "voice_choice", "voice_settings"]
 
 OPTION_NAMES = tuple(option.name for option in SPEECH_OPTIONS)  # declared once, in .options
 
@@ -125,34 +133,6 @@ def _digest(path: Path) -> str:
     return sha256_file(path)[:16]
 
 
-@dataclass(frozen=True)
-class TimedSentence:
-    sentence: Sentence
-    spoken: str  # the text the engine was given, after the lexicon
-    key: str  # the speech cache key
-    start: float  # seconds from the start of the section's audio
-    end: float
-    start_sample: int
-    end_sample: int
-    # The sentence's clip: its speech with half the pause on either side (from the section's
-    # start for the first, to its end for the last), so that consecutive clips touch and a
-    # player that plays clip by clip keeps every pause.
-    clip_start_sample: int = 0
-    clip_end_sample: int = 0
-
-
-@dataclass(frozen=True)
-class NarratedSection:
-    section: ScriptSection
-    sentences: tuple[TimedSentence, ...]
-    samples: int  # the section's whole length, its closing pause included
-    sample_rate: int
-
-    @property
-    def duration(self) -> float:
-        return self.samples / self.sample_rate
-
-
 @dataclass
 class Narration:
     script: Script
@@ -160,12 +140,12 @@ class Narration:
     settings: VoiceSettings
     engine_version: str
     sample_rate: int
-    loudness: float  # LUFS every section is brought to (A3: the same loudness through the book)
+    loudness: float  # LUFS every unit is brought to (A3: the same loudness through the book)
     cache: SpeechCache
+    encoder: UnitEncoder  # holds the workers, still there for encoding, and what they encoded early
     synthesised: int = 0  # sentences synthesised in this run (the rest came from the cache)
     notice: str = ""  # for the build summary: the voice is not the one the language asks for
-    _temporary: Any = field(default=None, repr=False)
-    pool: Any = field(default=None, repr=False)  # the workers, still there for encoding
+    temporary: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
     def duration(self) -> float:
@@ -178,34 +158,206 @@ class Narration:
             raise RuntimeError(f"the speech cache lost sentence {timed.sentence.id}")
         return speech.pcm
 
+    def encode(self, bitrate: int, progress: Progress = no_progress,
+               progress_range: tuple[float, float] = (0.0, 1.0)) -> EncodedBook:
+        """Every section's MP3 frames, encoding only the units the cache lacks."""
+        return encoded_sections(self.sections, self.loudness, bitrate, self.encoder, progress, progress_range)
+
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-        if self._temporary is not None:
-            self._temporary.cleanup()
-            self._temporary = None
+        if self.encoder.pool is not None:
+            self.encoder.pool.close()
+            self.encoder.pool = None
+        if self.temporary is not None:
+            self.temporary.cleanup()
+            self.temporary = None
+
+
+@dataclass
+class _Reporter:
+    """Progress that remembers the last fraction it reported, for work that says what it is
+    doing without moving the bar (units encoded early, while sentences are spoken)."""
+
+    progress: Progress
+    fraction: float = 0.0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        self.fraction = fraction
+        self.progress(fraction, message)
+
+    def saying(self, fraction: float, message: str = "") -> None:
+        self.progress(self.fraction, message)
 
 
 class _Timer:
     """Progress with a time estimate, spread over the share of work synthesis takes."""
 
-    def __init__(self, progress: Progress, total: int, start: float, end: float):
-        self.progress, self.total, self.start, self.end = progress, max(total, 1), start, end
+    def __init__(self, progress: Progress, label: str, total: int, start: float, end: float):
+        self.progress, self.label, self.total, self.start, self.end = progress, label, max(total, 1), start, end
         self.done, self.started = 0, time.monotonic()
 
-    def advance(self, count: int, label: str) -> None:
+    def advance(self, count: int) -> None:
         self.done += count
         fraction = self.done / self.total
         elapsed = time.monotonic() - self.started
         left = elapsed / fraction - elapsed if fraction > 0 else 0
-        self.progress(self.start + (self.end - self.start) * fraction, f"{label}: {self.done} of {self.total} sentences, about {math.ceil(left)} s left")
+        self.progress(self.start + (self.end - self.start) * fraction,
+                      f"{self.label}: {self.done} of {self.total} sentences, about {math.ceil(left)} s left")
 
 
-def _measure_entry(cache: SpeechCache, key: str) -> tuple[int, int, int] | None:
-    # From the sentence index: laying out a cached narration reads no audio (issue 21.2).
-    facts = cache.sentence_facts(key)
-    return None if facts is None else (facts.samples, facts.peak, facts.sample_rate)
+@dataclass
+class Lengths:
+    """Each sentence's length in samples, by cache key, and the one sample rate they share."""
+
+    samples: dict[str, int] = field(default_factory=dict)
+    rates: set[int] = field(default_factory=set)
+
+    def add(self, key: str, samples: int, rate: int) -> None:
+        self.samples[key] = samples
+        self.rates.add(rate)
+        if len(self.rates) > 1:
+            raise RuntimeError(f"the speech engine changed its sample rate mid-book: {sorted(self.rates)}")
+
+    @property
+    def rate(self) -> int | None:
+        return next(iter(self.rates), None)
+
+
+@dataclass
+class EarlyUnits:
+    """Hands each unit to the encoder as soon as all its sentences are spoken: a unit's
+    audio depends on its own sentences alone (``layout``), so nothing waits for the rest
+    of its section or book. The job is the very one ``Narration.encode`` makes later, which
+    then finds it done."""
+
+    planned: list[PlannedSection]
+    lengths: Lengths
+    encoder: UnitEncoder
+    loudness: float
+    bitrate: int
+    progress: Progress
+    waiting: dict[tuple[int, int], set[str]] = field(default_factory=dict)  # (section, first sentence) → keys
+    units_of: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    ends: dict[tuple[int, int], int] = field(default_factory=dict)
+    started: bool = False
+
+    def start(self) -> None:
+        """Registers every unit once the sample rate is known (it sets where units end)."""
+        rate = self.lengths.rate
+        if self.started or rate is None:
+            return
+        self.started = True
+        for number, planned in enumerate(self.planned):
+            starts = unit_starts(planned.section, rate)
+            for first, end in zip(starts, (*starts[1:], len(planned.keys))):
+                unit = (number, first)
+                self.ends[unit] = end
+                self.waiting[unit] = {key for key in planned.keys[first:end] if key not in self.lengths.samples}
+                for key in self.waiting[unit]:
+                    self.units_of.setdefault(key, []).append(unit)
+        self._submit([unit for unit, keys in self.waiting.items() if not keys])
+
+    def spoken(self, key: str) -> None:
+        if not self.started:
+            self.start()
+            return
+        ready = []
+        for unit in self.units_of.pop(key, []):
+            self.waiting[unit].discard(key)
+            if not self.waiting[unit]:
+                ready.append(unit)
+        self._submit(ready)
+
+    def _submit(self, ready: list[tuple[int, int]]) -> None:
+        rate = self.lengths.rate
+        if not ready or rate is None:
+            return
+        jobs = []
+        for number, first in ready:
+            planned = self.planned[number]
+            unit = lay_out_unit(planned, first, self.ends[number, first], self.lengths.samples, rate)
+            job = unit_job(unit, planned.section.title, rate, self.loudness, self.bitrate)
+            if not self.encoder.store.path(job.key).exists():
+                jobs.append(job)
+        if jobs:
+            self.encoder.submit(jobs, EncodingProgress(self.progress, 0.0, 0.0, sum(job.fed for job in jobs)))
+
+
+@dataclass
+class Speaker:
+    """The synthesis stage for one narration: finds which sentences the cache lacks, has
+    the workers speak them (an engine that fails is named with the sentence and its line),
+    and keeps every sentence's length."""
+
+    document: Document
+    settings: VoiceSettings
+    cache: SpeechCache
+    pool: synthesis.Pool
+    timeout: float
+    lengths: Lengths = field(default_factory=Lengths)
+    early: EarlyUnits | None = None
+    synthesised: int = 0
+
+    def speak(self, planned: list[PlannedSection], timer: _Timer) -> None:
+        missing: dict[str, str] = {}
+        sentence_for: dict[str, Sentence] = {}
+        for section in planned:
+            for sentence, spoken, key in zip(section.section.sentences, section.spoken, section.keys):
+                if key in self.lengths.samples or key in missing:
+                    continue
+                measured = self.cache.length(key)
+                if measured is None:
+                    missing[key] = spoken
+                    sentence_for[key] = sentence
+                else:
+                    self.lengths.add(key, *measured)
+        if not missing:
+            return
+        timer.total = len(missing)
+        # the longest sections first, so that their units are encoded while the rest is spoken
+        order = {key: -len(section.keys) for section in sorted(planned, key=lambda s: len(s.keys)) for key in section.keys}
+        items = sorted(missing.items(), key=lambda item: order.get(item[0], 0))
+        if self.early is not None:
+            synthesis.grow_for(self.pool, items)
+            self.early.start()
+        try:
+            synthesis.synthesise(self.settings, self.cache, items, done=timer.advance, timeout=self.timeout,
+                                 pool=self.pool, spoken=self._spoken)
+        except synthesis.SynthesisFailed as failure:
+            self.pool.close(kill=True)
+            sentence = sentence_for[failure.key]
+            raise WriterError(f"{failure.reason} while speaking the sentence {sentence.text[:60]!r}",
+                              self.document.source_path, sentence.source.line or None) from failure
+        except BaseException:
+            self.pool.close(kill=True)
+            raise
+        self.synthesised += len(missing)
+        for key in missing:
+            if key not in self.lengths.samples:
+                measured = self.cache.length(key)
+                if measured is None:
+                    raise RuntimeError("a synthesised sentence did not reach the speech cache")
+                self.lengths.add(key, *measured)
+
+    def _spoken(self, key: str, length: synthesis.Length) -> None:
+        if length is not None:
+            self.lengths.add(key, *length)
+            if self.early is not None:
+                self.early.spoken(key)
+
+
+@dataclass(frozen=True)
+class ScriptPlanner:
+    """The planning stage: each sentence as the engine is given it, with its cache key."""
+
+    spoken_form: SpokenForm
+    silent: frozenset[str]
+    settings: VoiceSettings
+    engine_version: str
+
+    def plan(self, section: ScriptSection) -> PlannedSection:
+        spoken = tuple(spoken_sentence(sentence, self.spoken_form, self.silent) for sentence in section.sentences)
+        keys = tuple(sentence_key(text, self.settings, self.engine_version) for text in spoken)
+        return PlannedSection(section, spoken, keys)
 
 
 def narrate(
@@ -216,318 +368,71 @@ def narrate(
     progress_share: float = 1.0,
     bitrate: int | None = None,
 ) -> Narration:
-    """Synthesise the whole narration (cached sentences are not synthesised again). With a
-    ``bitrate``, sections are encoded into the cache as soon as their sentences are spoken
-    (each to its own loudness), on the same workers, while the rest is being spoken;
-    the workers stay with the narration (``Narration.pool``) for ``sections`` to finish."""
+    """Synthesise and lay out the whole narration (cached sentences are not synthesised
+    again). With a ``bitrate``, units are encoded into the cache as soon as their sentences
+    are spoken, on the same workers, while the rest is being spoken; the workers stay with
+    the narration's encoder for ``Narration.encode`` to finish."""
     options = options or {}
-    reported = [0.0]  # the last fraction reported: encoding done early says what it does there
-
-    def report(fraction: float, message: str = "") -> None:
-        reported[0] = fraction
-        progress(fraction, message)
-
+    reporter = _Reporter(progress)
     settings, notice = voice_choice(document, options)
-    lexicon = SpokenForm(lexicon_for(document.source_dir, options.get("audio.lexicon")), document.metadata.language,
-                         settings.engine)
-    temporary = None
-    if cache_dir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="formatforge-speech-")
-        folder = Path(temporary.name)
-    else:
-        folder = Path(cache_dir) / "speech"
+    temporary = tempfile.TemporaryDirectory(prefix="formatforge-speech-") if cache_dir is None else None
+    folder = Path(temporary.name) if temporary is not None else Path(cache_dir or ".") / "speech"
     cache = SpeechCache(folder)
     version_text = engine_version(settings)
-    workers = int(options.get("audio.workers") or 0)
-    timeout = synthesis_timeout(options)
-
-    body = with_ending(document, body_sections(document))
-    silent = narration_silent_characters(document, body, settings, folder, version_text)
-    facts: dict[str, tuple[int, int, int]] = {}  # key → (samples, peak, sample rate)
-    synthesised = 0
-    pool = synthesis.speech_pool(settings, cache, workers, timeout)
     # A quieter volume asked for lowers the target loudness; a louder one is the peak limiter's to bound.
     loudness = TARGET_LUFS + 20 * math.log10(min(settings.volume, 1.0))
-    early = _EarlyEncoding(body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, loudness,
-                           lambda fraction, message="": report(reported[0], message)) if bitrate else None
 
-    def measure(sections: list[ScriptSection], label: str, start: float, end: float) -> None:
-        nonlocal synthesised
-        missing: dict[str, str] = {}
-        sentence_for: dict[str, Sentence] = {}
-        for section in sections:
-            for sentence in section.sentences:
-                spoken = spoken_sentence(sentence, lexicon, silent)
-                key = sentence_key(spoken, settings, version_text)
-                if key in facts or key in missing:
-                    continue
-                measured = _measure_entry(cache, key)
-                if measured is None:
-                    missing[key] = spoken
-                    sentence_for[key] = sentence
-                else:
-                    facts[key] = measured
-        if missing:
-            timer = _Timer(report, len(missing), start * progress_share, end * progress_share)
+    # 1. Plan the body (the opening, which says how long the recording lasts, comes after).
+    body = with_ending(document, body_sections(document))
+    spoken_form = SpokenForm(lexicon_for(document.source_dir, options.get("audio.lexicon")), document.metadata.language,
+                             settings.engine)
+    planner = ScriptPlanner(spoken_form, narration_silent_characters(document, body, settings, folder, version_text), settings,
+                            version_text)
+    planned_body = [planner.plan(section) for section in body]
 
-            def spoken_one(key: str, reported: tuple[int, int, int] | None) -> None:
-                if reported is not None:
-                    facts[key] = reported
-                    if early is not None:
-                        early.spoken(key)
+    # 2. Synthesise what the cache lacks, encoding units as soon as they are spoken.
+    pool = synthesis.speech_pool(settings, cache, int(options.get("audio.workers") or 0), synthesis_timeout(options))
+    encoder = UnitEncoder(cache, unit_store(cache), pool)
+    speaker = Speaker(document, settings, cache, pool, synthesis_timeout(options))
+    if bitrate:
+        speaker.early = EarlyUnits(planned_body, speaker.lengths, encoder, loudness, bitrate, reporter.saying)
+    speaker.speak(planned_body, _Timer(reporter, "Synthesising", 0, 0.0, 0.9 * progress_share))
 
-            # the body's longest sections first, so that their encoding starts early
-            order = {key: -len(section.sentences) for section in sorted(sections, key=lambda s: len(s.sentences))
-                     for key in (sentence_key(spoken_sentence(x, lexicon, silent), settings, version_text)
-                                 for x in section.sentences)}
-            items = sorted(missing.items(), key=lambda item: order.get(item[0], 0))
-            if early is not None:
-                synthesis.grow_for(pool, items)
-                early.start()
-            try:
-                synthesis.synthesise(settings, cache, items, workers,
-                                     lambda count: timer.advance(count, label), timeout, pool=pool, spoken=spoken_one)
-            except synthesis.SynthesisFailed as failure:
-                pool.close(kill=True)
-                sentence = sentence_for[failure.key]
-                raise WriterError(f"{failure.reason} while speaking the sentence {sentence.text[:60]!r}",
-                                  document.source_path, sentence.source.line or None) from failure
-            except BaseException:
-                pool.close(kill=True)
-                raise
-            synthesised += len(missing)
-            for key in missing:
-                if key in facts:
-                    continue
-                measured = _measure_entry(cache, key)
-                if measured is None:
-                    raise RuntimeError("a synthesised sentence did not reach the speech cache")
-                facts[key] = measured
-
-    measure(body, "Synthesising", 0.0, 0.9)
-    sample_rate = _sample_rate(facts)
-    body_timed = [_timed(section, lexicon, silent, settings, version_text, facts, sample_rate) for section in body]
-    body_seconds = sum(s.duration for s in body_timed)
-    # The opening says how long the recording lasts, itself included: settle the spoken
-    # length in a step or two.
+    # 3. Lay out the body, then the opening until the length it announces settles.
+    rate = speaker.lengths.rate or 22050
+    body_timed = [lay_out(planned, speaker.lengths.samples, rate) for planned in planned_body]
+    body_seconds = sum(section.duration for section in body_timed)
     total = body_seconds
+    voice = voice_in_words(settings, labels_for(document.metadata.language))
     for _ in range(3):
-        opening = opening_section(document, body, total, voice_in_words(settings, labels_for(document.metadata.language)))
-        measure([opening], "Synthesising the opening", 0.9, 1.0)
-        opening_timed = _timed(opening, lexicon, silent, settings, version_text, facts, _sample_rate(facts))
+        opening = planner.plan(opening_section(document, body, total, voice))
+        speaker.speak([opening], _Timer(reporter, "Synthesising the opening", 0, 0.9 * progress_share, progress_share))
+        rate = speaker.lengths.rate or 22050
+        opening_timed = lay_out(opening, speaker.lengths.samples, rate)
         new_total = body_seconds + opening_timed.duration
         if spoken_length(new_total) == spoken_length(total):
             break
         total = new_total
 
-    sample_rate = _sample_rate(facts)
     timed_sections = [opening_timed, *body_timed]
     used = {t.key for s in timed_sections for t in s.sentences}
-    if synthesised and temporary is None:
+    reporter(progress_share, f"Narration ready: {speaker.synthesised} sentences synthesised, "
+                             f"{len(used) - speaker.synthesised} from the cache")
+    if speaker.synthesised and temporary is None:
         cache.prune()  # the cache grew: least recently used entries past its size cap go (issue 21.5)
-    report(progress_share, f"Narration ready: {synthesised} sentences synthesised, {len(used) - synthesised} from the cache")
+    if not bitrate:
+        pool.close()
+        encoder.pool = None
     return Narration(
         script=Script(tuple(s.section for s in timed_sections)),
         sections=timed_sections,
         settings=settings,
         engine_version=version_text,
-        sample_rate=sample_rate,
+        sample_rate=rate,
         loudness=loudness,
         cache=cache,
-        synthesised=synthesised,
+        encoder=encoder,
+        synthesised=speaker.synthesised,
         notice=notice,
-        _temporary=temporary,
-        pool=pool if bitrate else _closed(pool),
+        temporary=temporary,
     )
-
-
-@dataclass(frozen=True)
-class SpokenForm:
-    """The lexicon, then normalisation for speech (``normalise``): the author's respellings
-    first, so that an entry for a written form ("2023-2028") still finds it as written."""
-
-    lexicon: Lexicon
-    language: str = "en-GB"
-    engine: str = "espeak"
-
-    def apply(self, text: str) -> str:
-        return normalise(self.lexicon.apply(text, self.engine), self.language)
-
-
-def spoken_sentence(sentence: Sentence, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:
-    """What the engine is given for a sentence. A sentence with passages in other languages
-    (or all in one) goes as SSML, each passage in a ``voice`` element with its language,
-    which espeak-ng switches voice for; any other sentence as plain text, as before. Each
-    stretch goes through ``spoken_text`` (the lexicon, then normalisation), a passage's
-    normalised for its own language."""
-    if not sentence.language and not sentence.passages:
-        return spoken_text(sentence.text, lexicon, silent)
-    from lxml import etree
-
-    stretches: list[tuple[str, str]] = []  # (text, language; "" for the document's voice)
-    if sentence.language:
-        stretches.append((sentence.text, sentence.language))
-    else:
-        position = 0
-        for start, end, language in sentence.passages:
-            stretches += [(sentence.text[position:start], ""), (sentence.text[start:end], language)]
-            position = end
-        stretches.append((sentence.text[position:], ""))
-    # Built with lxml: the words and the language tag come from the master, so they are
-    # escaped as text and as an attribute value, never spliced into markup.
-    speak = etree.Element("speak")
-    for text, language in stretches:
-        if not text:
-            continue
-        form = replace(lexicon, language=language) if language and isinstance(lexicon, SpokenForm) else lexicon
-        said = spoken_text(text, form, silent)
-        if language:
-            etree.SubElement(speak, "voice", {XML_LANG: voice_for_language(language)}).text = said
-        elif len(speak):
-            speak[-1].tail = (speak[-1].tail or "") + said
-        else:
-            speak.text = (speak.text or "") + said
-    return etree.tostring(speak, encoding="unicode")
-
-
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-
-SSML_START = "<speak>"  # engines.EspeakEngine reads text that starts so as SSML
-
-
-def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:
-    """What the engine is given: characters it would pass over silently named (before the
-    lexicon, so that the lexicon can fix how a name is said too), then the lexicon."""
-    return lexicon.apply(escape_phoneme_brackets(name_silent_characters(text, silent)))
-
-
-def narration_silent_characters(document: Document, body: list[ScriptSection], settings: VoiceSettings,
-                                folder: Path, version_text: str) -> frozenset[str]:
-    """The characters of the narration that the voice would say nothing for, asked of
-    espeak (which also speaks for pyttsx3 on Linux) in a worker; the answers are kept
-    beside the speech cache, per engine version and voice. Without espeak only the
-    characters no voice can say (controls, private use) are named."""
-    meta = document.metadata
-    text = "".join(s.text for section in body for s in section.sentences)
-    text += meta.title + meta.subtitle + meta.author + meta.publisher
-    candidates = sorted({char for char in text if may_be_silent(char)})
-    if not candidates:
-        return frozenset()
-    if settings.engine != "espeak" and not (settings.engine == "pyttsx3" and sys.platform.startswith("linux")):
-        return frozenset()
-    if version_text == "no espeak-ng":
-        return frozenset()
-    answers_file = folder / f"silent-{sentence_key('', replace(settings, engine='espeak'), version_text)[:16]}.json"
-    try:
-        answers = json.loads(read_small_file(answers_file, 1 << 20) or "{}")
-        answers = answers if isinstance(answers, dict) else {}
-    except ValueError:
-        answers = {}
-    unknown = [char for char in candidates if char not in answers]
-    if unknown:
-        found = set(synthesis.engine_silent_characters(replace(settings, engine="espeak"), unknown))
-        answers.update({char: char in found for char in unknown})
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = answers_file.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_text(json.dumps(answers, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        os.replace(staging, answers_file)
-    return frozenset(char for char in candidates if answers.get(char))
-
-
-def _sample_rate(facts: dict[str, tuple[int, int, int]]) -> int:
-    rates = {rate for _, _, rate in facts.values()}
-    if len(rates) > 1:
-        raise RuntimeError(f"the speech engine changed its sample rate mid-book: {sorted(rates)}")
-    return rates.pop() if rates else 22050
-
-
-def _timed(section: ScriptSection, lexicon: Lexicon | SpokenForm, silent: frozenset[str], settings: VoiceSettings, version_text: str,
-           facts: dict[str, tuple[int, int, int]], sample_rate: int) -> NarratedSection:
-    """Lay the sentences end to end with the script's pauses; all in whole samples, so
-    times never drift from the audio."""
-    timed: list[TimedSentence] = []
-    position = 0
-    previous: Sentence | None = None
-    for sentence in section.sentences:
-        spoken = spoken_sentence(sentence, lexicon, silent)
-        key = sentence_key(spoken, settings, version_text)
-        gap = 0.0 if previous is None else max(previous.pause_after, sentence.pause_before)
-        start = position + round(gap * sample_rate)
-        end = start + facts[key][0]
-        timed.append(TimedSentence(sentence, spoken, key, start / sample_rate, end / sample_rate, start, end))
-        position, previous = end, sentence
-    # Close with the pause that comes before the next heading, so that the whole-book
-    # file, made of the sections end to end, breathes between them.
-    closing = max(previous.pause_after if previous else 0.0, HEADING_PAUSE_BEFORE)
-    samples = position + round(closing * sample_rate)
-    bounds = [0] + [(before.end_sample + after.start_sample) // 2 for before, after in zip(timed, timed[1:])] + [samples]
-    clipped = tuple(replace(t, clip_start_sample=bounds[i], clip_end_sample=bounds[i + 1]) for i, t in enumerate(timed))
-    return NarratedSection(section, clipped, samples, sample_rate)
-
-
-def _closed(pool):
-    pool.close()
-    return None
-
-
-class _EarlyEncoding:
-    """Hands each body section to the workers for encoding as soon as all its sentences
-    are spoken (``encode_jobs`` without waiting): each section's level is set from its own
-    audio, so nothing waits for the rest of the book. The job is the very one
-    ``sections.encoded_sections`` makes later, which then finds it done."""
-
-    def __init__(self, body, lexicon, silent, settings, version_text, facts, cache, pool, bitrate, loudness, progress):
-        self.progress = progress
-        self.body, self.lexicon, self.silent, self.settings = body, lexicon, silent, settings
-        self.version_text, self.facts, self.cache, self.pool = version_text, facts, cache, pool
-        self.bitrate, self.loudness = bitrate, loudness
-        self.keys = [{sentence_key(spoken_sentence(s, lexicon, silent), settings, version_text) for s in section.sentences}
-                     for section in body]
-        self.waiting: list[set[str]] = []
-        self.sections_of: dict[str, list[int]] = {}
-        self.ready: list[int] = []
-        self.started = False
-
-    def start(self) -> None:
-        if self.started:
-            return
-        self.started = True
-        self.waiting = [{key for key in keys if key not in self.facts} for keys in self.keys]
-        for index, keys in enumerate(self.waiting):
-            for key in keys:
-                self.sections_of.setdefault(key, []).append(index)
-        self.ready = [index for index, keys in enumerate(self.waiting) if not keys]
-        self._submit()
-
-    def spoken(self, key: str) -> None:
-        if not self.started:
-            return
-        for index in self.sections_of.pop(key, []):
-            self.waiting[index].discard(key)
-            if not self.waiting[index]:
-                self.ready.append(index)
-        self._submit()
-
-    def _submit(self) -> None:
-        if not self.ready:
-            return
-        from . import sections
-
-        store = sections.section_store(self.cache)
-        rates = {self.facts[key][2] for index in self.ready for key in self.keys[index]}
-        if len(rates) != 1:
-            self.ready = []
-            return
-        rate = rates.pop()
-        jobs = []
-        for index in self.ready:
-            narrated = _timed(self.body[index], self.lexicon, self.silent, self.settings, self.version_text,
-                              self.facts, rate)
-            job = sections.section_job(narrated, rate, self.loudness, self.bitrate)
-            if not store.path(job.key).exists():
-                jobs.append(job)
-        self.ready = []
-        if jobs:
-            reporter = sections._Reporter(self.progress, (0.0, 1.0), jobs)
-            sections.encode_jobs(jobs, self.cache, store, reporter=reporter, pool=self.pool, wait=False)

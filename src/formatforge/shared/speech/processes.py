@@ -1,8 +1,11 @@
 """Worker processes for synthesis and encoding: ``python -m formatforge.shared.speech.worker JOB``.
 
-Not multiprocessing: spawn re-imports the caller's main script, and fork copies the
-parent's threads (libespeak-ng must never be loaded in the parent). Each worker gets its
-share of the work in a job file and prints one line per step for the parent's progress.
+Not ``concurrent.futures`` or ``multiprocessing`` (see the README's "Choices" for the
+measurement): a hung engine must be stopped on its own worker and the sentence it was
+saying named, which neither pool can do (a killed worker breaks a ProcessPoolExecutor
+whole, with no word of which task it was on), and fork would copy the parent's threads
+(libespeak-ng must never be loaded in the parent). ``Pool`` keeps long-lived workers fed
+one task a line on their standard input; ``run_job`` asks one worker one question.
 """
 
 from __future__ import annotations
@@ -10,23 +13,24 @@ from __future__ import annotations
 import json
 import os
 import select
-import selectors
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, TypeVar
-
-T = TypeVar("T")
+from typing import IO, Callable
 
 
 class WorkerFailed(RuntimeError):
     """A worker that exited with an error, was killed by a signal, or stalled and was
-    killed; ``worker`` is its index in the order the workers were started, ``task`` the
-    pool task it was on (None outside a pool, or when it had none)."""
+    killed: ``worker`` is its index in the order the workers were started, ``task`` the
+    pool task it was on (None when it had none)."""
+
+    worker: int
+    task: Task | None
 
     def __init__(self, message: str, worker: int, task: Task | None = None):
         super().__init__(message)
@@ -54,19 +58,6 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def share_out(items: list[T], workers: int, cost: Callable[[T], float]) -> list[list[T]]:
-    """Costliest first to the least loaded worker: even work without a queue. The heaviest
-    share comes first."""
-    shares: list[list[T]] = [[] for _ in range(workers)]
-    loads = [0.0] * workers
-    for item in sorted(items, key=lambda item: -cost(item)):
-        lightest = loads.index(min(loads))
-        shares[lightest].append(item)
-        loads[lightest] += cost(item)
-    ordered = sorted(zip(loads, range(workers)), key=lambda pair: (-pair[0], pair[1]))
-    return [shares[index] for _, index in ordered if shares[index]]
-
-
 def worker_command(job: Path) -> list[str]:
     return [sys.executable, "-m", "formatforge.shared.speech.worker", str(job)]
 
@@ -77,89 +68,6 @@ def environment() -> dict[str, str]:
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     return env
-
-
-class Workers:
-    """Worker processes started together and followed line by line; any left running when
-    the block ends are killed."""
-
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="formatforge-jobs-")
-        self._processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-
-    def __enter__(self) -> "Workers":
-        return self
-
-    def start(self, job: dict) -> None:
-        index = len(self._processes)
-        job_file = Path(self._folder.name) / f"job-{index}.json"
-        job_file.write_text(json.dumps(job), encoding="utf-8")
-        # stderr to a file: a pipe nobody reads until the end could fill and stall the worker
-        errors = open(Path(self._folder.name) / f"job-{index}.err", "w+b")
-        process = subprocess.Popen(worker_command(job_file), stdout=subprocess.PIPE, stderr=errors, env=environment())
-        self._processes.append((process, errors))
-
-    def follow(self, on_line: Callable[[int, str], None], stall_timeout: float | None = None) -> None:
-        """Calls ``on_line(worker index, line)`` for every line the workers print, until they
-        finish; raises ``WorkerFailed`` with the last line of a failed worker's errors.
-
-        A worker that prints nothing for ``stall_timeout`` seconds is killed and reported
-        as stalled: each line is a step done, so silence that long means a hung step."""
-        selector = selectors.DefaultSelector()
-        pending: dict[int, bytes] = {}
-        last_heard: dict[int, float] = {}
-        for index, (process, _) in enumerate(self._processes):
-            selector.register(pipe(process.stdout).fileno(), selectors.EVENT_READ, index)
-            pending[pipe(process.stdout).fileno()] = b""
-            last_heard[index] = time.monotonic()
-        try:
-            while pending:
-                wait = None
-                if stall_timeout is not None:
-                    now = time.monotonic()
-                    stalled = [index for index, heard in last_heard.items() if now - heard >= stall_timeout]
-                    if stalled:
-                        process = self._processes[stalled[0]][0]
-                        process.kill()
-                        process.wait()
-                        raise WorkerFailed(f"made no progress for {stall_timeout:g} s and was stopped",
-                                           stalled[0])
-                    wait = max(0.0, min(heard + stall_timeout - now for heard in last_heard.values()))
-                for key, _ in selector.select(wait):
-                    data = os.read(key.fd, 65536)
-                    if not data:
-                        selector.unregister(key.fd)
-                        del pending[key.fd]
-                        last_heard.pop(key.data, None)
-                        continue
-                    last_heard[key.data] = time.monotonic()
-                    *lines, pending[key.fd] = (pending[key.fd] + data).split(b"\n")
-                    for line in lines:
-                        on_line(key.data, line.decode())
-        finally:
-            selector.close()
-        for index, (process, errors) in enumerate(self._processes):
-            # a worker that closed its output is as good as done; one that then hangs is stalled too
-            try:
-                returncode = process.wait(timeout=stall_timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                raise WorkerFailed(f"made no progress for {stall_timeout:g} s and was stopped", index) from None
-            if returncode != 0:
-                errors.seek(0)
-                stderr = errors.read().decode(errors="replace").strip()
-                last = stderr.splitlines()[-1] if stderr else ""
-                raise WorkerFailed(f"crashed ({exit_description(returncode)})" + (f": {last}" if last else ""), index)
-
-    def __exit__(self, *exc) -> None:
-        for process, errors in self._processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            pipe(process.stdout).close()
-            errors.close()
-        self._folder.cleanup()
 
 
 def run_job(job: dict) -> dict:
@@ -173,17 +81,16 @@ def run_job(job: dict) -> dict:
         return json.loads(result.stdout)
 
 
+@dataclass(eq=False)
 class Task:
     """One step for a pool worker: a JSON message, and what to do with its reply lines.
     ``on_line`` returns True on the task's last line. ``watched`` tasks are stopped by the
-    stall timeout (an engine can hang; an encoder cannot). ``item`` is the (key, text) a
-    speaking task says, for the error when its engine fails."""
+    stall timeout (an engine can hang; an encoder cannot)."""
 
-    def __init__(self, message: list, on_line: Callable[[str], bool], watched: bool, cost: float = 0.0,
-                 item: tuple[str, str] | None = None):
-        self.message, self.on_line, self.watched, self.cost = message, on_line, watched, cost
-        self.item = item
-        self.finished = False
+    message: list
+    on_line: Callable[[str], bool]
+    watched: bool
+    finished: bool = False
 
 
 class _PoolWorker:

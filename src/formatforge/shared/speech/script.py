@@ -27,6 +27,10 @@ How things are read:
 - code blocks: "Code example in Python." line by line, "End of code.";
 - footnotes: the reference says "footnote 1" where it stands; the notes themselves are
   read at the end of the section that first refers to them.
+
+Why one module of about 630 lines: it is one builder walking every kind of block of the
+model, and the pauses and phrasing of each kind must agree with the others' (the longer
+of two pauses is kept between them); split by kind, each part would need the others.
 """
 
 from __future__ import annotations

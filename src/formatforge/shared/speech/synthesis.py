@@ -9,6 +9,7 @@ length and peak, so the parent's memory does not grow with the book.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from typing import Callable, Iterable
 
@@ -29,7 +30,9 @@ class SynthesisFailed(RuntimeError):
         self.reason, self.key, self.text = reason, key, text
 
 
-Facts = tuple[int, int, int]  # (samples, peak, sample rate) of a sentence as cached
+# What a worker reports of a sentence it has put in the cache: (samples, sample rate), or
+# None from a worker that does not say.
+Length = tuple[int, int] | None
 
 
 def speech_pool(settings: VoiceSettings, cache: SpeechCache, workers: int = 0,
@@ -47,14 +50,27 @@ def grow_for(pool: Pool, items: list[tuple[str, str]]) -> None:
     pool.grow(max(1, sum(len(text) + 20 for _, text in items) // MIN_CHARACTERS_A_WORKER))
 
 
+def _reported_length(line: str) -> Length:
+    """A worker's ``done SAMPLES PEAK RATE`` line, read."""
+    fields = line.split()
+    return (int(fields[1]), int(fields[3])) if len(fields) == 4 else None
+
+
+def _on_reply(key: str, spoken: Callable[[str, Length], None], done: Callable[[int], None], line: str) -> bool:
+    spoken(key, _reported_length(line))
+    done(1)
+    return True
+
+
 def synthesise(settings: VoiceSettings, cache: SpeechCache, items: Iterable[tuple[str, str]],
                workers: int = 0, done: Callable[[int], None] = lambda count: None,
                timeout: float | None = DEFAULT_TIMEOUT, pool: Pool | None = None,
-               spoken: Callable[[str, Facts | None], None] = lambda key, facts: None) -> None:
+               spoken: Callable[[str, Length], None] = lambda key, length: None) -> None:
     """Synthesise ``(key, spoken text)`` pairs into ``cache`` on ``workers`` processes (or
     on ``pool``'s, which stay for more work); a worker that spends more than ``timeout``
-    seconds on one sentence is stopped. ``spoken(key, facts)`` is called for each sentence
-    as it reaches the cache (facts None if the worker did not report them)."""
+    seconds on one sentence is stopped. ``spoken(key, length)`` is called for each sentence
+    as it reaches the cache. Raises ``SynthesisFailed`` naming the sentence an engine
+    failed on."""
     items = list(items)
     if not items:
         return
@@ -62,24 +78,17 @@ def synthesise(settings: VoiceSettings, cache: SpeechCache, items: Iterable[tupl
         with speech_pool(settings, cache, workers, timeout) as own:
             return synthesise(settings, cache, items, workers, done, timeout, own, spoken)
     grow_for(pool, items)
-    tasks = []
+    said: dict[Task, tuple[str, str]] = {}
     for key, text in items:
-        def on_line(line: str, key=key) -> bool:
-            fields = line.split()
-            facts = (int(fields[1]), int(fields[2]), int(fields[3])) if len(fields) == 4 else None
-            spoken(key, facts)
-            done(1)
-            return True
-
-        task = Task(["speak", key, text], on_line, watched=True, item=(key, text))
-        tasks.append(task)
+        task = Task(["speak", key, text], functools.partial(_on_reply, key, spoken, done), watched=True)
+        said[task] = (key, text)
         pool.submit(task)
     try:
-        pool.run(lambda: all(task.finished for task in tasks))
+        pool.run(lambda: all(task.finished for task in said))
     except WorkerFailed as failure:
         reason = f"the {settings.engine} speech engine {failure}"
-        if failure.task is not None and failure.task.item is not None:
-            key, text = failure.task.item
+        if failure.task in said:
+            key, text = said[failure.task]
             raise SynthesisFailed(reason, key, text) from failure
         raise RuntimeError(f"speech synthesis failed ({settings.engine}): {failure}") from failure
 

@@ -1,9 +1,8 @@
 """A speech worker process: ``python -m formatforge.shared.speech.worker JOB.json``.
 
 Task "serve": a pool worker that speaks sentences into the speech cache and encodes
-sections into the encoded-section store as the parent sends them, one line each, and
-answers one line per task. Task "encode": encodes a share of sections in one go, for a
-build with nothing to speak. Tasks "phonemes", "silent" and "time" ask the engine once.
+units into the unit store as the parent sends them, one line each, and answers one line
+per task. Tasks "phonemes", "silent" and "time" ask the engine once.
 """
 
 from __future__ import annotations
@@ -26,11 +25,6 @@ def _report(line: str) -> None:
 
 def main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
-    if job["task"] == "encode":
-        from .sections import run_encode_task
-
-        run_encode_task(job, _report)
-        return 0
     if job["task"] == "serve":
         return serve(job)
     engine = make_engine(VoiceSettings(**job["settings"]))
@@ -57,7 +51,7 @@ def main(job_path: str) -> int:
 
 def serve(job: dict) -> int:
     """A pool worker (``processes.Pool``): one task a line on standard input until it
-    closes; ``["speak", key, text]`` answers ``done SAMPLES PEAK RATE``, ``["encode", job]``
+    closes; ``["speak", key, text]`` answers ``done SAMPLES PEAK RATE``, ``["encode", unit job]``
     answers ``encoded``."""
     engine = make_engine(VoiceSettings(**job["settings"]))
     cache = SpeechCache(Path(job["cache"]))
