@@ -129,3 +129,20 @@ def test_the_voice_model_is_an_input_so_installing_another_voice_rebuilds_the_ed
         inputs = get_writer(name).input_files(strategy, {"audio.engine": "neural"})
         assert Path(neural_voice_file(voice_choice(strategy, {"audio.engine": "neural"})[0].voice)) in inputs
         assert not any(p.suffix == ".onnx" for p in get_writer(name).input_files(strategy, {"audio.engine": "espeak"}))
+
+
+def test_looking_a_voice_up_loads_no_synthesiser():
+    """The build looks the neural voice up (its file is an input of the speech editions) in
+    every build; that must not import hibari's synthesiser and scipy (0.17 s a build)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "from formatforge.shared.speech.engines import neural_voice_file, neural_voice_for, neural_voices\n"
+             "assert 'heart' in neural_voices()\n"
+             "assert neural_voice_file('heart') is not None\n"
+             "neural_voice_for('en-GB')\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hibari', 'scipy', 'onnxruntime')))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

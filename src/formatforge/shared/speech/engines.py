@@ -12,6 +12,9 @@ both in one process, and never share one between threads.
 from __future__ import annotations
 
 import ctypes
+import functools
+import importlib.util
+import sys
 import re
 import ctypes.util
 import tempfile
@@ -19,6 +22,7 @@ import threading
 import wave
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from ...labels import Labels, labels_for
@@ -99,24 +103,48 @@ NEURAL_DEFAULT_VOICE = "heart"  # the voice inside the hibari-tts wheel: always 
 NEURAL_SPEED_RATE = 175  # words a minute taken as hibari's pace 1.0, so --rate means the same for every engine
 
 
+@functools.lru_cache(maxsize=1)
+def _voice_registry() -> Any:
+    """hibari's ``voices`` module (the registry, its paths and cache folder), or None without
+    hibari-tts. It is loaded from its file on its own, under a private name: ``import
+    hibari.voices`` would first run the package's ``__init__``, which imports the synthesiser
+    and scipy (0.17 s) into a build that only looks a voice up; the module itself uses the
+    standard library alone."""
+    already = sys.modules.get("hibari.voices")
+    if already is not None:
+        return already
+    try:
+        spec = importlib.util.find_spec("hibari")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "voices.py"
+    loader_spec = importlib.util.spec_from_file_location("formatforge._hibari_voices", path)
+    if loader_spec is None or loader_spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(loader_spec)
+    try:
+        loader_spec.loader.exec_module(module)
+    except (OSError, ImportError, ValueError):
+        return None
+    return module
+
+
 def neural_voices() -> dict[str, dict]:
     """hibari's voice registry (name → language, accent, file, …); empty without hibari-tts.
     Reads a JSON file: no model is loaded."""
-    try:
-        from hibari.voices import VOICES  # type: ignore[import-untyped]
-    except ImportError:
-        return {}
-    return VOICES
+    registry = _voice_registry()
+    return {} if registry is None else registry.VOICES
 
 
 def neural_voice_file(name: str) -> Path | None:
     """Where a hibari voice's model is on this machine, or None if it would need a download."""
-    try:
-        from hibari.voices import voice_path
-    except ImportError:
+    registry = _voice_registry()
+    if registry is None:
         return None
     try:
-        return Path(voice_path(name, download_missing=False))
+        return Path(registry.voice_path(name, download_missing=False))
     except (FileNotFoundError, ValueError):
         return None
 
@@ -131,12 +159,8 @@ def neural_voice_for(language: str) -> tuple[str, str]:
     for name in ("emma", "fable"):
         if neural_voice_file(name) is not None:
             return name, ""
-    try:
-        from hibari.voices import VOICES, cache_dir
-
-        where = str(Path(cache_dir()) / VOICES["emma"]["file"])
-    except ImportError:
-        where = "hibari's voice cache"
+    registry = _voice_registry()
+    where = "hibari's voice cache" if registry is None else str(Path(registry.cache_dir()) / registry.VOICES["emma"]["file"])
     return NEURAL_DEFAULT_VOICE, (
         "the British neural voice (emma) is not installed, so the American voice heart reads this en-GB book; "
         f"to install it, run `.venv/bin/hibari \"test\" --voice emma -o /dev/null` once with a network, "
