@@ -189,12 +189,18 @@ class FileDigests:
         return {key: [*look, value] for key, (look, value) in sorted(merged.items())}
 
 
-def _read_state(out_dir: Path) -> dict:
+def read_json_object(path: Path) -> dict:
+    """A JSON object the tool wrote earlier (a manifest, a record), or {} when it is missing,
+    unreadable or not an object: such files are hostile input, and a bad one costs a rebuild."""
     try:
-        data = json.loads((out_dir / STATE).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _read_state(out_dir: Path) -> dict:
+    return read_json_object(out_dir / STATE)
 
 
 def load_state(out_dir: Path) -> dict[str, FileDigests]:

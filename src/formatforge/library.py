@@ -30,6 +30,7 @@ from .build import (
     build,
     load_manifest,
     outputs_lock,
+    read_json_object,
     repair_outputs,
 )
 from .errors import FormatforgeError
@@ -205,11 +206,7 @@ def build_library(
 
 
 def _read_stamps(out_dir: Path) -> dict:
-    try:
-        stamps = json.loads((out_dir / STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return stamps if isinstance(stamps, dict) else {}
+    return read_json_object(out_dir / STAMP)
 
 
 def write_catalogue(out_dir: Path, folders: list[str]) -> None:
@@ -273,11 +270,8 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def library_folders(out_dir: Path) -> list[str] | None:
     """The document folders of a built library, or None when ``out_dir`` holds one document."""
-    try:
-        manifest = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or not manifest.get("library"):
+    manifest = read_json_object(Path(out_dir) / MANIFEST)
+    if not manifest.get("library"):
         return None
     return [f for f in manifest.get("documents", []) if isinstance(f, str) and _inside(Path(out_dir), f) is not None]
 

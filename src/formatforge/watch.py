@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -122,6 +122,5 @@ def resident() -> Iterator[KeptModels]:
     speech workers kept alive would join it the same way."""
     from .shared.libreoffice import ResidentLibreOffice
 
-    with ExitStack() as stack:
-        stack.enter_context(ResidentLibreOffice())
+    with ResidentLibreOffice():
         yield KeptModels()
