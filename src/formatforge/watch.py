@@ -3,7 +3,7 @@
 The watch is one process for as long as the person edits, so it keeps what a new process
 would have to make again: the parsed model of every master whose bytes (and the images it
 shows) have not changed, and the helpers that are slow to start (a resident LibreOffice for
-the large-print PDF; the speech workers). What each format needs is still decided by the
+the large-print PDF; the speech workers, with the voice loaded). What each format needs is still decided by the
 build's up-to-date check, so an edit rebuilds only the formats whose inputs it changed
 (the pronunciation lexicon: the three speech formats), and the speech cache reuses every
 sentence the edit did not touch.
@@ -118,9 +118,10 @@ def resident() -> Iterator[KeptModels]:
     kept models, and each helper that is slow to start, kept running until the loop ends.
 
     Each such helper is a context manager entered once here: the resident LibreOffice
-    (``shared.libreoffice.ResidentLibreOffice``, for the large-print PDF's export) now; the
-    speech workers kept alive would join it the same way."""
+    (``shared.libreoffice.ResidentLibreOffice``, for the large-print PDF's export) and the
+    speech workers with their engines loaded (``shared.speech.processes.KeptPools``)."""
     from .shared.libreoffice import ResidentLibreOffice
+    from .shared.speech.processes import KeptPools
 
-    with ResidentLibreOffice():
+    with ResidentLibreOffice(), KeptPools():
         yield KeptModels()

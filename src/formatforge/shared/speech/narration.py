@@ -391,7 +391,8 @@ def narrate(
     planned_body = [planner.plan(section) for section in body]
 
     # 2. Synthesise what the cache lacks, encoding units as soon as they are spoken.
-    pool = synthesis.speech_pool(settings, cache, int(options.get("audio.workers") or 0), synthesis_timeout(options))
+    pool = synthesis.speech_pool(settings, cache, int(options.get("audio.workers") or 0), synthesis_timeout(options),
+                                 version_text)
     encoder = UnitEncoder(cache, unit_store(cache), pool)
     speaker = Speaker(document, settings, cache, pool, synthesis_timeout(options))
     if bitrate:

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ class Pool:
         self._speak: deque[Task] = deque()
         self._encode: deque[Task] = deque()
         self.stall_timeout: float | None = None
+        self.keeper: KeptPools | None = None  # set while a resident process lends the pool out
 
     def __enter__(self) -> "Pool":
         return self
@@ -152,6 +154,8 @@ class Pool:
         for worker in self._workers:
             while len(worker.outstanding) < self.DEPTH and (self._encode or self._speak):
                 task = (self._encode or self._speak).popleft()
+                if not worker.outstanding:
+                    worker.heard = time.monotonic()  # an idle worker (perhaps kept for minutes) starts its clock now
                 worker.outstanding.append(task)
                 try:
                     stdin = pipe(worker.process.stdin)
@@ -205,7 +209,20 @@ class Pool:
                 task.finished = True
                 worker.outstanding.popleft()
 
+    def alive(self) -> bool:
+        return all(worker.process.poll() is None for worker in self._workers)
+
     def close(self, kill: bool = False) -> None:
+        """Stops the workers; a pool lent by a resident process's ``KeptPools`` goes back to
+        it instead, idle and alive, unless it failed (``kill``) or has work in hand."""
+        if self.keeper is not None:
+            keeper, self.keeper = self.keeper, None
+            if not kill and self.idle() and self.alive():
+                keeper.give_back(self)
+                return
+        self._stop(kill)
+
+    def _stop(self, kill: bool) -> None:
         for worker in self._workers:
             try:
                 pipe(worker.process.stdin).close()
@@ -223,3 +240,62 @@ class Pool:
             worker.errors.close()
         self._workers = []
         self._folder.cleanup()
+
+
+class KeptPools:
+    """Pools kept alive between the builds of one resident process (watch, the preview):
+    a build's speech workers have loaded their engine (the neural voice takes a second to
+    load and warm up, longer than speaking an edited sentence), so the next build borrows
+    them instead of starting new ones. A pool is lent to one build at a time and only for
+    the very job it was started with (the same engine, voice, version and cache folder);
+    one that failed is stopped, not kept. ``with KeptPools():`` makes it the process's
+    keeper until the block ends, which stops every pool it holds."""
+
+    _current: KeptPools | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[Pool]] = {}
+
+    def __enter__(self) -> KeptPools:
+        with KeptPools._lock:
+            KeptPools._current = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with KeptPools._lock:
+            if KeptPools._current is self:
+                KeptPools._current = None
+            pools = [pool for kept in self._idle.values() for pool in kept]
+            self._idle = {}
+        for pool in pools:
+            pool._stop(kill=False)
+
+    @staticmethod
+    def _key(job: dict, size: int) -> str:
+        return json.dumps([job, size], sort_keys=True)
+
+    @classmethod
+    def pool(cls, job: dict, size: int) -> Pool:
+        """An idle kept pool for ``job`` when the process has a keeper and one is there,
+        else a new pool (lent to the keeper, if there is one, when it is closed)."""
+        with cls._lock:
+            keeper = cls._current
+            kept = keeper._idle.get(cls._key(job, size), []) if keeper is not None else []
+            pool = kept.pop() if kept else None
+        if pool is None:
+            pool = Pool(job, size)
+        pool.keeper = keeper
+        return pool
+
+    def give_back(self, pool: Pool) -> None:
+        with KeptPools._lock:
+            if KeptPools._current is self:
+                self._idle.setdefault(self._key(pool.job, pool.size), []).append(pool)
+                return
+        pool._stop(kill=False)  # the resident process has finished: nobody to lend it to
+
+    def workers(self) -> int:
+        """Worker processes kept idle (the tests count them)."""
+        with KeptPools._lock:
+            return sum(len(pool._workers) for kept in self._idle.values() for pool in kept)

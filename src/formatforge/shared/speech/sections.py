@@ -139,15 +139,28 @@ def encode_unit(job: UnitJob, cache: SpeechCache, store: EntryStore) -> None:
         mp3.close()
 
 
+# Units this process has found whole, with the file identity they had then: the three
+# speech writers of a build, and every build of a resident process, ask about the same
+# units, and reading and counting every frame of a long book costs a tenth of a second or
+# more each time. A unit replaced or changed on disk has another identity and is checked again.
+_whole: dict[Path, tuple[int, int, int, int]] = {}
+
+
 def _good_entry(store: EntryStore, job: UnitJob) -> bool:
     """Whether the store holds the unit: its digest checked (a corrupt entry is dropped
     here, and encoded again) and its frames as many as its place in the section needs."""
+    path = store.path(job.key)
+    identity = store.identity(job.key)
+    if identity is not None and _whole.get(path) == identity:
+        return True
     payload = store.read(job.key)
     if payload is None:
         return False
     if sum(1 for _ in mp3_frames(payload)) != job.frames:  # forged, or an encoder that broke the rule
         store.discard(job.key)
         return False
+    if identity is not None:
+        _whole[path] = identity
     return True
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from .cache import SpeechCache
 from .engines import VoiceSettings
-from .processes import Pool, Task, WorkerFailed, default_workers, run_job
+from .processes import KeptPools, Pool, Task, WorkerFailed, default_workers, run_job
 from .options import DEFAULT_TIMEOUT  # declared with the options
 
 # Characters of text (about 25 ms of espeak's time each 100) that pay for starting a worker.
@@ -36,10 +36,13 @@ Length = tuple[int, int] | None
 
 
 def speech_pool(settings: VoiceSettings, cache: SpeechCache, workers: int = 0,
-                timeout: float | None = DEFAULT_TIMEOUT) -> Pool:
-    """Worker processes for a whole narration, started as work comes (see ``processes.Pool``)."""
-    pool = Pool({"task": "serve", "settings": asdict(settings), "cache": str(cache.folder)},
-                workers or default_workers())
+                timeout: float | None = DEFAULT_TIMEOUT, engine_version: str = "") -> Pool:
+    """Worker processes for a whole narration, started as work comes (see ``processes.Pool``),
+    or, in a resident process, the ones a previous build left with their engine loaded
+    (``processes.KeptPools``: the engine's version is part of the job, so a changed voice
+    model never speaks through a worker that loaded the old one)."""
+    pool = KeptPools.pool({"task": "serve", "settings": asdict(settings), "cache": str(cache.folder),
+                           "engine_version": engine_version}, workers or default_workers())
     pool.stall_timeout = timeout
     return pool
 
