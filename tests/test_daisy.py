@@ -277,3 +277,25 @@ def test_daisy_player_opens_the_book_and_lists_its_sections(every_construct, tmp
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
+
+
+def test_issue_21_5_the_daisy_audio_is_the_audio_editions_files_stored_once(tmp_path):
+    """The DAISY book's section MP3s carry the audio edition's tags, so they are the same
+    bytes and the build keeps one copy (hard links); the tag does not move a clip: a
+    decoder skips it (D-criteria timings are checked on these very files above)."""
+    from mutagen.id3 import ID3
+
+    from formatforge.build import build as build_all
+
+    source = tmp_path / "short.md"
+    source.write_text("---\ntitle: Stored once\nlanguage: en-GB\n---\n\n# First\n\nOne sentence here, long enough to "
+                      "say.\n\n## Second\n\nAnother sentence in the second section.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    build_all(source, out, ["audio", "daisy"], {"audio.engine": "espeak"}, tmp_path / "cache")
+    daisy_files = sorted((out / "daisy").glob("*.mp3"))
+    assert len(daisy_files) == 3  # the opening and two sections
+    for daisy_file in daisy_files:
+        audio_file = out / "audio" / daisy_file.name
+        assert daisy_file.read_bytes() == audio_file.read_bytes()
+        assert daisy_file.stat().st_ino == audio_file.stat().st_ino, f"{daisy_file.name} is stored twice"
+        assert ID3(daisy_file)["TIT2"].text[0]

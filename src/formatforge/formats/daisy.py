@@ -28,6 +28,7 @@ from ..shared.speech import Narration
 from ..shared.speech.script import ANNOUNCEMENT, OPENING_SLUG, opening_and_body, section_file_stems
 from ..shared.speech.engines import voice_label
 from ..shared.speech.sections import EncodedSection
+from ..shared.speech.tags import cover_image, tag_section_file
 from .speech_edition import SpeechWriter
 from ..labels import Labels, labels_for
 from ..shared.xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
@@ -244,10 +245,15 @@ class DaisyBook:
     def write(self, context: BuildContext) -> list[str]:
         sections = self.narration.sections
         names: dict[str, bytes | Path] = {}
-        for section in self.encoded:
+        # Tagged as the audio edition tags its section files (``speech.tags``): the same
+        # bytes, which the build stores once.
+        metadata, cover = self.document.metadata, cover_image(self.document)
+        narrator = voice_label(self.narration.settings, labels_for(metadata.language))
+        for number, section in enumerate(self.encoded, start=1):
             relative = f"{FOLDER}/{section.file_stem}.mp3"
             with open(context.path(relative), "wb") as stream:
                 section.copy_to(stream)
+            tag_section_file(context.path(relative), metadata, section.title, number, len(self.encoded), cover, narrator)
             names[relative] = context.path(relative)
         text, targets = self.content_document()
         names[f"{FOLDER}/{self.text_name}"] = text
