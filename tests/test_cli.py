@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,25 @@ def test_issue_21_check_imports_no_writer_and_no_build(tmp_path):
     assert not {name for name in loaded if name.split(".")[0] in HEAVY}
     assert not {"formatforge.build", "formatforge.download_page"} & loaded
     assert not loaded_writers(loaded)
+
+
+def test_issue_21_1_the_build_says_how_many_audio_units_an_edit_encoded(tmp_path):
+    """The summary under the build's table counts the units encoded and reused: all at
+    first, then only the edited paragraph's unit (and the opening's, which says the length)."""
+    source = tmp_path / "units.md"
+    text = ("---\ntitle: Units\nlanguage: en-GB\n---\n\n# Units\n\n"
+            "The first paragraph is long enough to be a unit of its own, said in one breath.\n\n"
+            "The second paragraph is also long enough to be a unit of its own, said slowly.\n\n"
+            "The third paragraph closes the book, again long enough to be a unit on its own.\n")
+    source.write_text(text, encoding="utf-8")
+    command = ("build", str(source), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+               "-f", "audio", "--engine", "espeak")
+    first = run(*command)
+    assert first.returncode == 0, first.stderr
+    counts = re.search(r"audio: (\d+) of (\d+) audio units encoded, 0 reused", first.stdout)
+    assert counts and counts[1] == counts[2], first.stdout
+    source.write_text(text.replace("said slowly", "said very slowly"), encoding="utf-8")
+    second = run(*command)
+    assert second.returncode == 0, second.stderr
+    edited = re.search(r"audio: (\d+) of (\d+) audio units encoded, (\d+) reused", second.stdout)
+    assert edited and 1 <= int(edited[1]) <= 2 and int(edited[3]) >= int(edited[2]) - 2, second.stdout

@@ -75,6 +75,7 @@ class FormatResult:
     seconds: float = 0.0
     message: str = ""
     detail: str = ""  # the traceback, shown only with --debug
+    work: str = ""  # what the writer did, when it says (the speech writers: units encoded and reused)
 
 
 @dataclass
@@ -829,7 +830,7 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
             entry.update(writer.manifest_fields(document, options))
         ledger.commit(name, staging, files, entry)
         notice = writer.notice(document, options) if hasattr(writer, "notice") else ""
-        return FormatResult(name, "built", files, message=notice)
+        return FormatResult(name, "built", files, message=notice, work="; ".join(context.work))
     except FormatforgeError as exc:
         return FormatResult(name, "failed", message=str(exc), detail=traceback.format_exc())
     except OSError as exc:

@@ -123,6 +123,9 @@ def print_report(report: BuildReport, quiet: bool) -> None:
     for result in report.results:
         table.add_row(result.name, result.status, f"{result.seconds:.2f}", ", ".join(result.files[:3]) + (" …" if len(result.files) > 3 else ""))
     out.print(table)
+    for result in report.results:
+        if result.status == "built" and result.work:
+            out.print(f"{result.name}: {result.work}", highlight=False)
     if all(r.status == "up to date" for r in report.results):
         out.print("Nothing changed since the last build: no work done.")
     # Notes from the writers (the speech writers share one about the voice): each said once.

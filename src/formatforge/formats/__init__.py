@@ -75,6 +75,8 @@ class BuildContext:
     options: dict[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None
     progress: Progress = no_progress
+    # What the writer did, for the build's summary ("3 of 412 audio units encoded, 409 reused").
+    work: list[str] = field(default_factory=list)
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options[name] if isinstance(self.options, WriterOptions) else self.options.get(name)

@@ -79,6 +79,7 @@ class SpeechWriter(Writer):
         try:
             book = narration.encode(bitrate, context.progress, (synthesis_share, encoding_share))
             context.progress(encoding_share, f"Audio encoded: {book.summary}")
+            context.work.append(book.summary)
             yield narration, book.sections
         finally:
             narration.close()
