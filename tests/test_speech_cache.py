@@ -232,3 +232,85 @@ def test_issue_21_5_the_cache_command_shows_and_prunes(tmp_path):
     assert cache.usage().sentences == 0
     bad = run("prune", "--max-size", "lots")
     assert bad.returncode == 2 and "not a size" in bad.stderr and "Traceback" not in bad.stderr
+
+
+LONG_MASTER = """---
+title: Dropped
+language: en-GB
+---
+
+# Dropped
+
+The first paragraph is long enough to be a unit of its own. It has a second sentence too.
+
+The second paragraph is long enough to be a unit of its own. It also has a second sentence.
+
+The third paragraph closes the book, long enough for a unit. And one more sentence here.
+"""
+
+
+def _narrated(document, folder):
+    narration = narrate(document, {"audio.engine": "espeak"}, folder, bitrate=64)
+    try:
+        sections = narration.encode(64).sections
+        return narration, [section.data() for section in sections]
+    finally:
+        narration.close()
+
+
+def test_issue_21_5_dropped_audio_keeps_every_length_and_an_edit_makes_again_only_its_units_sentences(tmp_path):
+    """Past the sentence-audio budget the audio goes and the lengths stay: a rebuild
+    synthesises nothing; an edit synthesises its sentence and makes again only the other
+    sentences of its own unit, and gives the very frames a fresh cache gives."""
+    document = read_text(LONG_MASTER, tmp_path / "dropped.md").document
+    folder = tmp_path / "cache"
+    first, _ = _narrated(document, folder)
+    cache = SpeechCache(folder / "speech")
+    every = keys_of(first)
+    assert cache.drop_audio(0) >= len(every)  # with any sentence an earlier opening said
+    assert not any(cache.has_audio(key) for key in every)
+    assert all(cache.length(key) is not None for key in every), "a dropped sentence's length is still known"
+    assert all(SpeechCache(folder / "speech").index.get(key).dropped for key in every)
+
+    again, _ = _narrated(document, folder)
+    assert (again.synthesised, again.restored) == (0, 0), "a rebuild with every unit encoded made audio again"
+
+    edited_text = LONG_MASTER.replace("also has a second", "also has a freshly edited second")
+    edited = read_text(edited_text, tmp_path / "dropped.md").document
+    after, frames = _narrated(edited, folder)
+    assert after.synthesised == 1
+    unit_mates = [s for s in after.sections if any("freshly edited" in t.sentence.text for t in s.sentences)]
+    same_unit = next(unit for unit in unit_mates[0].units
+                     if any("freshly edited" in unit_mates[0].section.sentences[i].text for i in range(unit.first, unit.end)))
+    assert after.restored == (same_unit.end - same_unit.first) - 1, "sentences outside the edited unit were made again"
+
+    _, fresh = _narrated(edited, tmp_path / "fresh-cache")
+    assert frames == fresh, "audio made again from dropped sentences differs from a fresh build's"
+
+
+def test_issue_21_5_a_forged_length_for_dropped_audio_is_corrected_not_published(tmp_path):
+    """A dropped line whose length is wrong (forged, or an engine that does not repeat
+    itself) is found when its unit is encoded: the writer narrates again and the book is
+    the same as a fresh cache's."""
+    from formatforge.formats import BuildContext, get_writer
+
+    document = read_text(LONG_MASTER, tmp_path / "forged.md").document
+    folder = tmp_path / "cache"
+    first, _ = _narrated(document, folder)
+    cache = SpeechCache(folder / "speech")
+    cache.drop_audio(0)
+    victim = first.sections[-1].sentences[-1]
+    right = cache.sentence_facts(victim.key)
+    forged = cache_module.SentenceFacts(right.samples + 2000, right.peak, right.sample_rate, right.digest)
+    cache.index.add(victim.key, forged, 0, 0)
+    for unit_file in (folder / "speech" / "units").rglob("*.mp3"):
+        unit_file.unlink()  # every unit must be encoded again, the forged sentence's too
+
+    def write(cache_dir, staging):
+        return get_writer("audio").write(BuildContext(document=document, staging=staging, cache_dir=cache_dir,
+                                                      options={"audio.engine": "espeak"}))
+
+    write(folder, tmp_path / "out")
+    write(tmp_path / "fresh-cache", tmp_path / "fresh")
+    assert (tmp_path / "out" / "forged.mp3").read_bytes() == (tmp_path / "fresh" / "forged.mp3").read_bytes()
+    assert SpeechCache(folder / "speech").sentence_facts(victim.key) == right

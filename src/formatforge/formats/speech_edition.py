@@ -17,7 +17,7 @@ from ..errors import WriterError
 from . import BuildContext, Requirement, Writer
 from ..shared.speech.engines import neural_voice_file, voice_label
 from ..shared.speech.lexicon import lexicon_path
-from ..shared.speech.narration import Narration, narrate, voice_choice
+from ..shared.speech.narration import LayoutChanged, Narration, narrate, voice_choice
 from ..shared.speech.options import SPEECH_OPTIONS
 from ..shared.speech.sections import EncodedSection
 
@@ -71,13 +71,26 @@ class SpeechWriter(Writer):
         block (without a cache folder they live in a temporary one)."""
         options = self.options_for(context.options)  # checked, with defaults, even when a test gives a dict
         bitrate = int(options["audio.bitrate"])
+        for attempt in (1, 2):
+            try:
+                narration = narrate(context.document, options, context.cache_dir, context.progress, synthesis_share,
+                                    bitrate)
+            except ValueError as error:
+                raise WriterError(str(error)) from error
+            try:
+                book = narration.encode(bitrate, context.progress, (synthesis_share, encoding_share))
+                break
+            except LayoutChanged as changed:
+                # Audio made again for a dropped sentence came out another length: the index
+                # now holds the new one, so a second narration lays it out right.
+                narration.close()
+                if attempt == 2:
+                    raise WriterError(f"the speech engine gave different audio for the same sentence twice ({changed}); "
+                                      f"delete the speech cache folder {context.cache_dir} and build again") from changed
+            except BaseException:
+                narration.close()
+                raise
         try:
-            narration = narrate(context.document, options, context.cache_dir, context.progress, synthesis_share,
-                                bitrate)
-        except ValueError as error:
-            raise WriterError(str(error)) from error
-        try:
-            book = narration.encode(bitrate, context.progress, (synthesis_share, encoding_share))
             context.progress(encoding_share, f"Audio encoded: {book.summary}")
             context.work.append(book.summary)
             yield narration, book.sections

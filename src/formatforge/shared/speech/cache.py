@@ -282,6 +282,12 @@ class _Line:
     size: int  # the entry file's size and modification time when the line was written
     mtime_ns: int
 
+    @property
+    def dropped(self) -> bool:
+        """The sentence's audio was dropped to keep the cache small (``drop_audio``): its
+        length stands, and the audio is made again only if a unit must be encoded again."""
+        return self.size == 0 and self.mtime_ns == 0
+
 
 class SentenceIndex:
     """``sentences.index`` in the cache folder: one line a sentence, appended as it is
@@ -383,7 +389,7 @@ def _parse_line(raw: bytes) -> tuple[str, _Line] | None:
         return None
     samples_, peak_, rate_, size_, mtime_ = numbers
     if not (is_key(key) and is_key(digest) and 0 <= samples_ < MAX_SAMPLES and 0 <= peak_ <= 32768
-            and rate_ in SAMPLE_RATES and 0 < size_ < 1 << 40 and 0 <= mtime_ < 1 << 63):
+            and rate_ in SAMPLE_RATES and 0 <= size_ < 1 << 40 and 0 <= mtime_ < 1 << 63 and (size_ or not mtime_)):
         return None
     return key, _Line(SentenceFacts(samples_, peak_, rate_, digest), size_, mtime_)
 
@@ -391,6 +397,12 @@ def _parse_line(raw: bytes) -> tuple[str, _Line] | None:
 # An entry's last use is its access time, set on use at most this often (a stat finds it).
 _TOUCH_EVERY_NS = 3600 * 10**9
 DEFAULT_CAP = 2 << 30  # bytes: the speech cache is pruned to this, least recently used first
+# Bytes of sentence audio kept once a book's units are encoded (about three hours of speech as
+# FLAC): a book up to about 30,000 words keeps all of it, so an edit re-synthesises only what
+# changed; a longer book keeps its encoded units and every sentence's length, and an edit
+# re-synthesises the few sentences of the unit it touches (README "Choices": a 108,000-word
+# book's cache is then about half a gigabyte, not one and a half).
+SENTENCE_AUDIO_BUDGET = 256 << 20
 KEEP_RECENT = 3600  # seconds: entries used this recently are never evicted (the book being built)
 
 
@@ -490,7 +502,7 @@ class SpeechCache:
         if line is not None:
             status = self._status(key)
             if status is None:
-                return None
+                return line.facts if line.dropped else None
             if (status.st_size, status.st_mtime_ns) == (line.size, line.mtime_ns):
                 now = time.time_ns()
                 if status.st_atime_ns < now - _TOUCH_EVERY_NS:
@@ -512,6 +524,42 @@ class SpeechCache:
             self.index.add(key, facts, status.st_size, status.st_mtime_ns)
         return facts
 
+    def has_audio(self, key: str) -> bool:
+        """Whether the sentence's audio is on disk (its length may be known without it)."""
+        return self._status(key) is not None
+
+    def drop_audio(self, budget: int = SENTENCE_AUDIO_BUDGET) -> int:
+        """Removes the least recently used sentences' audio until at most ``budget`` bytes of
+        it are left, keeping each one's line in the index (marked dropped) so that laying
+        out still reads no audio; returns how many were dropped. Only audio whose line is
+        current goes: a sentence the index does not describe would have to be synthesised
+        again just to be measured."""
+        sentences = [(status.st_atime_ns, str(path), status) for kind, path, status in self._files() if kind == "sentence"]
+        total = sum(status.st_size for _, _, status in sentences)
+        if total <= budget:
+            return 0
+        dropped = 0
+        for _, name, status in sorted(sentences):
+            if total <= budget:
+                break
+            path = Path(name)
+            key = path.stem
+            line = self.index.get(key) if is_key(key) else None
+            if line is None or (line.size, line.mtime_ns) != (status.st_size, status.st_mtime_ns):
+                continue
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            _checked.pop(path, None)
+            remembered = self._memo.pop(key, None)
+            if remembered is not None:
+                self._memo_bytes -= len(remembered[1].pcm)
+            self.index.add(key, line.facts, 0, 0)
+            total -= status.st_size
+            dropped += 1
+        return dropped
+
     def _status(self, key: str) -> os.stat_result | None:
         try:
             status = os.lstat(self._entries.path(key))
@@ -522,6 +570,10 @@ class SpeechCache:
     def _line_current(self, key: str, line: _Line) -> bool:
         status = self._status(key)
         return status is not None and (status.st_size, status.st_mtime_ns) == (line.size, line.mtime_ns)
+
+    def _dropped(self, key: str) -> bool:
+        line = self.index.get(key)
+        return line is not None and line.dropped
 
     @staticmethod
     def _facts(speech: Speech, digest: bytes) -> SentenceFacts:
@@ -587,7 +639,7 @@ class SpeechCache:
                 except OSError:
                     pass
         if removed:
-            self.index.compact(lambda key: self._status(key) is not None)
+            self.index.compact(lambda key: self._status(key) is not None or self._dropped(key))
         return removed, freed
 
 

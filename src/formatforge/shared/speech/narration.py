@@ -39,7 +39,7 @@ from .layout import NarratedSection, PlannedSection, TimedSentence, lay_out, lay
 from .lexicon import lexicon_for
 from .loudness import TARGET_LUFS
 from .script import Script, ScriptSection, Sentence, body_sections, opening_section, spoken_length, with_ending
-from .sections import EncodedBook, EncodingProgress, UnitEncoder, encoded_sections, unit_job, unit_store
+from .sections import EncodedBook, EncodingProgress, UnitEncoder, UnitJob, encoded_sections, unit_job, unit_store
 from .spoken import SpokenForm, narration_silent_characters, spoken_sentence
 from .options import DEFAULT_ENGINE, SPEECH_OPTIONS
 
@@ -134,6 +134,10 @@ def _digest(path: Path) -> str:
     return sha256_file(path)[:16]
 
 
+class LayoutChanged(RuntimeError):
+    """Audio made again for a sentence was not the length the layout used: narrate again."""
+
+
 @dataclass
 class Narration:
     script: Script
@@ -145,6 +149,9 @@ class Narration:
     cache: SpeechCache
     encoder: UnitEncoder  # holds the workers, still there for encoding, and what they encoded early
     synthesised: int = 0  # sentences synthesised in this run (the rest came from the cache)
+    restored: int = 0  # sentences whose dropped audio was made again for a unit to encode
+    timeout: float = synthesis.DEFAULT_TIMEOUT
+    source_path: Path | None = None  # the master, to name it in an error
     notice: str = ""  # for the build summary: the voice is not the one the language asks for
     temporary: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
@@ -161,8 +168,39 @@ class Narration:
 
     def encode(self, bitrate: int, progress: Progress = no_progress,
                progress_range: tuple[float, float] = (0.0, 1.0)) -> EncodedBook:
-        """Every section's MP3 frames, encoding only the units the cache lacks."""
-        return encoded_sections(self.sections, self.loudness, bitrate, self.encoder, progress, progress_range)
+        """Every section's MP3 frames, encoding only the units the cache lacks. Then, for a
+        long book, the sentence audio past the cache's budget is dropped (its units are
+        encoded, and every length stays in the index)."""
+        book = encoded_sections(self.sections, self.loudness, bitrate, self.encoder, progress, progress_range,
+                                before_encoding=self._restore_audio)
+        if (self.synthesised or self.restored) and self.temporary is None:
+            self.cache.drop_audio()
+        return book
+
+    def _restore_audio(self, jobs: list[UnitJob]) -> None:
+        """Synthesises again the sentences of ``jobs`` whose audio was dropped (their units
+        must be encoded again: an edit beside them, or a unit evicted). The engines give the
+        same samples for the same text, so each must come back as long as the index said,
+        which the layout was made from; if one does not (an engine that is not
+        reproducible, or a forged index), ``LayoutChanged`` asks for the narration again,
+        which then lays the sentence out from its new audio."""
+        timed = {t.key: t for section in self.sections for t in section.sentences}
+        needed = {key for job in jobs for _, key in job.pieces if not self.cache.has_audio(key)}
+        items = [(key, timed[key].spoken) for key in sorted(needed) if key in timed]
+        if not items:
+            return
+        try:
+            synthesis.synthesise(self.settings, self.cache, items, timeout=self.timeout, pool=self.encoder.pool)
+        except synthesis.SynthesisFailed as failure:
+            sentence = timed[failure.key].sentence
+            raise WriterError(f"{failure.reason} while speaking the sentence {sentence.text[:60]!r}",
+                              self.source_path, sentence.source.line or None) from failure
+        self.restored += len(items)
+        for key, _ in items:
+            length = self.cache.length(key)
+            expected = timed[key].end_sample - timed[key].start_sample
+            if length is None or length[0] != expected:
+                raise LayoutChanged(f"a sentence made again came out {length} samples long, not {expected}")
 
     def close(self) -> None:
         if self.encoder.pool is not None:
@@ -277,7 +315,9 @@ class EarlyUnits:
             planned = self.planned[number]
             unit = lay_out_unit(planned, first, self.ends[number, first], self.lengths.samples, rate)
             job = unit_job(unit, planned.section.title, rate, self.loudness, self.bitrate)
-            if not self.encoder.store.path(job.key).exists():
+            # A unit beside an edit whose other sentences' audio was dropped waits for
+            # ``Narration.encode``, which makes that audio again first.
+            if not self.encoder.store.path(job.key).exists() and all(self.encoder.cache.has_audio(key) for _, key in job.pieces):
                 jobs.append(job)
         if jobs:
             self.encoder.submit(jobs, EncodingProgress(self.progress, 0.0, 0.0, sum(job.fed for job in jobs)))
@@ -467,6 +507,8 @@ def narrate(
         cache=cache,
         encoder=encoder,
         synthesised=speaker.synthesised,
+        timeout=synthesis_timeout(options),
+        source_path=document.source_path,
         notice=notice,
         temporary=temporary,
     )

@@ -24,7 +24,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from ...progress import Progress, no_progress
 from .cache import FORMAT_VERSION, EntryStore, SpeechCache
@@ -241,13 +241,17 @@ class _Finished:
 
 
 def encoded_sections(sections: list[NarratedSection], loudness: float, bitrate: int, encoder: UnitEncoder,
-                     progress: Progress = no_progress, progress_range: tuple[float, float] = (0.0, 1.0)) -> EncodedBook:
+                     progress: Progress = no_progress, progress_range: tuple[float, float] = (0.0, 1.0),
+                     before_encoding: Callable[[list[UnitJob]], None] = lambda jobs: None) -> EncodedBook:
     """Every section as MP3 frames, encoding only the units the store lacks (after those
-    ``encoder`` is already encoding have finished)."""
+    ``encoder`` is already encoding have finished); ``before_encoding`` is given those units
+    first (the narration makes again any sentence audio they need that was dropped)."""
     encoder.finish()
     jobs = [section_jobs(section, loudness, bitrate) for section in sections]
     every = {job.key: job for section in jobs for job in section}
     missing = [job for job in every.values() if not _good_entry(encoder.store, job)]
+    if missing:
+        before_encoding(missing)
     encoder.encoded.difference_update(job.key for job in missing)  # an early one that went bad is encoded again
     encoder.submit(missing, EncodingProgress(progress, *progress_range, sum(job.fed for job in missing)))
     encoder.finish()
