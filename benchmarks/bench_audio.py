@@ -12,7 +12,10 @@ For the strategy master and for a generated document of about 10,000 words, each
 3. builds ``-f daisy -f read-aloud`` into the same output folder with the same cache, on top
    of the audio edition just built;
 4. appends a sentence to one body paragraph and builds ``-f audio`` again with the same cache
-   (the warm rebuild).
+   (the warm rebuild, from a new command line);
+5. in one resident process, as ``formatforge watch`` and the preview hold it (the speech
+   workers kept with their voice loaded), adds a new sentence three times and times each
+   ``-f audio`` rebuild (the warm rebuild an editor waits for).
 
 Each figure is min / median / max of the runs. The recorded lengths (from mutagen) of our whole-book
 MP3 and of the peer's MP3 are printed too: ours is longer because it announces headings,
@@ -26,12 +29,14 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from mutagen.mp3 import MP3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    EDIT_SENTENCE,
     REPO,
     Timing,
     add_common_arguments,
@@ -64,6 +69,31 @@ def peer_pipeline(espeak: str, lame: str, plain: Path, folder: Path) -> tuple[fl
     return seconds, error, mp3
 
 
+RESIDENT_EDITS = 3
+
+
+def resident_edits(source: Path, out: Path, cache: Path, engine: str, timing: Timing) -> None:
+    """One-sentence edits rebuilt in one resident process (``watch.resident()``, what
+    ``formatforge watch`` and the preview hold: the speech workers stay with their voice
+    loaded): a first build that finds everything cached starts them, then each edit adds a
+    new sentence to the same paragraph and is timed."""
+    from formatforge.build import build
+    from formatforge.watch import resident
+
+    options = {"audio.engine": engine}
+    with resident() as reader:
+        build(source, out, ["audio"], options, cache, reader=reader)
+        for number in range(RESIDENT_EDITS):
+            text = source.read_text(encoding="utf-8")
+            marker = EDIT_SENTENCE.strip()
+            source.write_text(text.replace(marker, f"{marker} Resident edit {'ABC'[number]} changed this.", 1),
+                              encoding="utf-8")
+            started = time.perf_counter()
+            report = build(source, out, ["audio"], options, cache, reader=reader)
+            failed = "; ".join(r.message for r in report.results if r.status != "built")
+            timing.add(time.perf_counter() - started, failed)
+
+
 def mp3_length(path: Path) -> float | None:
     return MP3(path).info.length if path.exists() else None
 
@@ -89,7 +119,7 @@ def main() -> int:
         scratch = Path(tmp)
         for label, source in documents(scratch, args.words):
             plain = plain_text(source, scratch / "plain" / f"{source.stem}.txt")
-            cold, peer, on_top, warm = Timing(), Timing(), Timing(), Timing()
+            cold, peer, on_top, warm, resident_warm = Timing(), Timing(), Timing(), Timing(), Timing()
             our_length = peer_length = None
             edited = ""
             for number in range(args.runs):
@@ -121,14 +151,18 @@ def main() -> int:
                 build(["audio"], warm)
                 if not warm.error and whole_book.exists() and whole_book.read_bytes() == before_edit:
                     warm.error = "the warm rebuild left the whole-book MP3 unchanged after the edit"
+                if not resident_warm.error:
+                    resident_edits(copy, out, cache, args.engine, resident_warm)
                 shutil.rmtree(run_dir)  # a WAV and a speech cache of the long document fill hundreds of MB
 
             for name, timing in (("cold audio", cold), ("espeak-ng + lame", peer),
-                                 ("daisy + read-aloud", on_top), ("warm audio", warm)):
+                                 ("daisy + read-aloud", on_top), ("warm audio", warm),
+                                 ("warm audio in a resident process", resident_warm)):
                 if timing.error:
                     failures.append(f"{label}, {name}: {timing.error}")
             speed_rows.append([label, cold.cell(), peer.cell(), ratio(cold.median, peer.median)])
-            warm_rows.append([label, edited, cold.cell(), warm.cell(), ratio(warm.median, cold.median)])
+            warm_rows.append([label, edited, cold.cell(), warm.cell(), ratio(warm.median, cold.median),
+                              resident_warm.cell(), ratio(resident_warm.median, cold.median)])
             daisy_rows.append([label, cold.cell(), on_top.cell(), ratio(on_top.median, cold.median)])
             difference = (
                 f"{(our_length - peer_length) / peer_length:+.0%}" if our_length and peer_length else "–"
@@ -147,8 +181,10 @@ def main() -> int:
     print("Cold audio build (fresh cache) against the serial espeak-ng + lame pipeline:\n")
     print_table(["Document", "formatforge -f audio (s)", "espeak-ng + lame (s)", "Ratio (ours / peer)"],
                 speed_rows, numeric={1, 2, 3})
-    print("\nWarm audio rebuild after a one-paragraph edit (same --cache-dir):\n")
-    print_table(["Document", "Edited paragraph", "Cold (s)", "Warm (s)", "Warm / cold"], warm_rows, numeric={2, 3, 4})
+    print("\nWarm audio rebuild after a one-sentence edit (same --cache-dir): from a new command line, and in a "
+          f"resident process as watch and preview hold it ({RESIDENT_EDITS} edits a run, each a new sentence):\n")
+    print_table(["Document", "Edited paragraph", "Cold (s)", "Warm, command line (s)", "Warm / cold",
+                 "Warm, resident (s)", "Resident / cold"], warm_rows, numeric={2, 3, 4, 5, 6})
     print("\nDAISY + read-aloud built on top of the audio edition (same output folder and cache):\n")
     print_table(["Document", "Cold audio (s)", "-f daisy -f read-aloud (s)", "Ratio to cold audio"],
                 daisy_rows, numeric={1, 2, 3})
