@@ -825,7 +825,7 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
             path = _inside(staging, relative)
             if path is None or not path.is_file():
                 raise FormatforgeError(f"the writer reported {relative} but did not write it")
-        entry = {"key": key, "files": {rel: {"size": (staging / rel).stat().st_size, "sha256": sha256_file(staging / rel)} for rel in files}}
+        entry = {"key": key, "files": {rel: _file_record(staging / rel, context.digests.get(rel)) for rel in files}}
         if hasattr(writer, "manifest_fields"):  # the speech writers: which voice read it
             entry.update(writer.manifest_fields(document, options))
         ledger.commit(name, staging, files, entry)
@@ -843,6 +843,13 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
         return FormatResult(name, "failed", message=f"internal error: {type(exc).__name__}: {exc}", detail=traceback.format_exc())
     finally:
         ledger.discard(staging)
+
+
+def _file_record(path: Path, hashed: tuple[int, str] | None) -> dict:
+    """The manifest's size and digest of an output, from what the writer hashed as it wrote
+    the file when that is the whole file, otherwise read back."""
+    size = path.stat().st_size
+    return {"size": size, "sha256": hashed[1] if hashed is not None and hashed[0] == size else sha256_file(path)}
 
 
 def manifest_text(document: Document, entries: dict[str, dict]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..errors import FormatforgeError, MissingDependency
+from ..hashing import HashingWriter
 from ..options import Option, WriterOptions, options_for
 from ..progress import Progress, no_progress
 
@@ -77,6 +78,12 @@ class BuildContext:
     progress: Progress = no_progress
     # What the writer did, for the build's summary ("3 of 412 audio units encoded, 409 reused").
     work: list[str] = field(default_factory=list)
+    # (size, SHA-256) of files the writer hashed as it wrote them whole, by relative name:
+    # the build records these instead of reading the files back.
+    digests: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def hashed(self, relative: str, writer: HashingWriter) -> None:
+        self.digests[relative] = (writer.size, writer.digest.hexdigest())
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options[name] if isinstance(self.options, WriterOptions) else self.options.get(name)

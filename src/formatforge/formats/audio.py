@@ -18,12 +18,13 @@ from typing import Any
 
 from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
 
+from ..hashing import HashingWriter
 from ..labels import labels_for
 from ..model import Document
 from ..shared.speech.engines import voice_label
 from ..shared.speech.script import section_file_stems
 from ..shared.speech.sections import EncodedSection
-from ..shared.speech.tags import common_tags, cover_image, save_tags, tag_section_file
+from ..shared.speech.tags import common_tags, cover_image, section_tag, tag_bytes
 from .speech_edition import SpeechWriter
 from . import BuildContext, Requirement, register
 
@@ -47,25 +48,17 @@ class AudioWriter(SpeechWriter):
         metadata = document.metadata
         cover = cover_image(document)
         whole_name = f"{document.stem}.mp3"
-        whole_path = context.path(whole_name)
-        names: list[str] = []
+        names = [f"audio/{section.file_stem}.mp3" for section in encoded]
+        count = len(encoded)
+        # The encoder's own delay and padding are in the frames: time each chapter by the
+        # frames, so it matches the section file exactly. Known before a byte is written,
+        # so every file is written once, its tag first, and hashed as it is written.
         chapters: list[tuple[str, int, int]] = []  # title, start ms, end ms
         position_ms = 0
-        count = len(encoded)
-        with open(whole_path, "wb") as whole:
-            for section in encoded:
-                name = f"audio/{section.file_stem}.mp3"
-                with open(context.path(name), "wb") as part:
-                    section.copy_to(part, whole)
-                # The encoder's own delay and padding are in the frames: time the chapter
-                # by the frames, so it matches the section file exactly.
-                end_ms = position_ms + round(section.seconds * 1000)
-                chapters.append((section.title, position_ms, end_ms))
-                position_ms = end_ms
-                names.append(name)
-
-        for number, (name, section) in enumerate(zip(names, encoded), start=1):
-            tag_section_file(context.path(name), metadata, section.title, number, count, cover, narrator)
+        for section in encoded:
+            end_ms = position_ms + round(section.seconds * 1000)
+            chapters.append((section.title, position_ms, end_ms))
+            position_ms = end_ms
 
         tags = ID3()
         tags.add(TIT2(encoding=3, text=[metadata.title]))
@@ -76,7 +69,17 @@ class AudioWriter(SpeechWriter):
         for element_id, (title, start, end) in zip(element_ids, chapters):
             tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
                           end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=[title])]))
-        save_tags(tags, whole_path)
+
+        with open(context.path(whole_name), "wb") as whole_file:
+            whole = HashingWriter(whole_file)
+            whole.write(tag_bytes(tags))
+            for number, (name, section) in enumerate(zip(names, encoded), start=1):
+                with open(context.path(name), "wb") as part_file:
+                    part = HashingWriter(part_file)
+                    part.write(section_tag(metadata, section.title, number, count, cover, narrator))
+                    section.copy_to(part, whole)
+                context.hashed(name, part)
+        context.hashed(whole_name, whole)
 
         playlist_name = f"audio/{document.stem}.m3u8"
         artist = metadata.author or metadata.publisher

@@ -21,6 +21,7 @@ from lxml import etree
 
 from ..shared.epub_package import book_identifier
 from ..errors import WriterError
+from ..hashing import HashingWriter
 from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
 from ..shared.xhtml_sentences import SentenceRenderer, clip_seconds, clock
@@ -28,7 +29,7 @@ from ..shared.speech import Narration
 from ..shared.speech.script import ANNOUNCEMENT, OPENING_SLUG, opening_and_body, section_file_stems
 from ..shared.speech.engines import voice_label
 from ..shared.speech.sections import EncodedSection
-from ..shared.speech.tags import cover_image, tag_section_file
+from ..shared.speech.tags import cover_image, section_tag
 from .speech_edition import SpeechWriter
 from ..labels import Labels, labels_for
 from ..shared.xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
@@ -252,8 +253,10 @@ class DaisyBook:
         for number, section in enumerate(self.encoded, start=1):
             relative = f"{FOLDER}/{section.file_stem}.mp3"
             with open(context.path(relative), "wb") as stream:
-                section.copy_to(stream)
-            tag_section_file(context.path(relative), metadata, section.title, number, len(self.encoded), cover, narrator)
+                writer = HashingWriter(stream)
+                writer.write(section_tag(metadata, section.title, number, len(self.encoded), cover, narrator))
+                section.copy_to(writer)
+            context.hashed(relative, writer)
             names[relative] = context.path(relative)
         text, targets = self.content_document()
         names[f"{FOLDER}/{self.text_name}"] = text

@@ -16,7 +16,16 @@ The sentence index (``SentenceIndex``) keeps each sentence's length, peak, sampl
 digest, written when it is synthesised, so that laying out a narration reads no audio:
 the index is trusted only while the entry file is the one it describes (same size and
 modification time), and the audio is checked against the index's digest when it is read
-for encoding. Least recently used entries are evicted past a size cap (``prune``).
+for encoding. Least recently used entries are evicted past a size cap (``prune``), and a
+long book's sentence audio past a budget is dropped once its units are encoded, its length
+kept in the index (``drop_audio``).
+
+Why one module of about 650 lines: the entry store, the sentence index and eviction share
+one rule, that every file in the cache folder is data anyone could have written and is
+read only through the checks here (regular files only, digests, bounded sizes); the index
+is trusted only against the entry files it describes, and eviction keeps the two in step.
+Split, each part would reach into the others' files; the parts are marked by the
+``# ----`` section lines.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+from ...hashing import Sink
 from .engines import Speech, VoiceSettings
 
 FORMAT_VERSION = 2  # bump when the entry layout or the trimming of synthesised audio changes
@@ -61,6 +71,8 @@ def sentence_key(spoken_text: str, settings: VoiceSettings, engine_version: str)
     )
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
+
+# ------------------------------------------------------------ the entry store
 
 class _Hashing:
     """A write-only stream that hashes what passes through it."""
@@ -131,7 +143,7 @@ class EntryStore:
         except OSError:
             return None
 
-    def copy_payload(self, key: str, *targets: BinaryIO) -> None:
+    def copy_payload(self, key: str, *targets: Sink) -> None:
         with open_regular(self.path(key)) as stream:
             stream.seek(_DIGEST)
             while chunk := stream.read(_CHUNK):
@@ -211,6 +223,8 @@ def read_small_file(path: Path, limit: int = 4096) -> str:
         return ""
 
 
+# ------------------------------------------------------------ sentence audio
+
 # Speech from any engine: anything outside these is a forged or damaged entry.
 SAMPLE_RATES = range(4000, 384_001)
 MAX_SAMPLES = 1 << 31  # a sentence of more than a day of audio is no sentence
@@ -265,6 +279,8 @@ def pcm_peak(pcm: bytes) -> int:
     samples = np.frombuffer(pcm, dtype="<i2")
     return max(int(samples.max()), -int(samples.min()))
 
+
+# ------------------------------------------------------------ the sentence index
 
 @dataclass(frozen=True)
 class SentenceFacts:
@@ -393,6 +409,8 @@ def _parse_line(raw: bytes) -> tuple[str, _Line] | None:
         return None
     return key, _Line(SentenceFacts(samples_, peak_, rate_, digest), size_, mtime_)
 
+
+# ------------------------------------------------------------ the sentence cache
 
 # An entry's last use is its access time, set on use at most this often (a stat finds it).
 _TOUCH_EVERY_NS = 3600 * 10**9

@@ -24,8 +24,9 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from ...hashing import Sink
 from ...progress import Progress, no_progress
 from .cache import FORMAT_VERSION, EntryStore, SpeechCache
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_frames
@@ -68,7 +69,7 @@ class EncodedSection:
     def file_stem(self) -> str:
         return self.narrated.section.file_stem
 
-    def copy_to(self, *streams: BinaryIO) -> None:
+    def copy_to(self, *streams: Sink) -> None:
         for key in self.keys:
             self.store.copy_payload(key, *streams)
 

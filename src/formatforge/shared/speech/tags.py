@@ -6,8 +6,8 @@ skips the tag as any MP3 decoder does, and the clip times count decoded audio on
 
 from __future__ import annotations
 
+import io
 import mimetypes
-from pathlib import Path
 
 from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPUB, TRCK, TXXX
 
@@ -56,16 +56,20 @@ def cover_image(document: Document) -> tuple[bytes, str] | None:
     return path.read_bytes(), mime
 
 
-def save_tags(tags: ID3, path: Path) -> None:
-    # No padding: the same tags always give the same bytes.
-    tags.save(path, v2_version=4, padding=lambda info: 0)
+def tag_bytes(tags: ID3) -> bytes:
+    """The ID3v2.4 tag as it starts the file, written before the frames so that a file is
+    written once (mutagen tagging a written file moves every byte of it to make room). No
+    padding: the same tags always give the same bytes."""
+    buffer = io.BytesIO()
+    tags.save(buffer, v2_version=4, padding=lambda info: 0)
+    return buffer.getvalue()
 
 
-def tag_section_file(path: Path, metadata: Metadata, title: str, number: int, count: int,
-                     cover: tuple[bytes, str] | None, narrator: str) -> None:
-    """Tags one section's MP3 file: its title, its place in the book, and the book's tags."""
+def section_tag(metadata: Metadata, title: str, number: int, count: int, cover: tuple[bytes, str] | None,
+                narrator: str) -> bytes:
+    """One section file's tag: its title, its place in the book, and the book's tags."""
     tags = ID3()
     tags.add(TIT2(encoding=3, text=[title]))
     tags.add(TRCK(encoding=3, text=[f"{number}/{count}"]))
     common_tags(tags, metadata, cover, narrator)
-    save_tags(tags, path)
+    return tag_bytes(tags)
