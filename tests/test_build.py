@@ -552,3 +552,33 @@ def test_issue_21_a_hostile_no_change_record_means_the_build_proper(tmp_path, re
     (out / "doc.txt").write_text("tampered")
     assert build(src, out, ["test-echo"]).results[0].status == "built"
     assert (out / "doc.txt").read_text().startswith("Title")
+
+
+# ---------------------------------------------------------------- the slow lanes start first (issue 21 point 4)
+
+STARTED: list[str] = []
+
+
+class OrderedWriter(EchoWriter):
+    def write(self, context: BuildContext) -> list[str]:
+        STARTED.append(self.name)
+        return super().write(context)
+
+
+@only_in_these_tests
+class QuickWriter(OrderedWriter):
+    name = "test-quick"
+
+
+@only_in_these_tests
+class SlowWriter(OrderedWriter):
+    name = "test-slow"
+    slow = True
+
+
+def test_issue_21_the_slow_writers_lanes_start_before_the_quick_ones(tmp_path):
+    """A LibreOffice export or the speech editions started last would leave the quick
+    writers done and one core idle while they run: their lanes go first."""
+    STARTED.clear()
+    build(source(tmp_path), tmp_path / "out", ["test-quick", "test-slow"], jobs=1)
+    assert STARTED == ["test-slow", "test-quick"]

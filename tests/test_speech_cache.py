@@ -314,3 +314,15 @@ def test_issue_21_5_a_forged_length_for_dropped_audio_is_corrected_not_published
     write(tmp_path / "fresh-cache", tmp_path / "fresh")
     assert (tmp_path / "out" / "forged.mp3").read_bytes() == (tmp_path / "fresh" / "forged.mp3").read_bytes()
     assert SpeechCache(folder / "speech").sentence_facts(victim.key) == right
+
+
+def test_issue_21_5_a_cold_narration_past_the_budget_drops_its_audio_once_encoded(tmp_path, monkeypatch):
+    """The first narration of a long book drops its sentence audio past the budget as soon
+    as its units are encoded (the lines its workers appended are read for it)."""
+    monkeypatch.setattr(cache_module, "SENTENCE_AUDIO_BUDGET", 0)
+    document = read_text(LONG_MASTER, tmp_path / "cold.md").document
+    narration, _ = _narrated(document, tmp_path / "cache")
+    cache = SpeechCache(tmp_path / "cache" / "speech")
+    assert narration.synthesised > 0
+    assert not any(cache.has_audio(key) for key in keys_of(narration)), "the cold build kept its sentence audio"
+    assert all(cache.length(key) is not None for key in keys_of(narration))

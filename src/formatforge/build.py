@@ -559,8 +559,11 @@ def _build_locked(source, out_dir, document, names, options, cache_dir, observer
         for name in lane:
             outcomes[name] = build_one(name)
 
+    # The slow lanes first (their writers say so), each on its own thread; the rest queue
+    # behind them in format order.
+    ordered = sorted(lanes.values(), key=lambda lane: not any(writers[name].slow for name in lane))
     with ThreadPoolExecutor(max_workers=max(1, min(jobs or os.cpu_count() or 1, len(lanes) or 1))) as pool:
-        for future in [pool.submit(run_lane, lane) for lane in lanes.values()]:
+        for future in [pool.submit(run_lane, lane) for lane in ordered]:
             future.result()
     report.results = [outcomes[name] for name in names]
 

@@ -213,7 +213,7 @@ def synthetic_voice(language: str, options: dict | None, labels: Labels) -> str:
 def language_names(document: Document, labels: Labels) -> str:
     """The document's language; for a master with passages marked in other languages,
     every language it uses, each by name with the tag the master writes."""
-    used = languages_used(document)
+    used = languages_used(document)  # a walk of the whole model: render asks once for every format
     if len(used) < 2:
         return language_name(document.metadata.language, labels)
     return ", ".join(f"{language_name(code.replace('_', '-').split('-')[0], labels)} ({code})" for code in used)
@@ -238,6 +238,7 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict], options:
     meta = document.metadata
     labels = labels_for(meta.language)
     title = labels(WORDS["title"], title=meta.title) if meta.title else labels(WORDS["untitled"])
+    languages = language_names(document, labels)
     sections = []
     for name, entry in entries.items():
         files = sorted(entry.get("files", {}))
@@ -254,7 +255,7 @@ def render(document: Document, out_dir: Path, entries: dict[str, dict], options:
                     item.append(H.p(labels(WORDS["sections"])))
                     item.append(H.ul(*(H.li(H.a(section_label(f, labels), href=f), f" (MP3, {human_size(entry['files'][f]['size'])})") for f in parts)))
             items.append(item)
-        details = [H.dt(labels(WORDS["language"])), H.dd(language_names(document, labels))]
+        details = [H.dt(labels(WORDS["language"])), H.dd(languages)]
         if meta.date:
             details += [H.dt(labels(WORDS["updated"])), H.dd(human_date(meta.date, labels))]
         if name in OPENS_WITH:

@@ -104,6 +104,9 @@ class Writer(ABC):
     # Writers that name the same lane run one after another in a build, in format order
     # (the speech writers share a cache); other writers may run side by side.
     lane: ClassVar[str] = ""
+    # The writers that take longest (LibreOffice's export, the speech editions): their lanes
+    # start first, so that the quick writers run beside them rather than before them.
+    slow: ClassVar[bool] = False
     # Whether it writes into ``BuildContext.cache_dir``: the build checks the folder is
     # usable before any writer runs, so that a cache problem is reported as one.
     uses_cache: ClassVar[bool] = False

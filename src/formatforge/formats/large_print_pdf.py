@@ -71,6 +71,7 @@ class LargePrintPdfWriter(Writer):
                " installed), with a numbered contents, for reading on screen or printing")
     options = LARGE_PRINT_OPTIONS
     uses_cache = True  # LibreOffice's profile
+    slow = True
 
     def requirements(self) -> list[Requirement]:
         return [

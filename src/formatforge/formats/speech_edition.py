@@ -26,6 +26,7 @@ class SpeechWriter(Writer):
     options = SPEECH_OPTIONS
     # One after another in a build: the first synthesises and encodes, the rest reuse it.
     lane = "speech"
+    slow = True
     uses_cache = True
 
     def requirements(self) -> list[Requirement]:

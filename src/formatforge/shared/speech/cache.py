@@ -546,16 +546,18 @@ class SpeechCache:
         """Whether the sentence's audio is on disk (its length may be known without it)."""
         return self._status(key) is not None
 
-    def drop_audio(self, budget: int = SENTENCE_AUDIO_BUDGET) -> int:
+    def drop_audio(self, budget: int | None = None) -> int:
         """Removes the least recently used sentences' audio until at most ``budget`` bytes of
         it are left, keeping each one's line in the index (marked dropped) so that laying
         out still reads no audio; returns how many were dropped. Only audio whose line is
         current goes: a sentence the index does not describe would have to be synthesised
         again just to be measured."""
+        budget = SENTENCE_AUDIO_BUDGET if budget is None else budget
         sentences = [(status.st_atime_ns, str(path), status) for kind, path, status in self._files() if kind == "sentence"]
         total = sum(status.st_size for _, _, status in sentences)
         if total <= budget:
             return 0
+        self.index = SentenceIndex(self.folder)  # read afresh: the workers appended lines since it was read
         dropped = 0
         for _, name, status in sorted(sentences):
             if total <= budget:
