@@ -120,6 +120,7 @@ def main() -> int:
         for label, source in documents(scratch, args.words):
             plain = plain_text(source, scratch / "plain" / f"{source.stem}.txt")
             cold, peer, on_top, warm, resident_warm = Timing(), Timing(), Timing(), Timing(), Timing()
+            peaks: list[int] = []  # the cold build's process tree, largest total PSS
             our_length = peer_length = None
             edited = ""
             for number in range(args.runs):
@@ -127,13 +128,17 @@ def main() -> int:
                 copy = copy_source(source, run_dir / "source")
                 out, cache = run_dir / "out", run_dir / "cache"
 
-                def build(formats: list[str], timing: Timing, copy: Path = copy, out: Path = out, cache: Path = cache) -> None:
+                def build(formats: list[str], timing: Timing, copy: Path = copy, out: Path = out, cache: Path = cache,
+                          peaks: list[int] | None = None) -> None:
                     if not timing.error:
                         run = run_timed(build_command(args.formatforge, copy, out, cache, formats,
-                                                           extra=("--engine", args.engine)), cwd=REPO)
+                                                           extra=("--engine", args.engine)), cwd=REPO,
+                                        measure_memory=peaks is not None)
                         timing.add(run.seconds, run.error)
+                        if peaks is not None:
+                            peaks.append(run.peak_bytes)
 
-                build(["audio"], cold)
+                build(["audio"], cold, peaks=peaks)
                 if not peer.error:
                     seconds, error, peer_mp3 = peer_pipeline(args.espeak, args.lame, plain, run_dir / "peer")
                     peer.add(seconds, error)
@@ -160,7 +165,8 @@ def main() -> int:
                                  ("warm audio in a resident process", resident_warm)):
                 if timing.error:
                     failures.append(f"{label}, {name}: {timing.error}")
-            speed_rows.append([label, cold.cell(), peer.cell(), ratio(cold.median, peer.median)])
+            speed_rows.append([label, cold.cell(), peer.cell(), ratio(cold.median, peer.median),
+                               f"{max(peaks) / 2**20:.0f}" if peaks else "–"])
             warm_rows.append([label, edited, cold.cell(), warm.cell(), ratio(warm.median, cold.median),
                               resident_warm.cell(), ratio(resident_warm.median, cold.median)])
             daisy_rows.append([label, cold.cell(), on_top.cell(), ratio(on_top.median, cold.median)])
@@ -179,8 +185,8 @@ def main() -> int:
         machine_note(load_at_start),
     ])
     print("Cold audio build (fresh cache) against the serial espeak-ng + lame pipeline:\n")
-    print_table(["Document", "formatforge -f audio (s)", "espeak-ng + lame (s)", "Ratio (ours / peer)"],
-                speed_rows, numeric={1, 2, 3})
+    print_table(["Document", "formatforge -f audio (s)", "espeak-ng + lame (s)", "Ratio (ours / peer)",
+                 "Peak memory, whole process tree (MiB, PSS)"], speed_rows, numeric={1, 2, 3, 4})
     print("\nWarm audio rebuild after a one-sentence edit (same --cache-dir): from a new command line, and in a "
           f"resident process as watch and preview hold it ({RESIDENT_EDITS} edits a run, each a new sentence):\n")
     print_table(["Document", "Edited paragraph", "Cold (s)", "Warm, command line (s)", "Warm / cold",

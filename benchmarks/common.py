@@ -64,6 +64,38 @@ class Run:
     seconds: float
     error: str
     stdout: str
+    peak_bytes: int = 0  # the process tree's largest total PSS seen (with measure_memory)
+
+
+def _tree_pss(root: int) -> int:
+    """The proportional set size of ``root`` and every process under it, from /proc (a
+    library shared by several processes counts once across them, as PSS shares it)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+                for line in rollup:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
 
 
 def run_timed(
@@ -71,23 +103,42 @@ def run_timed(
     cwd: Path | None = None,
     stdin: Path | None = None,
     env: dict[str, str] | None = None,
+    measure_memory: bool = False,
 ) -> Run:
     """Runs a command and returns its wall seconds, an error text ("" when it succeeded) and
-    its standard output."""
+    its standard output; with ``measure_memory``, also the largest total PSS of its process
+    tree, sampled every 50 ms by a thread (the sampling takes a little of the machine)."""
+    import threading
+
     stdin_file = open(stdin, "rb") if stdin else subprocess.DEVNULL
+    peak = [0]
     try:
         start = time.perf_counter()
-        completed = subprocess.run(command, cwd=cwd, stdin=stdin_file, capture_output=True, env=env)
+        process = subprocess.Popen(command, cwd=cwd, stdin=stdin_file, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], _tree_pss(process.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True) if measure_memory else None
+        if sampler is not None:
+            sampler.start()
+        out, err = process.communicate()
         elapsed = time.perf_counter() - start
+        done.set()
+        if sampler is not None:
+            sampler.join()
     finally:
         if stdin:
             stdin_file.close()
-    stdout = completed.stdout.decode("utf-8", "replace")
-    if completed.returncode != 0:
-        stderr = completed.stderr.decode("utf-8", "replace")
+    stdout = out.decode("utf-8", "replace")
+    if process.returncode != 0:
+        stderr = err.decode("utf-8", "replace")
         detail = (stderr or stdout).strip().splitlines()[-5:]
-        return Run(elapsed, f"exit {completed.returncode}: " + " / ".join(detail), stdout)
-    return Run(elapsed, "", stdout)
+        return Run(elapsed, f"exit {process.returncode}: " + " / ".join(detail), stdout, peak[0])
+    return Run(elapsed, "", stdout, peak[0])
 
 
 def timed(command: list[str], cwd: Path | None = None) -> tuple[float, str]:
