@@ -471,7 +471,8 @@ def watch_command(
     options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Rebuild whenever the master or its images change (Ctrl+C to stop). The process stays
-    resident: unchanged masters are not parsed again, and LibreOffice is kept running."""
+    resident: unchanged masters are not parsed again, and LibreOffice and the speech workers
+    (with their voice loaded) are kept running."""
     import time
 
     from .build import CheckFailed, build

@@ -152,7 +152,7 @@ def serve(
     thread.start()
     stop = stop or threading.Event()
     try:
-        with resident() as reader:  # unchanged masters' models and a resident LibreOffice, kept round the loop
+        with resident() as reader:  # unchanged masters' models, LibreOffice and the speech workers, kept round the loop
             _loop(source, output, formats, cache, options, interval, say, stop, problems, server, reader)
     finally:
         server.shutdown()
