@@ -582,3 +582,19 @@ def test_issue_21_the_slow_writers_lanes_start_before_the_quick_ones(tmp_path):
     STARTED.clear()
     build(source(tmp_path), tmp_path / "out", ["test-quick", "test-slow"], jobs=1)
     assert STARTED == ["test-slow", "test-quick"]
+
+
+def test_issue_21_3_a_file_put_in_place_in_this_build_is_not_hashed_again_to_be_linked_to(tmp_path, monkeypatch):
+    """The DAISY book's section files are linked to the audio edition's, committed a moment
+    earlier in the same build: that file's digest is what this build just recorded, so it
+    is not read again (at 108,000 words, hundreds of megabytes)."""
+    import formatforge.build as build_module
+
+    src, out = source(tmp_path), tmp_path / "out"
+    hashed: list[Path] = []
+    real = build_module.sha256_file
+    monkeypatch.setattr(build_module, "sha256_file", lambda path: hashed.append(Path(path)) or real(path))
+    build(src, out, ["test-twin-a", "test-twin-b"], jobs=1)
+    a, b = out / "test-twin-a" / "doc.bin", out / "test-twin-b" / "doc.bin"
+    assert a.stat().st_ino == b.stat().st_ino
+    assert not [path for path in hashed if ".staging-" not in str(path)], hashed

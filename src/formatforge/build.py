@@ -159,13 +159,16 @@ class FileDigests:
         key = key or str(path)
         with self.mutex:
             self.asked.add(key)
+            seen = self.seen.get(key)
         look = look_of(path)
         if look is None:
             return None
-        known = self.known.get(key)
-        if known is not None and known[0] == look and (expected is None or known[1] == expected):
-            self.remember(key, look, known[1])
-            return known[1]
+        # What this build confirmed (a file another format put in place a moment ago, from
+        # bytes it hashed), then what the last build recorded.
+        for remembered in (seen, self.known.get(key)):
+            if remembered is not None and remembered[0] == look and (expected is None or remembered[1] == expected):
+                self.remember(key, look, remembered[1])
+                return remembered[1]
         try:
             value = sha256_file(path)
         except OSError:
