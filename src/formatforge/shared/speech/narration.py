@@ -138,6 +138,16 @@ class LayoutChanged(RuntimeError):
     """Audio made again for a sentence was not the length the layout used: narrate again."""
 
 
+# Each sentence's length (samples, sample rate) by cache folder and key, with the identity
+# its entry file had (None once its audio was dropped), as this process found it: the three
+# speech editions of a build, and every build of a resident process, lay out the same
+# sentences, and a stat is all it takes to know the entry is the one measured (a changed or
+# damaged entry has another identity and goes through the index and its checks again).
+# Audio made again for a dropped sentence is checked against this length
+# (``Narration._restore_audio``), which is forgotten if it does not hold.
+_known_lengths: dict[tuple[Path, str], tuple[tuple[int, int, int, int] | None, tuple[int, int]]] = {}
+
+
 @dataclass
 class Narration:
     script: Script
@@ -200,6 +210,7 @@ class Narration:
             length = self.cache.length(key)
             expected = timed[key].end_sample - timed[key].start_sample
             if length is None or length[0] != expected:
+                _known_lengths.pop((self.cache.folder, key), None)
                 raise LayoutChanged(f"a sentence made again came out {length} samples long, not {expected}")
 
     def close(self) -> None:
@@ -345,11 +356,14 @@ class Speaker:
             for sentence, spoken, key in zip(section.section.sentences, section.spoken, section.keys):
                 if key in self.lengths.samples or key in missing:
                     continue
-                measured = self.cache.length(key)
+                identity = self.cache.identity(key)
+                known = _known_lengths.get((self.cache.folder, key))
+                measured = known[1] if known is not None and known[0] == identity else self.cache.length(key)
                 if measured is None:
                     missing[key] = spoken
                     sentence_for[key] = sentence
                 else:
+                    _known_lengths[self.cache.folder, key] = (identity, measured)
                     self.lengths.add(key, *measured)
         if not missing:
             return

@@ -4,6 +4,7 @@ narration: planning the spoken script)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -74,6 +75,10 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SSML_START = "<speak>"  # engines.EspeakEngine reads text that starts so as SSML
 
 
+# A resident process (watch) plans the same sentences after every edit, and a build's three
+# speech editions plan them three times over: the lexicon and normalisation run once per
+# sentence text (a fifth of a second at 12,000 words).
+@functools.lru_cache(maxsize=1 << 17)
 def spoken_text(text: str, lexicon: Lexicon | SpokenForm, silent: frozenset[str] = frozenset()) -> str:
     """What the engine is given: characters it would pass over silently named (before the
     lexicon, so that the lexicon can fix how a name is said too), then the lexicon."""
