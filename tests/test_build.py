@@ -349,6 +349,18 @@ def test_issue_21_same_size_same_mtime_new_content_is_rebuilt(tmp_path):
     assert (out / "doc.input.txt").read_text().endswith("LEXICON\n")
 
 
+def rebuilt_after_tampering(tmp_path: Path, record: str) -> tuple[Path, Path]:
+    """Builds, puts ``record`` in place of the stat record and tampers with the output, then
+    checks the next build rebuilt it rather than trusting the record; returns (master, outputs)."""
+    src, out = source(tmp_path), tmp_path / "out"
+    build(src, out, ["test-echo"])
+    (out / ".formatforge-state.json").write_text(record)
+    (out / "doc.txt").write_text("tampered")
+    assert build(src, out, ["test-echo"]).results[0].status == "built"
+    assert (out / "doc.txt").read_text().startswith("Title")
+    return src, out
+
+
 @pytest.mark.parametrize("record", [
     "not json",
     "[1, 2]",
@@ -358,12 +370,7 @@ def test_issue_21_same_size_same_mtime_new_content_is_rebuilt(tmp_path):
     '{"outputs": {"../outside.txt": [1, 2, 3, 4, "' + "0" * 64 + '"]}}',
 ])
 def test_issue_21_a_hostile_stat_record_costs_hashing_never_a_wrong_answer(tmp_path, record):
-    src, out = source(tmp_path), tmp_path / "out"
-    build(src, out, ["test-echo"])
-    (out / ".formatforge-state.json").write_text(record)
-    (out / "doc.txt").write_text("tampered")
-    assert build(src, out, ["test-echo"]).results[0].status == "built"
-    assert (out / "doc.txt").read_text().startswith("Title")
+    src, out = rebuilt_after_tampering(tmp_path, record)
     assert build(src, out, ["test-echo"]).results[0].status == "up to date"
 
 
@@ -546,12 +553,7 @@ def test_issue_21_no_change_path_sees_every_change(tmp_path, trusted_at_once, ch
     '{"unchanged": {"master": [1, 2, 3, 4, 5], "keys": [], "depends": []}}',
 ])
 def test_issue_21_a_hostile_no_change_record_means_the_build_proper(tmp_path, record):
-    src, out = source(tmp_path), tmp_path / "out"
-    build(src, out, ["test-echo"])
-    (out / ".formatforge-state.json").write_text(record)
-    (out / "doc.txt").write_text("tampered")
-    assert build(src, out, ["test-echo"]).results[0].status == "built"
-    assert (out / "doc.txt").read_text().startswith("Title")
+    rebuilt_after_tampering(tmp_path, record)
 
 
 # ---------------------------------------------------------------- the slow lanes start first (issue 21 point 4)
