@@ -20,7 +20,7 @@ for encoding. Least recently used entries are evicted past a size cap (``prune``
 long book's sentence audio past a budget is dropped once its units are encoded, its length
 kept in the index (``drop_audio``).
 
-Why one module of about 650 lines: the entry store, the sentence index and eviction share
+Why one module of about 680 lines: the entry store, the sentence index and eviction share
 one rule, that every file in the cache folder is data anyone could have written and is
 read only through the checks here (regular files only, digests, bounded sizes); the index
 is trusted only against the entry files it describes, and eviction keeps the two in step.
@@ -354,8 +354,12 @@ class SentenceIndex:
         return self._load().get(key)
 
     def add(self, key: str, facts: SentenceFacts, size: int, mtime_ns: int) -> None:
-        line = _Line(facts, size, mtime_ns)
-        text = _format_line(key, line)
+        self.add_lines({key: _Line(facts, size, mtime_ns)})
+
+    def add_lines(self, lines: dict[str, _Line]) -> None:
+        """Appends the lines in one write (a cache dropping thousands of sentences' audio
+        opens the index once)."""
+        text = b"".join(_format_line(key, line) for key, line in lines.items())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
@@ -367,7 +371,7 @@ class SentenceIndex:
         finally:
             os.close(descriptor)
         if self._lines is not None:
-            self._lines[key] = line
+            self._lines.update(lines)
 
     def compact(self, keep: Callable[[str], bool] = lambda key: True) -> None:
         """Rewrites the index with one line for each sentence it holds that ``keep``s."""
@@ -558,7 +562,7 @@ class SpeechCache:
         if total <= budget:
             return 0
         self.index = SentenceIndex(self.folder)  # read afresh: the workers appended lines since it was read
-        dropped = 0
+        chosen: dict[str, tuple[Path, _Line]] = {}
         for _, name, status in sorted(sentences):
             if total <= budget:
                 break
@@ -567,6 +571,14 @@ class SpeechCache:
             line = self.index.get(key) if is_key(key) else None
             if line is None or (line.size, line.mtime_ns) != (status.st_size, status.st_mtime_ns):
                 continue
+            chosen[key] = (path, line)
+            total -= status.st_size
+        # The lines first: a line marked dropped beside audio still there is only measured
+        # from the audio again, while audio gone under a line that still describes it would
+        # be synthesised again.
+        self.index.add_lines({key: _Line(line.facts, 0, 0) for key, (_, line) in chosen.items()})
+        dropped = 0
+        for key, (path, _) in chosen.items():
             try:
                 path.unlink()
             except OSError:
@@ -575,8 +587,6 @@ class SpeechCache:
             remembered = self._memo.pop(key, None)
             if remembered is not None:
                 self._memo_bytes -= len(remembered[1].pcm)
-            self.index.add(key, line.facts, 0, 0)
-            total -= status.st_size
             dropped += 1
         return dropped
 
