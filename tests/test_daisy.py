@@ -299,3 +299,66 @@ def test_issue_21_5_the_daisy_audio_is_the_audio_editions_files_stored_once(tmp_
         assert daisy_file.read_bytes() == audio_file.read_bytes()
         assert daisy_file.stat().st_ino == audio_file.stat().st_ino, f"{daisy_file.name} is stored twice"
         assert ID3(daisy_file)["TIT2"].text[0]
+
+
+def test_issue_21_3_an_edit_links_the_unchanged_section_files_and_writes_the_rest(tmp_path, monkeypatch):
+    """Issue 21 points 1 and 3: after an edit to one section, the other sections' MP3s (of the
+    audio edition and the DAISY book) are the very files already in place, linked, not
+    written and hashed again; the edited section and the whole book are new files; and
+    every file has the bytes a build into an empty folder gives. A record of a file's
+    bytes that no output has, or that is not a record at all, is written over, never used."""
+    from formatforge.build import build as build_all
+    from formatforge.formats import speech_edition
+    from formatforge.hashing import HashingWriter
+    from formatforge.shared.speech import audio_files
+
+    written: list[str] = []
+
+    class Watched(HashingWriter):
+        def __init__(self, stream):
+            super().__init__(stream)
+            written.append(Path(stream.name).name)
+
+    monkeypatch.setattr(speech_edition, "HashingWriter", Watched)
+    source = tmp_path / "three.md"
+    text = ("---\ntitle: Linked\nlanguage: en-GB\n---\n\n# Linked\n\n## First\n\nThe first section says one thing.\n\n"
+            "## Second\n\nThe second section says {word} thing.\n\n## Third\n\nThe third section says a last thing.\n")
+    source.write_text(text.format(word="another"), encoding="utf-8")
+    out, cache, options = tmp_path / "out", tmp_path / "cache", {"audio.engine": "espeak", "audio.rate": 320}
+    build_all(source, out, ["audio", "daisy"], options, cache)
+    names = sorted(path.name for path in (out / "audio").glob("*.mp3"))
+    assert len(names) >= 4  # the opening and three sections
+    before = {name: (out / "audio" / name).stat().st_ino for name in names}
+    whole_before = (out / "three.mp3").stat().st_ino
+
+    source.write_text(text.format(word="a different"), encoding="utf-8")
+    written.clear()
+    report = build_all(source, out, ["audio", "daisy"], options, cache)
+    assert [r.status for r in report.results] == ["built", "built"]
+    second = next(name for name in names if "second" in name)
+    assert written == [second]  # by the audio edition; the DAISY book links to it
+    changed = {name for name in names if (out / "audio" / name).stat().st_ino != before[name]}
+    assert changed == {second}
+    assert (out / "three.mp3").stat().st_ino != whole_before
+    for name in names:
+        assert (out / "daisy" / name).stat().st_ino == (out / "audio" / name).stat().st_ino
+
+    # the same bytes as a build with no outputs in place and no record of any file
+    audio_files._KNOWN.clear()
+    shutil.rmtree(cache / "speech" / "audio-files")
+    fresh = tmp_path / "fresh"
+    build_all(source, fresh, ["audio", "daisy"], options, cache)
+    for relative in [f"audio/{name}" for name in names] + [f"daisy/{name}" for name in names] + ["three.mp3"]:
+        assert (out / relative).read_bytes() == (fresh / relative).read_bytes(), relative
+
+    # hostile records: one naming bytes no output has, one that is not a record
+    records = sorted((cache / "speech" / "audio-files").rglob("*.txt"))
+    assert records
+    store = audio_files.AudioFiles(cache / "speech").store
+    for number, record in enumerate(records):
+        store.write(record.stem, b"123 " + b"0" * 64 if number % 2 else b"not a record")
+    audio_files._KNOWN.clear()
+    shutil.rmtree(out)
+    build_all(source, out, ["audio", "daisy"], options, cache)
+    for relative in [f"audio/{name}" for name in names] + ["three.mp3"]:
+        assert (out / relative).read_bytes() == (fresh / relative).read_bytes(), relative

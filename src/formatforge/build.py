@@ -444,6 +444,11 @@ def move_into_place(staging: Path, out_dir: Path, files: list[str]) -> None:
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         make_readable(out_dir, target)
+        if target.is_file() and os.path.samefile(source, target):
+            # The writer reused the file in place (a link to it): a rename onto the same file
+            # does nothing and would leave the link behind, to move the file's ctime later.
+            source.unlink()
+            continue
         with source.open("rb") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)
             os.fsync(handle.fileno())
@@ -772,6 +777,9 @@ class Ledger:
             if self.digests.digest(existing, match, expected=info["sha256"]) != info["sha256"]:
                 continue  # changed since its build: not the same bytes after all
             staged = staging / relative
+            if os.path.samefile(existing, staged):  # the writer reused it (``BuildContext.reuse``)
+                shared[match] = info["sha256"]
+                continue
             temporary = staged.with_name(f".{staged.name}.link")
             try:
                 os.link(existing, temporary)
@@ -781,6 +789,21 @@ class Ledger:
                 continue
             shared[match] = info["sha256"]
         return shared
+
+    def in_place(self, size: int, digest: str) -> Path | None:
+        """An output in place (of any format, as its manifest entry says) that has these
+        bytes, checked by its look or, failing that, hashed; None if there is none."""
+        with self.mutex:
+            candidates = [relative for entry in self.entries.values()
+                          for relative, info in entry.get("files", {}).items()
+                          if isinstance(info, dict) and info.get("size") == size and info.get("sha256") == digest]
+        for relative in candidates:
+            existing = _inside(self.out_dir, relative)
+            if existing is None or existing.is_symlink() or not existing.is_file():
+                continue
+            if self.digests.digest(existing, relative, expected=digest) == digest:
+                return existing
+        return None
 
     def commit_page(self, page: bytes) -> None:
         target = self.out_dir / DOWNLOAD_PAGE
@@ -825,6 +848,7 @@ def run_writer(name, writer, document, out_dir, options, cache_dir, observer, le
             options=options,
             cache_dir=cache_dir,
             progress=lambda fraction, message="": observer.progress(name, fraction, message),
+            linker=ledger.in_place,
         )
         files = list(writer.write(context))
         for relative in files:

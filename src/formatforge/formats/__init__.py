@@ -8,6 +8,7 @@ lives in ``formatforge.shared`` below this package (``shared.xhtml``, ``shared.s
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -81,9 +82,31 @@ class BuildContext:
     # (size, SHA-256) of files the writer hashed as it wrote them whole, by relative name:
     # the build records these instead of reading the files back.
     digests: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # The build's ``reuse``: puts an output already in place with the given bytes at a
+    # staged name, as a hard link (see ``reuse``). A writer called on its own has none.
+    linker: Callable[[int, str], Path | None] | None = None
 
     def hashed(self, relative: str, writer: HashingWriter) -> None:
         self.digests[relative] = (writer.size, writer.digest.hexdigest())
+
+    def reuse(self, relative: str, size: int, digest: str) -> bool:
+        """Whether a file of ``size`` bytes with SHA-256 ``digest`` is already among the
+        outputs in place (this format's last build or another format's); if so it is staged
+        at ``relative`` as a hard link and the writer need not write it. A long book's
+        section MP3s are hundreds of megabytes, and an edit changes one or two of them."""
+        if self.linker is None:
+            return False
+        target = self.path(relative)
+        existing = self.linker(size, digest)
+        if existing is None:
+            return False
+        try:
+            target.unlink(missing_ok=True)
+            os.link(existing, target)
+        except OSError:  # a file system without hard links: the writer writes it
+            return False
+        self.digests[relative] = (size, digest)
+        return True
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options[name] if isinstance(self.options, WriterOptions) else self.options.get(name)

@@ -25,7 +25,8 @@ from ..shared.speech.engines import voice_label
 from ..shared.speech.script import section_file_stems
 from ..shared.speech.sections import EncodedSection
 from ..shared.speech.tags import common_tags, cover_image, section_tag, tag_bytes
-from .speech_edition import SpeechWriter
+from ..shared.speech.audio_files import AudioFiles
+from .speech_edition import SpeechWriter, stage_audio_file
 from . import BuildContext, Requirement, register
 
 @register
@@ -41,9 +42,11 @@ class AudioWriter(SpeechWriter):
 
     def write(self, context: BuildContext) -> list[str]:
         with self.narrated(context, 0.85, 0.97) as (narration, encoded):
-            return self._write_files(context, encoded, voice_label(narration.settings, labels_for(context.document.metadata.language)))
+            narrator = voice_label(narration.settings, labels_for(context.document.metadata.language))
+            return self._write_files(context, encoded, AudioFiles(narration.cache.folder), narrator)
 
-    def _write_files(self, context: BuildContext, encoded: list[EncodedSection], narrator: str = "") -> list[str]:
+    def _write_files(self, context: BuildContext, encoded: list[EncodedSection], files: AudioFiles,
+                     narrator: str = "") -> list[str]:
         document = context.document
         metadata = document.metadata
         cover = cover_image(document)
@@ -70,16 +73,24 @@ class AudioWriter(SpeechWriter):
             tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
                           end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=[title])]))
 
-        with open(context.path(whole_name), "wb") as whole_file:
-            whole = HashingWriter(whole_file)
-            whole.write(tag_bytes(tags))
-            for number, (name, section) in enumerate(zip(names, encoded), start=1):
-                with open(context.path(name), "wb") as part_file:
-                    part = HashingWriter(part_file)
-                    part.write(section_tag(metadata, section.title, number, count, cover, narrator))
-                    section.copy_to(part, whole)
-                context.hashed(name, part)
-        context.hashed(whole_name, whole)
+        section_tags = [section_tag(metadata, section.title, number, count, cover, narrator)
+                        for number, section in enumerate(encoded, start=1)]
+        whole_tag = tag_bytes(tags)
+        whole_key = files.name(whole_tag, encoded)
+        whole_known = files.known(whole_key) if whole_key is not None else None
+        if whole_known is not None and context.reuse(whole_name, *whole_known):
+            for name, tag, section in zip(names, section_tags, encoded):
+                stage_audio_file(context, name, tag, [section], files)
+        else:
+            # Written once, its tag first, beside the section files, and hashed as it is written.
+            with open(context.path(whole_name), "wb") as whole_file:
+                whole = HashingWriter(whole_file)
+                whole.write(whole_tag)
+                for name, tag, section in zip(names, section_tags, encoded):
+                    stage_audio_file(context, name, tag, [section], files, whole)
+            context.hashed(whole_name, whole)
+            if whole_key is not None:
+                files.remember(whole_key, whole.size, whole.digest.hexdigest())
 
         playlist_name = f"audio/{document.stem}.m3u8"
         artist = metadata.author or metadata.publisher

@@ -21,7 +21,6 @@ from lxml import etree
 
 from ..shared.epub_package import book_identifier
 from ..errors import WriterError
-from ..hashing import HashingWriter
 from ..model import Document, Heading, walk_blocks
 from ..reproducible_zip import zip_info
 from ..shared.xhtml_sentences import SentenceRenderer, clip_seconds, clock
@@ -30,7 +29,8 @@ from ..shared.speech.script import ANNOUNCEMENT, OPENING_SLUG, opening_and_body,
 from ..shared.speech.engines import voice_label
 from ..shared.speech.sections import EncodedSection
 from ..shared.speech.tags import cover_image, section_tag
-from .speech_edition import SpeechWriter
+from ..shared.speech.audio_files import AudioFiles
+from .speech_edition import SpeechWriter, stage_audio_file
 from ..labels import Labels, labels_for
 from ..shared.xhtml import TASK_STATES, XHTML_NS, XML_LANG, footnote_id, footnotes_by_section, noteref_id
 from . import BuildContext, register
@@ -250,13 +250,11 @@ class DaisyBook:
         # bytes, which the build stores once.
         metadata, cover = self.document.metadata, cover_image(self.document)
         narrator = voice_label(self.narration.settings, labels_for(metadata.language))
+        files = AudioFiles(self.narration.cache.folder)
         for number, section in enumerate(self.encoded, start=1):
             relative = f"{FOLDER}/{section.file_stem}.mp3"
-            with open(context.path(relative), "wb") as stream:
-                writer = HashingWriter(stream)
-                writer.write(section_tag(metadata, section.title, number, len(self.encoded), cover, narrator))
-                section.copy_to(writer)
-            context.hashed(relative, writer)
+            tag = section_tag(metadata, section.title, number, len(self.encoded), cover, narrator)
+            stage_audio_file(context, relative, tag, [section], files)
             names[relative] = context.path(relative)
         text, targets = self.content_document()
         names[f"{FOLDER}/{self.text_name}"] = text

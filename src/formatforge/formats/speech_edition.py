@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import WriterError
+from ..hashing import HashingWriter, Sink
 from . import BuildContext, Requirement, Writer
+from ..shared.speech.audio_files import AudioFiles
 from ..shared.speech.engines import neural_voice_file, voice_label
 from ..shared.speech.lexicon import lexicon_path
 from ..shared.speech.narration import LayoutChanged, Narration, narrate, voice_choice
@@ -97,3 +99,24 @@ class SpeechWriter(Writer):
             yield narration, book.sections
         finally:
             narration.close()
+
+
+def stage_audio_file(context: BuildContext, relative: str, tag: bytes, sections: list[EncodedSection],
+                     files: AudioFiles, *also: Sink) -> None:
+    """Stages an MP3 made of ``tag`` and then ``sections``' frames; ``also`` are given the
+    frames too. When a build has written these very bytes before and an output in place
+    still has them, that file is linked instead of written again (``AudioFiles``)."""
+    name = files.name(tag, sections)
+    known = files.known(name) if name is not None else None
+    if known is not None and context.reuse(relative, *known):
+        for section in sections if also else ():
+            section.copy_to(*also)
+        return
+    with open(context.path(relative), "wb") as stream:
+        writer = HashingWriter(stream)
+        writer.write(tag)
+        for section in sections:
+            section.copy_to(writer, *also)
+    context.hashed(relative, writer)
+    if name is not None:
+        files.remember(name, writer.size, writer.digest.hexdigest())

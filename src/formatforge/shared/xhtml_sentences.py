@@ -18,6 +18,7 @@ spoken sentence's first displayed word marks where its span starts.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from lxml import etree
@@ -187,6 +188,20 @@ def sentence_starts(display: str, spoken: list[str]) -> list[int | None]:
 def split_inlines(inlines: tuple[Inline, ...], spoken: list[str]) -> list[tuple[int, tuple[Inline, ...]]]:
     """The inlines cut at sentence boundaries: (sentence index or -1 for the space between
     two sentences, inlines), in order. Sentences that read no displayed word get nothing."""
+    try:
+        return list(_split_kept(inlines, tuple(spoken)))
+    except TypeError:  # an inline that cannot be a key (none does today): cut it afresh
+        return _split(inlines, spoken)
+
+
+# The DAISY book and the read-aloud EPUB cut the same paragraphs at the same sentences, and
+# in watch every build cuts again the paragraphs an edit left alone: each cut is kept.
+@lru_cache(maxsize=1 << 14)
+def _split_kept(inlines: tuple[Inline, ...], spoken: tuple[str, ...]) -> tuple[tuple[int, tuple[Inline, ...]], ...]:
+    return tuple(_split(inlines, list(spoken)))
+
+
+def _split(inlines: tuple[Inline, ...], spoken: list[str]) -> list[tuple[int, tuple[Inline, ...]]]:
     display = "".join(_leaf_text(leaf) for _, leaf in _leaves(inlines))
     starts = sentence_starts(display, spoken)
     present = [(index, start) for index, start in enumerate(starts) if start is not None]

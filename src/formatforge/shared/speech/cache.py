@@ -143,6 +143,15 @@ class EntryStore:
         except OSError:
             return None
 
+    def stored_digest(self, key: str) -> bytes | None:
+        """The SHA-256 of the payload, as the entry records it (not checked here)."""
+        try:
+            with open_regular(self.path(key)) as stream:
+                digest = stream.read(_DIGEST)
+        except OSError:
+            return None
+        return digest if len(digest) == _DIGEST else None
+
     def copy_payload(self, key: str, *targets: Sink) -> None:
         with open_regular(self.path(key)) as stream:
             stream.seek(_DIGEST)
@@ -622,7 +631,7 @@ class SpeechCache:
                     if entry.is_file(follow_symlinks=False):
                         kind = "sentence" if entry.name.endswith(".pcm") else "other"
                         yield kind, Path(entry.path), entry.stat(follow_symlinks=False)
-            elif top.is_dir(follow_symlinks=False) and top.name in ("units", "sections"):  # units; sections: before units
+            elif top.is_dir(follow_symlinks=False) and top.name in ("units", "sections", "audio-files"):  # sections: before units
                 for folder in _scan(Path(top.path)):
                     if folder.is_dir(follow_symlinks=False) and len(folder.name) == 2:
                         for entry in _scan(Path(folder.path)):
