@@ -121,3 +121,32 @@ def test_a_broken_kept_profile_is_replaced_and_the_export_still_made(tmp_path, e
         pdf = build_pdf(every_construct, tmp_path / "out", cache)
         assert pdf.read_bytes().startswith(b"%PDF")
         assert (cache / "libreoffice-profile").is_dir(), "the broken profile was not replaced"
+
+
+@pytest.mark.slow
+def test_after_a_long_export_a_new_libreoffice_is_started_beside_the_edits(tmp_path, every_construct, monkeypatch):
+    """LibreOffice slows with every long document it has held (a 674-page book: 8.3 s, then
+    8.6, 10.7, 11.4 s in one instance): after an export longer than RENEW_AFTER_SECONDS the
+    instance is replaced, on a thread of its own, and the next export is as a one-shot
+    export makes it. Short exports keep theirs (the test above)."""
+    monkeypatch.setattr(ResidentLibreOffice, "RENEW_AFTER_SECONDS", 0.0)
+    started: list[int] = []
+    real_start = ResidentLibreOffice._start
+
+    def start(office, *arguments):
+        made = real_start(office, *arguments)
+        started.append(office._process.pid)
+        return made
+
+    monkeypatch.setattr(ResidentLibreOffice, "_start", start)
+    cache = tmp_path / "cache"
+    one_shot = build_pdf(every_construct, tmp_path / "one-shot", cache).read_bytes()
+    with ResidentLibreOffice() as office:
+        first = build_pdf(every_construct, tmp_path / "first", cache).read_bytes()
+        office._renewed()
+        assert len(started) == 2 and office.running and office._process.pid == started[1]
+        assert not running(started[0])
+        second = build_pdf(every_construct, tmp_path / "second", cache).read_bytes()  # renewed in turn
+    assert not office.running and not any(running(pid) for pid in started)
+    assert first == second == one_shot
+    assert not (cache / "libreoffice-profile.pgid").exists()

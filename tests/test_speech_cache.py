@@ -108,6 +108,30 @@ def test_issue_21_2_a_damaged_index_line_is_detected_and_measured_again(built):
     assert SpeechCache(folder / "speech").index.get(key).facts == good  # and indexed again
 
 
+def test_issue_21_2_an_index_read_again_parses_only_the_lines_appended_since(built, monkeypatch):
+    """The three speech writers of a build, and every build in watch, read the index: once
+    parsed, it is parsed again only from where it was, unless what was read has changed."""
+    _, narration, _, folder = built
+    index_path = folder / "speech" / SentenceIndex.NAME
+    SpeechCache(folder / "speech").index.get("x")  # parsed once here
+    parsed: list[bytes] = []
+    real = cache_module._parse_line
+    monkeypatch.setattr(cache_module, "_parse_line", lambda raw: parsed.append(raw) or real(raw))
+    count = len(SpeechCache(folder / "speech").index._load())
+    assert count == len(keys_of(narration)) and parsed == []
+
+    key = sorted(keys_of(narration))[0]
+    facts = SpeechCache(folder / "speech").sentence_facts(key)
+    SpeechCache(folder / "speech").index.add("f" * 64, facts, 1, 1)
+    assert SpeechCache(folder / "speech").index.get("f" * 64).facts == facts
+    assert len(parsed) == 1  # the appended line alone
+
+    parsed.clear()
+    index_path.write_bytes(index_path.read_bytes().replace(b"\n", b"\n\n", 1))  # changed in place
+    assert SpeechCache(folder / "speech").index.get(key).facts == facts
+    assert len(parsed) == count + 1  # all of it again
+
+
 def test_issue_21_2_a_stale_line_is_not_trusted(built):
     """A line that describes another file (the entry replaced since, or copied in by hand) is
     not used, even with a good CRC."""

@@ -157,18 +157,14 @@ class FileDigests:
         """The file's SHA-256 (None if it cannot be read). A recorded digest is used only when
         the look is unchanged and, given ``expected`` (the manifest's digest), equal to it."""
         key = key or str(path)
-        with self.mutex:
-            self.asked.add(key)
-            seen = self.seen.get(key)
         look = look_of(path)
         if look is None:
+            with self.mutex:
+                self.asked.add(key)
             return None
-        # What this build confirmed (a file another format put in place a moment ago, from
-        # bytes it hashed), then what the last build recorded.
-        for remembered in (seen, self.known.get(key)):
-            if remembered is not None and remembered[0] == look and (expected is None or remembered[1] == expected):
-                self.remember(key, look, remembered[1])
-                return remembered[1]
+        remembered = self.recorded(path, key, expected, look)
+        if remembered is not None:
+            return remembered
         try:
             value = sha256_file(path)
         except OSError:
@@ -176,6 +172,24 @@ class FileDigests:
         if look_of(path) == look:  # not changed while it was read
             self.remember(key, look, value)
         return value
+
+    def recorded(self, path: Path, key: str | None = None, expected: str | None = None,
+                 look: Look | None = None) -> str | None:
+        """The file's digest as recorded for its look as it is now, never hashing: what this
+        build confirmed (a file another format put in place a moment ago, from bytes it
+        hashed), then what the last build recorded; None when neither holds."""
+        key = key or str(path)
+        with self.mutex:
+            self.asked.add(key)
+            seen = self.seen.get(key)
+        look = look or look_of(path)
+        if look is None:
+            return None
+        for remembered in (seen, self.known.get(key)):
+            if remembered is not None and remembered[0] == look and (expected is None or remembered[1] == expected):
+                self.remember(key, look, remembered[1])
+                return remembered[1]
+        return None
 
     def remember(self, key: str, look: Look | None, value: str, ours: bool = False) -> None:
         """Keeps a look for the next build. ``ours``: a file this build has just put in place
@@ -774,12 +788,12 @@ class Ledger:
             existing = _inside(self.out_dir, match)
             if existing is None or existing.is_symlink() or not existing.is_file():
                 continue
-            if self.digests.digest(existing, match, expected=info["sha256"]) != info["sha256"]:
-                continue  # changed since its build: not the same bytes after all
             staged = staging / relative
-            if os.path.samefile(existing, staged):  # the writer reused it (``BuildContext.reuse``)
+            if os.path.samefile(existing, staged):  # the writer reused it, checked (``BuildContext.reuse``)
                 shared[match] = info["sha256"]
                 continue
+            if self.digests.digest(existing, match, expected=info["sha256"]) != info["sha256"]:
+                continue  # changed since its build: not the same bytes after all
             temporary = staged.with_name(f".{staged.name}.link")
             try:
                 os.link(existing, temporary)
@@ -797,10 +811,14 @@ class Ledger:
             candidates = [relative for entry in self.entries.values()
                           for relative, info in entry.get("files", {}).items()
                           if isinstance(info, dict) and info.get("size") == size and info.get("sha256") == digest]
-        for relative in candidates:
-            existing = _inside(self.out_dir, relative)
-            if existing is None or existing.is_symlink() or not existing.is_file():
-                continue
+        found = [(relative, path) for relative in candidates
+                 if (path := _inside(self.out_dir, relative)) is not None and not path.is_symlink() and path.is_file()]
+        # A name whose look is as recorded first: linking to a file moves the look of its
+        # other names (its ctime), and hashing one of those would cost what reuse saves.
+        for relative, existing in found:
+            if self.digests.recorded(existing, relative, expected=digest) == digest:
+                return existing
+        for relative, existing in found:
             if self.digests.digest(existing, relative, expected=digest) == digest:
                 return existing
         return None

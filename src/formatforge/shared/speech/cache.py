@@ -314,6 +314,12 @@ class _Line:
         return self.size == 0 and self.mtime_ns == 0
 
 
+# Each index this process has parsed: (bytes parsed, their SHA-256, the lines, the dead
+# lines). The three speech writers of a build, and every build in watch, read the same index,
+# which between compactions only grows, so each parses only what was appended.
+_PARSED: dict[Path, tuple[int, bytes, dict[str, "_Line"], int]] = {}
+
+
 class SentenceIndex:
     """``sentences.index`` in the cache folder: one line a sentence, appended as it is
     synthesised (one write on a file opened for appending, so parallel workers never mix
@@ -344,7 +350,17 @@ class SentenceIndex:
         except OSError:
             pass
         over = len(data) > self.LIMIT
-        for raw in data[: self.LIMIT].split(b"\n"):
+        data = data[: self.LIMIT]
+        # A line still being appended by a worker is read next time, whole.
+        data = data[: data.rfind(b"\n") + 1]
+        start = 0
+        kept = _PARSED.get(self.path)
+        if kept is not None and kept[0] <= len(data) and hashlib.sha256(data[: kept[0]]).digest() == kept[1]:
+            # The lines read before are there as they were (hashing them is a twentieth of
+            # parsing them again): only what was appended since is parsed.
+            start, _, kept_lines, self.dead = kept
+            lines = dict(kept_lines)
+        for raw in data[start:].split(b"\n"):
             if not raw:
                 continue
             parsed = _parse_line(raw)
@@ -355,6 +371,9 @@ class SentenceIndex:
             self.dead += key in lines
             lines[key] = line
         self._lines = lines
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[self.path] = (len(data), hashlib.sha256(data).digest(), dict(lines), self.dead)
         if over or self.dead > max(1000, len(lines)):
             self.compact()
         return lines
