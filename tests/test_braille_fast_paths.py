@@ -93,3 +93,21 @@ def test_the_comparison_catches_a_fast_path_that_skips_a_note(every_construct_an
     careful = rows(make_book(document, {}).pages)
     monkeypatch.setattr(Translator, "_all_plain", lambda self, text: True)
     assert rows(make_book(document, {}).pages) != careful
+
+
+def test_a_second_book_in_the_same_process_asks_liblouis_nothing_it_asked_before(every_construct_and_unusual_characters,
+                                                                                  monkeypatch):
+    """Issue 21 point 4: watch builds the braille again after every edit; the translations of
+    the paragraphs an edit left alone are kept for the process (by table list), so only the
+    edited text goes to liblouis, and the book is the same as before."""
+    document = every_construct_and_unusual_characters
+    first = rows(make_book(document, {}).pages)
+    asked: list[str] = []
+    real = translate_module.louis.translateString
+    monkeypatch.setattr(translate_module.louis, "translateString",
+                        lambda tables, text, **options: asked.append(text) or real(tables, text, **options))
+    assert rows(make_book(document, {}).pages) == first
+    assert asked == []
+    translate_module._CELLS.clear()
+    assert rows(make_book(document, {}).pages) == first
+    assert asked  # the count above can fail: without the kept translations liblouis is asked again

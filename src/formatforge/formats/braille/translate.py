@@ -430,6 +430,12 @@ def joined(cells: str, piece: str, core: str) -> str:
         cells += BLANK
     return cells
 
+# Each table list's translations, kept for the process (``Translator._cells``): the tables are
+# liblouis's and formatforge's own, which liblouis itself compiles once a process.
+_CELLS: dict[tuple[str, ...], dict[tuple[str, tuple[int, ...] | None, bool], str]] = {}
+_CELLS_AT_MOST = 400_000
+
+
 class Translator:
     def __init__(self, tables: list[str]):
         if not tables:
@@ -450,8 +456,11 @@ class Translator:
         # document uses few distinct characters, so most runs skip the per-character checks.
         self._plain_chars: set[str] = set()
         # Cells by (text, typeform or None, uncontracted): translation is a pure function of
-        # these, and page numbers and repeated phrases come back again and again.
-        self._cells: dict[tuple[str, tuple[int, ...] | None, bool], str] = {}
+        # these and the tables, and page numbers and repeated phrases come back again and
+        # again; in watch, so does every paragraph an edit left alone.
+        if sum(len(cells) for cells in _CELLS.values()) > _CELLS_AT_MOST:
+            _CELLS.clear()
+        self._cells = _CELLS.setdefault(tuple(tables), {})
 
     def _all_plain(self, text: str) -> bool:
         unseen = set(text) - self._plain_chars
