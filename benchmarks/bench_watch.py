@@ -2,6 +2,7 @@
 """Times what a person editing waits for in `formatforge watch`, and what the build leaves on disk.
 
 Run: .venv/bin/python benchmarks/bench_watch.py [--runs 3] [--words 12000] [--also 108000] [--engine espeak]
+     [--pause 3]
 
 For the strategy master and for generated documents (``--words``, and each ``--also`` size),
 in a fresh folder each, inside one resident process exactly as ``formatforge watch`` holds it
@@ -14,8 +15,10 @@ voice loaded), it times:
 4. with ``--lexicon-edit``, on the largest document: a pronunciation entry for a word said
    all through the book ("learning"); the speech writers' own count of units encoded is printed.
 
-The times are the rebuild alone: ``watch`` notices a save within its ``--interval`` (1 s by
-default) on top. Then the disk: the output folder (files with several names counted once,
+Between one build's end and the next edit there is ``--pause`` (3 s by default): a person
+reads what changed, then edits again, and the resident LibreOffice is renewed in that time
+after a long export (``ResidentLibreOffice.RENEW_AFTER_SECONDS``). The times are the rebuild
+alone: ``watch`` notices a save within its ``--interval`` (1 s by default) on top. Then the disk: the output folder (files with several names counted once,
 as ``du`` does) and the speech cache. There is no peer: no other tool rebuilds these formats
 together on an edit.
 """
@@ -94,6 +97,8 @@ def main() -> int:
     parser.add_argument("--also", type=int, action="append", default=[], help="another generated size (repeatable)")
     parser.add_argument("--engine", default="", help="speech engine (default: the build's own default)")
     parser.add_argument("--lexicon-edit", action="store_true", help="time a broad lexicon edit on the largest document")
+    parser.add_argument("--pause", type=float, default=3.0,
+                        help="seconds between a build's end and the next edit, as a person takes (default 3)")
     args = parser.parse_args()
     load_at_start = os.getloadavg()
     options = {"audio.engine": args.engine} if args.engine else {}
@@ -117,6 +122,7 @@ def main() -> int:
                 report = build(source, out, None, options, cache, reader=reader)
                 cold.add(time.perf_counter() - started, failed(report))
                 for _ in range(args.runs if not cold.error else 0):
+                    time.sleep(args.pause)
                     edit_one_word(source, rng)
                     time.sleep(RACY_STAT_WINDOW)
                     started = time.perf_counter()
@@ -153,7 +159,8 @@ def main() -> int:
     print_header([
         f"formatforge watch's rebuilds, in one resident process (watch.resident()); every format; engine: "
         f"{args.engine or 'the default'}",
-        f"one-word edits: {args.runs} per document, min / median / max; no change: 3 builds; wall-clock seconds",
+        f"one-word edits: {args.runs} per document, each {args.pause:g} s after the last build; min / median / max; "
+        f"no change: 3 builds; wall-clock seconds",
         machine_note(load_at_start),
     ])
     print_table(["Document", "First build (s)", "One-word edit (s)", "Edit / first", "No change (s)"], rows,
