@@ -433,7 +433,7 @@ def joined(cells: str, piece: str, core: str) -> str:
 # Each table list's translations, kept for the process (``Translator._cells``): the tables are
 # liblouis's and formatforge's own, which liblouis itself compiles once a process.
 _CELLS: dict[tuple[str, ...], dict[tuple[str, tuple[int, ...] | None, bool], str]] = {}
-_CELLS_AT_MOST = 400_000
+_CELLS_AT_MOST = 100_000  # about 40 MB; a 108,000-word book keeps some 8,000
 
 
 class Translator:
