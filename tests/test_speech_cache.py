@@ -350,3 +350,59 @@ def test_issue_21_5_a_cold_narration_past_the_budget_drops_its_audio_once_encode
     assert narration.synthesised > 0
     assert not any(cache.has_audio(key) for key in keys_of(narration)), "the cold build kept its sentence audio"
     assert all(cache.length(key) is not None for key in keys_of(narration))
+
+
+def _encode_again(document, folder):
+    narration = narrate(document, {}, folder, bitrate=64)
+    try:
+        return [section.data() for section in narration.encode(64).sections]
+    finally:
+        narration.close()
+
+
+def test_issue_21_2_a_new_process_uses_the_units_an_earlier_build_checked_without_reading_them(built, monkeypatch):
+    """A command-line build is a new process: the units an earlier build found whole (digest
+    and frame count) are not read again while their files are as they were; a unit
+    changed since, even in place and to the same size, is read, found wrong and encoded again."""
+    from formatforge.shared.speech import sections as sections_module
+
+    document, _, encoded, folder = built
+    before = [section.data() for section in encoded]
+    units = folder / "speech" / "units"
+    assert (units / sections_module.CheckedUnits.NAME).is_file()
+    counted: list[int] = []
+    real = sections_module.mp3_frames
+    monkeypatch.setattr(sections_module, "mp3_frames", lambda data: counted.append(len(data)) or real(data))
+
+    sections_module._whole.clear()  # as in a new process
+    assert _encode_again(document, folder) == before
+    assert counted == []
+
+    victim = sorted(units.glob("*/*.mp3"))[0]
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 0xFF
+    time.sleep(0.01)
+    victim.write_bytes(bytes(data))  # the same size: only its times tell
+    sections_module._whole.clear()
+    assert _encode_again(document, folder) == before  # found wrong, encoded again
+    assert len(counted) == 1  # only the changed unit was read: its digest failed; the one encoded afresh is counted
+
+
+@pytest.mark.parametrize("content", [b"not a record\n" * 10, b"", "a link", "a huge file"])
+def test_issue_21_2_a_hostile_record_of_checked_units_costs_reading_never_a_wrong_unit(built, content):
+    from formatforge.shared.speech import sections as sections_module
+
+    document, _, encoded, folder = built
+    before = [section.data() for section in encoded]
+    record = folder / "speech" / "units" / sections_module.CheckedUnits.NAME
+    record.unlink()
+    if content == "a link":
+        record.symlink_to("/dev/zero")
+    elif content == "a huge file":
+        record.write_bytes(b"x" * (sections_module.CheckedUnits.LIMIT + 10))
+    else:
+        record.write_bytes(content)
+    for unit in (folder / "speech" / "units").glob("*/*.mp3"):
+        unit.write_bytes(unit.read_bytes())  # every unit's file changed since it was checked
+    sections_module._whole.clear()
+    assert _encode_again(document, folder) == before
