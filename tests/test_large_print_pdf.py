@@ -298,3 +298,37 @@ def test_index_updating_export_that_writes_nothing_is_a_clear_error(tmp_path):
     with pytest.raises(WriterError, match="LibreOffice could not convert missing.docx"):
         convert_with_libreoffice(tmp_path / "missing.docx", tmp_path / "out", profile_dir=tmp_path / "profile",
                                  update_indexes=True, timeout=120)
+
+
+def test_contents_updated_once_when_its_pages_already_agree(tmp_path, every_construct):
+    """Issue 21: LibreOffice updates the contents a second time only when, after once, an
+    entry does not give the page its heading is on (checked against the headings' bookmarks,
+    which the writer lists beside the source): the same PDF as two updates, a second (about
+    1 s for 600 pages) saved. A list that does not match the contents means two updates."""
+    from pathlib import Path
+
+    from formatforge.formats.large_print_pdf import stamp_pdf
+    from formatforge.shared.libreoffice import convert_with_libreoffice
+    from formatforge.shared.word import contents_bookmarks, large_print_profile, write_docx
+
+    style = large_print_profile(18.0)
+    source = tmp_path / "doc.docx"
+    write_docx(every_construct, style, source)
+    headings = Path(f"{source}.headings")
+    names = contents_bookmarks(every_construct, style)
+    assert len(names) > 3
+
+    def export(folder: str, listed: list[str] | None) -> tuple[bytes, str]:
+        if listed is None:
+            headings.unlink(missing_ok=True)
+        else:
+            headings.write_text("".join(f"{name}\n" for name in listed), encoding="ascii")
+        pdf = convert_with_libreoffice(source, tmp_path / folder, profile_dir=tmp_path / "profile", update_indexes=True)
+        stamp_pdf(pdf, tmp_path / f"{folder}.pdf", every_construct)
+        return (tmp_path / f"{folder}.pdf").read_bytes(), pdf.with_name(pdf.name + ".passes").read_text().strip()
+
+    twice, passes = export("unlisted", None)
+    assert passes == "2"
+    assert export("listed", names) == (twice, "1")
+    assert export("reordered", names[::-1]) == (twice, "2")
+    assert export("one-missing", names[:-1]) == (twice, "2")

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import WriterError
 from ..model import Document
 from ..shared.libreoffice import convert_with_libreoffice
-from ..shared.word import document_date, large_print_profile, write_docx
+from ..shared.word import contents_bookmarks, document_date, large_print_profile, write_docx
 from . import BuildContext, Requirement, Writer, register
 from .option_specs import LARGE_PRINT_OPTIONS
 
@@ -90,7 +90,12 @@ class LargePrintPdfWriter(Writer):
             work_dir = Path(work)
             source = work_dir / f"{context.document.stem}-large-print.docx"
             context.progress(0.0, f"building the {size:g} pt large-print document")
-            write_docx(context.document, large_print_profile(size), source)
+            style = large_print_profile(size)
+            write_docx(context.document, style, source)
+            # The headings the contents lists, by bookmark: LibreOffice updates the contents a
+            # second time only if, after once, an entry does not give its heading's page.
+            headings = contents_bookmarks(context.document, style)
+            Path(f"{source}.headings").write_text("".join(f"{name}\n" for name in headings), encoding="ascii")
             context.progress(0.3, "exporting a tagged PDF with LibreOffice")
             profile = context.cache_dir / "libreoffice-profile" if context.cache_dir else None
             # the contents shows page numbers only once LibreOffice has updated it

@@ -46,7 +46,10 @@ def convert_with_libreoffice(source: Path, out_dir: Path, convert_to: str = TAGG
 
     ``update_indexes``: the table of contents is brought up to date (page numbers) before
     the export, which ``--convert-to`` never does; see ``_export_updating_indexes``. Such an
-    export goes through the ``ResidentLibreOffice`` being held, if any.
+    export goes through the ``ResidentLibreOffice`` being held, if any. It updates the
+    contents twice, or once when a file ``<source>.headings`` beside the source names the
+    bookmarks of the headings the contents lists, one a line, and after one update every
+    entry gives its heading's page; it says how many times in ``<target>.passes``.
     """
     # Imported here: building a .docx never runs a program, so it need not load these.
     import fcntl
@@ -185,13 +188,23 @@ _BASIC_EXPORT = """Sub ExportUpdatingIndexes(sourceUrl As String, targetUrl As S
     load(0).Value = True
     document = StarDesktop.loadComponentFromURL(sourceUrl, "_blank", 0, load())
     indexes = document.getDocumentIndexes()
-    REM twice: the first update can lengthen the contents and move the pages after it
+    REM twice, unless the contents agree with the pages after once: the first update can
+    REM lengthen the contents and move the pages after it
+    passes = 0
     For pass = 1 To 2
         For i = 0 To indexes.getCount() - 1
             indexes.getByIndex(i).update()
         Next i
+        passes = pass
+        If pass = 1 Then
+            If ContentsAgree(document, ConvertFromURL(sourceUrl) & ".headings") Then Exit For
+        End If
     Next pass
     document.getTextFields().refresh()
+    n = FreeFile()
+    Open ConvertFromURL(targetUrl) & ".passes" For Output As #n
+    Print #n, passes
+    Close #n
 {filter_data}
     Dim store(1) As New com.sun.star.beans.PropertyValue
     store(0).Name = "FilterName"
@@ -204,6 +217,49 @@ _BASIC_EXPORT = """Sub ExportUpdatingIndexes(sourceUrl As String, targetUrl As S
 Failed:
     REM no output file: the caller reports the failure
 End Sub
+
+REM Whether every entry of the one table of contents gives the page its heading is on, the
+REM headings named by their bookmarks, one a line, in the file at headingsPath (written by
+REM the caller beside the source): then a second update would change nothing.
+Function ContentsAgree(document As Object, headingsPath As String) As Boolean
+    ContentsAgree = False
+    opened = False
+    On Error GoTo Disagree
+    If Not FileExists(headingsPath) Then Exit Function
+    indexes = document.getDocumentIndexes()
+    If indexes.getCount() <> 1 Then Exit Function
+    lines = Split(indexes.getByIndex(0).getAnchor().getString(), Chr(10))
+    marks = document.getBookmarks()
+    cursor = document.getCurrentController().getViewCursor()
+    n = FreeFile()
+    Open headingsPath For Input As #n
+    opened = True
+    entry = 0
+    Do While Not EOF(n)
+        Line Input #n, markName
+        REM the next line of the contents that ends in a page number, after a tab
+        number = ""
+        Do While entry <= UBound(lines) And number = ""
+            parts = Split(lines(entry), Chr(9))
+            If UBound(parts) > 0 Then number = Trim(parts(UBound(parts)))
+            entry = entry + 1
+        Loop
+        If number = "" Or Not marks.hasByName(markName) Then GoTo Disagree
+        cursor.gotoRange(marks.getByName(markName).getAnchor(), False)
+        If CStr(cursor.getPage()) <> number Then GoTo Disagree
+    Loop
+    Do While entry <= UBound(lines)
+        If InStr(lines(entry), Chr(9)) > 0 Then GoTo Disagree
+        entry = entry + 1
+    Loop
+    Close #n
+    ContentsAgree = True
+    Exit Function
+Disagree:
+    On Error Resume Next
+    If opened Then Close #n
+    ContentsAgree = False
+End Function
 """
 # The resident LibreOffice's loop (ResidentLibreOffice): it runs as the command line's macro, so
 # LibreOffice stays up until it ends. A request is a file "request" in the queue folder (written

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ... import model
-from .body import bookmark_name, build_document
+from .body import bookmark_name, build_document, contents_bookmarks
 from .package import document_date, package_bytes, zip_date
 from .styles import STANDARD, StyleProfile, large_print_profile
 
@@ -24,5 +24,5 @@ def write_docx(document: model.Document, profile: StyleProfile, target: Path) ->
     target.write_bytes(package_bytes(word, zip_date(document.metadata.date)))
 
 
-__all__ = ["STANDARD", "StyleProfile", "bookmark_name", "build_document", "document_date", "large_print_profile",
+__all__ = ["STANDARD", "StyleProfile", "bookmark_name", "build_document", "contents_bookmarks", "document_date", "large_print_profile",
            "package_bytes", "write_docx", "zip_date"]

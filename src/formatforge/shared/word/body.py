@@ -59,6 +59,29 @@ def bookmark_name(anchor_id: str) -> str:
     return name[:40]
 
 
+def plan_bookmarks(document: model.Document) -> dict[str, str]:
+    """Each heading's Word bookmark name, by heading id."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for block in model.walk_blocks(document.blocks):
+        if isinstance(block, model.Heading):
+            name = base = bookmark_name(block.id)
+            counter = 1
+            while name in taken:
+                counter += 1
+                name = f"{base[:36]}_{counter}"
+            taken.add(name)
+            names.setdefault(block.id, name)
+    return names
+
+
+def contents_bookmarks(document: model.Document, profile: StyleProfile) -> list[str]:
+    """The bookmarks of the headings the table of contents lists, in its order."""
+    names = plan_bookmarks(document)
+    return [names[block.id] for block in model.walk_blocks(document.blocks)
+            if isinstance(block, model.Heading) and block.level <= profile.toc_levels]
+
+
 class _Story:
     """Where new blocks go (the body, a footnote) and which part owns its relationships."""
 
@@ -120,18 +143,7 @@ class _Builder:
     # ------------------------------------------------------------ blocks
 
     def _plan_bookmarks(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        taken: set[str] = set()
-        for block in model.walk_blocks(self.doc.blocks):
-            if isinstance(block, model.Heading):
-                name = base = bookmark_name(block.id)
-                counter = 1
-                while name in taken:
-                    counter += 1
-                    name = f"{base[:36]}_{counter}"
-                taken.add(name)
-                names.setdefault(block.id, name)
-        return names
+        return plan_bookmarks(self.doc)
 
     def _next_shape_id(self) -> int:
         if not hasattr(self, "_last_shape_id"):
