@@ -177,3 +177,43 @@ def test_issue_21_the_resident_hook_holds_libreoffice_for_the_whole_loop(monkeyp
     with resident() as reader:
         assert events == ["start"] and callable(reader)
     assert events == ["start", "stop"]
+
+
+def test_a_terminated_watch_stops_its_libreoffice(tmp_path):
+    """SIGTERM (a CI job's time limit, a service stopped) ends a watch as Ctrl-C does: through
+    its clean-up, so the resident LibreOffice is stopped with it (it was left running), with
+    the conventional status 128 + 15."""
+    import signal
+
+    shutil.copytree(FIXTURE.parent / "images", tmp_path / "images")
+    source = tmp_path / "doc.md"
+    source.write_text(GOOD, encoding="utf-8")
+    pdf = tmp_path / "out" / "doc-large-print.pdf"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "formatforge.cli", "watch", str(source), "-o", str(tmp_path / "out"), "-f",
+         "large-print-pdf", "--cache-dir", str(tmp_path / "cache"), "--interval", "0.2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+    def offices() -> list[str]:
+        found = []
+        for process in Path("/proc").iterdir():
+            try:
+                command = (process / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"soffice" in command and str(tmp_path).encode() in command:
+                found.append(process.name)
+        return found
+
+    try:
+        assert wait_for(pdf.exists, 120), "the first build"
+        assert offices(), "the resident LibreOffice is running"
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=30) == 128 + signal.SIGTERM
+        assert b"Traceback" not in watcher.stderr.read()
+        assert wait_for(lambda: not offices(), 10), f"LibreOffice left running: {offices()}"
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait(timeout=10)

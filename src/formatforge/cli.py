@@ -508,11 +508,34 @@ def watch_command(
             time.sleep(interval)
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP (a CI job's time limit, a closed terminal), taken as Ctrl-C is: the
+    build or watch ends through its clean-up, so that no LibreOffice or speech worker is left
+    running and no temporary folder behind. Its argument is the signal's number. Not a
+    KeyboardInterrupt, which typer turns into exit status 130 on its way out."""
+
+
+def _stop_on_signals() -> None:
+    import signal
+
+    def stop(number: int, frame: object) -> None:
+        raise Stopped(number)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:  # not under nohup
+            signal.signal(number, stop)
+
+
 def main() -> None:
+    _stop_on_signals()
     try:
         app()
     except SystemExit as exit_request:
         leave(exit_request.code)
+    except Stopped as stopped:
+        err.print("stopped; previous outputs are intact")
+        leave(128 + stopped.args[0])
     except KeyboardInterrupt:
         err.print("interrupted; previous outputs are intact")
         leave(130)
