@@ -31,14 +31,18 @@ class AudioFiles:
 
     def __init__(self, cache_folder: Path):
         self.store = EntryStore(cache_folder / "audio-files", ".txt")
+        # Each unit's payload digest, read once: the whole-book file is named by every unit
+        # its section files are named by.
+        self._unit_digests: dict[str, bytes | None] = {}
 
-    @staticmethod
-    def name(tag: bytes, sections: list[EncodedSection]) -> str | None:
+    def name(self, tag: bytes, sections: list[EncodedSection]) -> str | None:
         """The file's name by its content: None when a unit's entry cannot be read."""
         material = hashlib.sha256(tag)
         for section in sections:
             for key in section.keys:
-                digest = section.store.stored_digest(key)
+                if key not in self._unit_digests:
+                    self._unit_digests[key] = section.store.stored_digest(key)
+                digest = self._unit_digests[key]
                 if digest is None:
                     return None
                 material.update(digest)

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from ...hashing import Sink
+from ...hashing import HashingWriter, Sink
 from .engines import Speech, VoiceSettings
 
 FORMAT_VERSION = 2  # bump when the entry layout or the trimming of synthesised audio changes
@@ -74,18 +74,6 @@ def sentence_key(spoken_text: str, settings: VoiceSettings, engine_version: str)
 
 # ------------------------------------------------------------ the entry store
 
-class _Hashing:
-    """A write-only stream that hashes what passes through it."""
-
-    def __init__(self, stream: BinaryIO):
-        self.stream = stream
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> None:
-        self.digest.update(data)
-        self.stream.write(data)
-
-
 # Entries this process has already checked, with the file identity they had then. The three
 # speech writers of one build read the same sentences; an entry is only ever replaced whole
 # (a new file), and an edit in place changes its size or modification time, so either way
@@ -93,7 +81,7 @@ class _Hashing:
 _checked: dict[Path, tuple[int, int, int, int]] = {}
 
 
-def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+def file_identity(status: os.stat_result) -> tuple[int, int, int, int]:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
@@ -116,7 +104,7 @@ class EntryStore:
         path = self.path(key)
         try:
             with open_regular(path) as stream:
-                identity = _identity(os.fstat(stream.fileno()))
+                identity = file_identity(os.fstat(stream.fileno()))
                 data = stream.read()
         except NotAnEntry:
             remove_entry(path)
@@ -139,7 +127,7 @@ class EntryStore:
     def identity(self, key: str) -> tuple[int, int, int, int] | None:
         """Which file holds the entry now (device, inode, size, modification time)."""
         try:
-            return _identity(os.stat(self.path(key)))
+            return file_identity(os.stat(self.path(key)))
         except OSError:
             return None
 
@@ -160,7 +148,7 @@ class EntryStore:
                     target.write(chunk)
 
     @contextmanager
-    def writing(self, key: str) -> Iterator[_Hashing]:
+    def writing(self, key: str) -> Iterator[HashingWriter]:
         """A stream for the payload; the entry appears, whole, when the block ends."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +156,7 @@ class EntryStore:
         try:
             with os.fdopen(handle, "w+b") as stream:
                 stream.write(bytes(_DIGEST))
-                hashing = _Hashing(stream)
+                hashing = HashingWriter(stream)
                 yield hashing
                 stream.seek(0)
                 stream.write(hashing.digest.digest())

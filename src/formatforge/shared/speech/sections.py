@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 from ...hashing import Sink
 from ...progress import Progress, no_progress
-from .cache import FORMAT_VERSION, EntryStore, SpeechCache, is_key, open_regular
+from .cache import FORMAT_VERSION, EntryStore, SpeechCache, file_identity, is_key, open_regular
 from .encode import ENCODER_VERSION, Mp3Writer, mp3_frames
 from .layout import NarratedSection, Unit, frame_rule
 from .loudness import METHOD as LEVEL_METHOD, processed, section_gain
@@ -229,7 +229,7 @@ def _good_entry(store: EntryStore, job: UnitJob, checked: CheckedUnits) -> bool:
         status = os.lstat(path)
     except OSError:
         return False
-    identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    identity = file_identity(status)
     look = (*identity, status.st_ctime_ns)
     if stat.S_ISREG(status.st_mode) and (_whole.get(path) == identity or checked.holds(job.key, look)):
         _whole[path] = identity

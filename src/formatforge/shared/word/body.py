@@ -75,11 +75,16 @@ def plan_bookmarks(document: model.Document) -> dict[str, str]:
     return names
 
 
+def contents_headings(document: model.Document, profile: StyleProfile) -> list[model.Heading]:
+    """The headings the table of contents lists, in its order."""
+    return [block for block in model.walk_blocks(document.blocks)
+            if isinstance(block, model.Heading) and block.level <= profile.toc_levels]
+
+
 def contents_bookmarks(document: model.Document, profile: StyleProfile) -> list[str]:
     """The bookmarks of the headings the table of contents lists, in its order."""
     names = plan_bookmarks(document)
-    return [names[block.id] for block in model.walk_blocks(document.blocks)
-            if isinstance(block, model.Heading) and block.level <= profile.toc_levels]
+    return [names[heading.id] for heading in contents_headings(document, profile)]
 
 
 class _Story:
@@ -121,7 +126,7 @@ class _Builder:
         apply_settings(self.word, self.language, has_footnotes=bool(self.doc.footnotes))
         self.numbering = Numbering(self.word, self.profile)
         drop_template_thumbnail(self.word)
-        self.bookmarks = self._plan_bookmarks()
+        self.bookmarks = plan_bookmarks(self.doc)
         if self.doc.footnotes:
             self.footnotes_part, self.footnotes_element = add_footnotes_part(self.word)
         body = self.word.element.body
@@ -141,9 +146,6 @@ class _Builder:
         return self.word
 
     # ------------------------------------------------------------ blocks
-
-    def _plan_bookmarks(self) -> dict[str, str]:
-        return plan_bookmarks(self.doc)
 
     def _next_shape_id(self) -> int:
         if not hasattr(self, "_last_shape_id"):
@@ -410,8 +412,7 @@ class _Builder:
     # ------------------------------------------------------------ table of contents
 
     def _table_of_contents(self, story: _Story) -> None:
-        entries = [b for b in model.walk_blocks(self.doc.blocks)
-                   if isinstance(b, model.Heading) and b.level <= self.profile.toc_levels]
+        entries = contents_headings(self.doc, self.profile)
         if not entries:
             return
         sdt = parse_xml(
